@@ -1,0 +1,114 @@
+//! Subcommand handlers: glue between the command line and the library.
+
+mod explain;
+mod inspect;
+mod rules;
+mod scan;
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveTime, Utc};
+
+use crate::cli::{Cli, Command, RulesCommand};
+use crate::engine::{RuleError, RuleSet};
+
+/// Process exit codes (documented in `--help` and the README).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const INPUT: u8 = 2;
+    pub const RUNTIME: u8 = 3;
+}
+
+/// A command that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad input or usage: exit 2.
+    #[error("{0}")]
+    Input(String),
+    /// Rule files that failed to load: exit 2.
+    #[error("{} rule file error(s)", .0.len())]
+    Rules(Vec<RuleError>),
+    /// Anything else: exit 3.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Input(_) | CommandError::Rules(_) => exit::INPUT,
+            CommandError::Runtime(_) => exit::RUNTIME,
+        }
+    }
+
+    /// Prints the error(s) to standard error.
+    pub fn report(&self) {
+        match self {
+            CommandError::Rules(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
+            }
+            other => eprintln!("error: {other}"),
+        }
+    }
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(RulesCommand::List(args)) => rules::list(args),
+        Command::Rules(RulesCommand::Test(args)) => rules::test(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            e.report();
+            e.exit_code()
+        }
+    }
+}
+
+/// Midnight UTC today: the default audit date. The only place the wall clock is read for
+/// evaluation.
+fn today() -> DateTime<Utc> {
+    Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc()
+}
+
+fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet, CommandError> {
+    RuleSet::load(dirs).map_err(CommandError::Rules)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// a crash never leaves a half-written report behind.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| CommandError::Input(format!("{}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let runtime =
+        |e: std::io::Error| CommandError::Runtime(format!("{}: cannot write: {e}", path.display()));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(runtime)
+}

@@ -1,0 +1,175 @@
+//! `m365audit rules list` and `m365audit rules test`.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use super::{CommandError, exit, load_rules, today};
+use crate::checks::{Context, Outcomes, Verdict};
+use crate::cli::{ListFormat, RulesListArgs, RulesTestArgs};
+use crate::engine::{Rule, RuleSet};
+use crate::model::{Catalog, Missing, resolve_permissions};
+
+pub fn list(args: RulesListArgs) -> Result<u8, CommandError> {
+    let rules = load_rules(&args.rule_dirs)?;
+    let text = match args.format {
+        ListFormat::Markdown => markdown_table(&rules),
+        ListFormat::Json => {
+            let list: Vec<_> = rules
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "slug": r.slug, "title": r.title,
+                        "severity": r.severity, "kind": r.kind,
+                        "builtin": r.is_builtin(), "source": r.origin.to_string(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list).map_err(|e| CommandError::Runtime(e.to_string()))?
+                + "\n"
+        }
+        ListFormat::Table => {
+            let mut table = Table::new();
+            table
+                .load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(["Id", "Slug", "Severity", "Title", "Check"]);
+            for r in &rules.rules {
+                table.add_row([
+                    r.id.as_str(),
+                    r.slug.as_str(),
+                    r.severity.as_str(),
+                    r.title.as_str(),
+                    r.kind.as_str(),
+                ]);
+            }
+            format!("{table}\n")
+        }
+    };
+    print!("{text}");
+    Ok(exit::OK)
+}
+
+/// The README's rule table: generated from the rule files (a test keeps the README in sync).
+pub fn markdown_table(rules: &RuleSet) -> String {
+    let mut out = String::from("| Id | Slug | Default severity | Title |\n|---|---|---|---|\n");
+    for r in &rules.rules {
+        out += &format!("| {} | {} | {} | {} |\n", r.id, r.slug, r.severity, r.title);
+    }
+    out
+}
+
+pub fn test(args: RulesTestArgs) -> Result<u8, CommandError> {
+    let rules = if args.dirs.is_empty() {
+        load_rules(&[])?
+    } else {
+        RuleSet::load_user_only(&args.dirs).map_err(CommandError::Rules)?
+    };
+    let default_as_of = args.as_of.unwrap_or_else(today);
+    let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
+    let mut failures = 0;
+    let mut ran = 0;
+    let mut without = Vec::new();
+    for rule in &rules.rules {
+        if rule.examples.is_empty() {
+            without.push(rule.id.as_str());
+            continue;
+        }
+        for line in run_examples(rule, default_as_of, &catalog) {
+            ran += 1;
+            if !line.ok {
+                failures += 1;
+            }
+            println!(
+                "{} {} example {:?}: {}",
+                if line.ok { "ok  " } else { "FAIL" },
+                rule.id,
+                line.name,
+                line.detail
+            );
+        }
+    }
+    if !without.is_empty() {
+        println!("no examples: {}", without.join(", "));
+    }
+    println!("{ran} example(s), {failures} failed");
+    if ran == 0 && !args.dirs.is_empty() {
+        return Err(CommandError::Input(
+            "no rule in the given directories has examples".into(),
+        ));
+    }
+    Ok(if failures > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+pub struct ExampleResult {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Runs a rule's examples: each must produce exactly the expected number of failing
+/// findings (and, if given, of not-evaluated ones).
+pub fn run_examples(
+    rule: &Rule,
+    default_as_of: chrono::DateTime<chrono::Utc>,
+    catalog: &Catalog,
+) -> Vec<ExampleResult> {
+    let missing = Missing {
+        service_principals: Some("not in the example input".into()),
+        app_role_assignments: Some("not in the example input".into()),
+        delegated_grants: Some("not in the example input".into()),
+        owners: "not in the example input".into(),
+    };
+    rule.examples
+        .iter()
+        .map(|ex| {
+            let cx = Context::new(ex.as_of.unwrap_or(default_as_of), &ex.tenant, &missing);
+            let mut app = ex.app.clone();
+            resolve_permissions(&mut app, catalog);
+            let mut out = Outcomes::new(false);
+            rule.check.evaluate(&app, &cx, &mut out);
+            let fails: Vec<&str> = out
+                .list
+                .iter()
+                .filter_map(|o| match &o.verdict {
+                    Verdict::Fail { message, .. } => Some(message.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let not_evaluated: Vec<&str> = out
+                .list
+                .iter()
+                .filter_map(|o| match &o.verdict {
+                    Verdict::NotEvaluated { reason } => Some(reason.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let ok = fails.len() == ex.expect_findings
+                && ex
+                    .expect_not_evaluated
+                    .is_none_or(|n| n == not_evaluated.len());
+            let mut detail = format!(
+                "{} finding(s), expected {}",
+                fails.len(),
+                ex.expect_findings
+            );
+            if let Some(n) = ex.expect_not_evaluated {
+                detail += &format!("; {} not evaluated, expected {n}", not_evaluated.len());
+            }
+            if !ok {
+                for m in fails.iter().chain(&not_evaluated) {
+                    detail += &format!("\n       - {m}");
+                }
+            }
+            ExampleResult {
+                name: ex.name.clone(),
+                ok,
+                detail,
+            }
+        })
+        .collect()
+}

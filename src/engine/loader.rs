@@ -1,0 +1,498 @@
+//! Loading and validating rule files. Every error names the file, the line and column, and
+//! the rule id when it is known; all bad files are reported, not just the first.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::finding::Severity;
+use super::rule::{Docs, Example, Origin, Rule};
+use crate::checks::{self, BuildContext};
+use crate::model::{App, TenantInfo};
+use crate::source::json::line_column;
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// Id prefixes of the shipped rule areas; user rules pick their own so that a future shipped
+/// rule can never take a user rule's id.
+pub const RESERVED_PREFIXES: &[&str] = &["APP", "CRED", "EXO", "PERM", "SCOPE", "URI"];
+
+/// A rule file that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub struct RuleError {
+    pub path: String,
+    /// 1-based line and column.
+    pub position: Option<(usize, usize)>,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(rule) = &self.rule {
+            write!(f, "rule {rule}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The rules of one run, sorted by id.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The shipped rules plus every `*.toml` under each user directory.
+    pub fn load(user_dirs: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (path, text) in EMBEDDED_RULES {
+            match parse_rule(path, Origin::Builtin(path), text) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+        load_user_dirs(user_dirs, &mut rules, &mut errors);
+        finish(rules, errors)
+    }
+
+    /// Only the rules under the given directories (for `rules test DIR`).
+    pub fn load_user_only(dirs: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        load_user_dirs(dirs, &mut rules, &mut errors);
+        finish(rules, errors)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Keeps only the named rules; an unknown id is an error (a typo must not silently
+    /// evaluate nothing).
+    pub fn retain_ids(&mut self, ids: &[String]) -> Result<(), String> {
+        if let Some(bad) = ids.iter().find(|id| self.get(id).is_none()) {
+            return Err(format!(
+                "unknown rule id {bad:?} (see m365audit rules list)"
+            ));
+        }
+        self.rules
+            .retain(|r| ids.iter().any(|id| id.eq_ignore_ascii_case(&r.id)));
+        Ok(())
+    }
+}
+
+fn load_user_dirs(dirs: &[PathBuf], rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+    for dir in dirs {
+        let mut files = Vec::new();
+        if let Err(e) = collect_rule_files(dir, &mut files) {
+            errors.push(RuleError {
+                path: dir.display().to_string(),
+                position: None,
+                rule: None,
+                message: format!("cannot read rule directory: {e}"),
+            });
+            continue;
+        }
+        if files.is_empty() {
+            errors.push(RuleError {
+                path: dir.display().to_string(),
+                position: None,
+                rule: None,
+                message: "no rule files (*.toml) in this directory".into(),
+            });
+        }
+        files.sort();
+        for file in files {
+            let shown = file.display().to_string();
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(RuleError {
+                        path: shown,
+                        position: None,
+                        rule: None,
+                        message: format!("cannot read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            match parse_rule(&shown, Origin::User(file.clone()), &text) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+}
+
+fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "profiles") {
+                continue;
+            }
+            collect_rule_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Sorts by id and rejects duplicate ids and slugs.
+fn finish(mut rules: Vec<Rule>, mut errors: Vec<RuleError>) -> Result<RuleSet, Vec<RuleError>> {
+    let mut seen_ids: BTreeMap<String, &Origin> = BTreeMap::new();
+    let mut seen_slugs: BTreeMap<&str, &Rule> = BTreeMap::new();
+    for rule in &rules {
+        if let Some(first) = seen_ids.insert(rule.id.to_ascii_uppercase(), &rule.origin) {
+            errors.push(RuleError {
+                path: rule.origin.to_string(),
+                position: None,
+                rule: Some(rule.id.clone()),
+                message: format!("duplicate rule id: also defined in {first}"),
+            });
+        }
+        if let Some(first) = seen_slugs.insert(&rule.slug, rule) {
+            errors.push(RuleError {
+                path: rule.origin.to_string(),
+                position: None,
+                rule: Some(rule.id.clone()),
+                message: format!(
+                    "duplicate slug {:?}: also used by {} in {}",
+                    rule.slug, first.id, first.origin
+                ),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(RuleSet { rules })
+}
+
+/// The rule file without its `[check]` table (which is read by the check kind).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    slug: String,
+    title: String,
+    severity: Severity,
+    docs: Docs,
+    #[serde(default)]
+    examples: Vec<ExampleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleFile {
+    name: String,
+    as_of: Option<Spanned<String>>,
+    #[serde(default)]
+    input: ExampleInput,
+    expect_findings: usize,
+    expect_not_evaluated: Option<usize>,
+}
+
+/// What a rule sees: the normalized app and tenant (see `m365audit inspect`).
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ExampleInput {
+    app: App,
+    tenant: TenantInfo,
+}
+
+/// Parses and validates one rule file. `path` is how the file is named in messages.
+pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleError> {
+    let at =
+        |span: Option<std::ops::Range<usize>>, rule: &Option<String>, message: String| RuleError {
+            path: path.to_string(),
+            position: span.map(|s| line_column(text.as_bytes(), s.start)),
+            rule: rule.clone(),
+            message,
+        };
+    let toml_err =
+        |e: toml::de::Error, rule: &Option<String>| at(e.span(), rule, e.message().to_string());
+
+    let doc = DeTable::parse(text).map_err(|e| toml_err(e, &None))?;
+    let doc_span = doc.span();
+    let mut table = doc.into_inner();
+    let rule_id = table
+        .get("id")
+        .and_then(|v| v.get_ref().as_str())
+        .map(String::from);
+
+    let Some(check) = table.remove("check") else {
+        return Err(at(None, &rule_id, "missing [check] table".into()));
+    };
+    let file = RuleFile::deserialize(toml::de::Deserializer::from(Spanned::new(
+        doc_span.clone(),
+        table,
+    )))
+    .map_err(|e| toml_err(e, &rule_id))?;
+    validate_names(&file, &origin)
+        .map_err(|m| at(Some(doc_span.start..doc_span.start), &rule_id, m))?;
+
+    let check_span = check.span();
+    let DeValue::Table(mut check_table) = check.into_inner() else {
+        return Err(at(
+            Some(check_span),
+            &rule_id,
+            "`check` must be a table".into(),
+        ));
+    };
+    let params = toml::Table::deserialize(ValueDeserializer::from(Spanned::new(
+        check_span.clone(),
+        DeValue::Table(check_table.clone()),
+    )))
+    .map_err(|e| toml_err(e, &rule_id))?;
+    let Some(kind) = check_table.remove("kind") else {
+        return Err(at(
+            Some(check_span),
+            &rule_id,
+            "[check] has no `kind`".into(),
+        ));
+    };
+    let kind_span = kind.span();
+    let Some(kind) = kind.get_ref().as_str().map(String::from) else {
+        return Err(at(
+            Some(kind_span),
+            &rule_id,
+            "`kind` must be a string".into(),
+        ));
+    };
+    let Some(build) = checks::builder(&kind) else {
+        let known: Vec<&str> = checks::KINDS.iter().map(|(k, _)| *k).collect();
+        return Err(at(
+            Some(kind_span),
+            &rule_id,
+            format!(
+                "unknown check kind {kind:?}: expected one of {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    let check = build(
+        ValueDeserializer::from(Spanned::new(check_span, DeValue::Table(check_table))),
+        &BuildContext { text, path },
+    )
+    .map_err(|e| at(e.span, &rule_id, e.message))?;
+
+    let mut examples = Vec::with_capacity(file.examples.len());
+    for ex in file.examples {
+        let as_of = match ex.as_of {
+            Some(s) => Some(crate::dates::parse_datetime(s.get_ref()).ok_or_else(|| {
+                at(
+                    Some(s.span()),
+                    &rule_id,
+                    format!(
+                        "example {:?}: as_of {:?} is not a date (YYYY-MM-DD)",
+                        ex.name,
+                        s.get_ref()
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        examples.push(Example {
+            name: ex.name,
+            as_of,
+            app: ex.input.app,
+            tenant: ex.input.tenant,
+            expect_findings: ex.expect_findings,
+            expect_not_evaluated: ex.expect_not_evaluated,
+        });
+    }
+    if kind == "rego" && examples.is_empty() {
+        return Err(at(
+            None,
+            &rule_id,
+            "a Rego rule must have [[examples]]: Rego yields nothing, silently, for a misspelt input field, \
+             so `m365audit rules test` needs inputs with known answers"
+                .into(),
+        ));
+    }
+
+    Ok(Rule {
+        id: file.id,
+        slug: file.slug,
+        title: file.title,
+        severity: file.severity,
+        kind,
+        params,
+        docs: file.docs.reflowed(),
+        check,
+        origin,
+        examples,
+    })
+}
+
+/// Ids look like `CRED-001`, slugs like `credential-expired`, and the file is named
+/// `<ID>.<slug>.toml`: one name per rule everywhere.
+fn validate_names(file: &RuleFile, origin: &Origin) -> Result<(), String> {
+    let (prefix, number) = file
+        .id
+        .split_once('-')
+        .ok_or_else(|| format!("id {:?} must look like AREA-001", file.id))?;
+    if prefix.is_empty()
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        || !prefix.starts_with(|c: char| c.is_ascii_uppercase())
+        || number.len() < 3
+        || !number.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(format!(
+            "id {:?} must look like AREA-001 (upper-case area, three or more digits)",
+            file.id
+        ));
+    }
+    if file.slug.is_empty()
+        || file.slug.starts_with('-')
+        || file.slug.ends_with('-')
+        || file.slug.contains("--")
+        || !file
+            .slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "slug {:?} must be lower-case words joined by '-'",
+            file.slug
+        ));
+    }
+    if matches!(origin, Origin::User(_)) && RESERVED_PREFIXES.contains(&prefix) {
+        return Err(format!(
+            "ids {prefix}-* are reserved for shipped rules; give your rule your own prefix (e.g. ORG-{number})"
+        ));
+    }
+    let file_name = match origin {
+        Origin::Builtin(p) => Path::new(p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+        Origin::User(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+    };
+    let expected = format!("{}.{}.toml", file.id, file.slug);
+    if file_name.as_deref() != Some(expected.as_str()) {
+        return Err(format!(
+            "the file must be named {expected} (rule id and slug)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"id = "ORG-001"
+slug = "test-rule"
+title = "A test rule"
+severity = "low"
+
+[check]
+kind = "credential-lifetime"
+max_days = 180
+
+[docs]
+what = "w"
+why = "y"
+remediation = "r"
+"#;
+
+    fn parse(text: &str) -> Result<Rule, RuleError> {
+        parse_rule(
+            "x/ORG-001.test-rule.toml",
+            Origin::User(PathBuf::from("x/ORG-001.test-rule.toml")),
+            text,
+        )
+    }
+
+    #[test]
+    fn shipped_rules_load() {
+        let set = RuleSet::load(&[]).unwrap();
+        assert!(!set.rules.is_empty());
+        assert!(set.rules.iter().all(Rule::is_builtin));
+    }
+
+    #[test]
+    fn a_good_user_rule_loads() {
+        let rule = parse(GOOD).unwrap();
+        assert_eq!(rule.kind, "credential-lifetime");
+        assert_eq!(
+            rule.params.get("max_days").and_then(|v| v.as_integer()),
+            Some(180)
+        );
+    }
+
+    #[test]
+    fn a_typo_in_a_check_parameter_names_line_column_and_rule() {
+        let err = parse(&GOOD.replace("max_days = 180", "max_dayz = 180")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "x/ORG-001.test-rule.toml:8:1: rule ORG-001: unknown field `max_dayz`"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_typo_in_a_top_level_key_is_an_error() {
+        let err = parse(&GOOD.replace("title =", "titel =")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `titel`"), "{err}");
+        assert_eq!(err.position.map(|p| p.0), Some(3));
+    }
+
+    #[test]
+    fn a_wrong_parameter_type_is_an_error() {
+        let err = parse(&GOOD.replace("max_days = 180", "max_days = \"180\"")).unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(8), "{err}");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_kind_lists_the_known_ones() {
+        let err = parse(&GOOD.replace("credential-lifetime", "credential-lifespan")).unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(7), "{err}");
+        assert!(err.to_string().contains("credential-expired"), "{err}");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        let err = parse(&GOOD.replace("ORG-001", "CRED-999")).unwrap_err();
+        assert!(err.to_string().contains("reserved"), "{err}");
+        let err = parse(&GOOD.replace("test-rule", "other-rule")).unwrap_err();
+        assert!(err.to_string().contains("ORG-001.other-rule.toml"), "{err}");
+        let err = parse(&GOOD.replace("\"low\"", "\"severe\"")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `severe`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_rejected() {
+        let a = parse(GOOD).unwrap();
+        let b = parse(GOOD).unwrap();
+        let errors = finish(vec![a, b], Vec::new()).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("duplicate rule id"))
+        );
+        assert!(errors.iter().any(|e| e.message.contains("duplicate slug")));
+    }
+}

@@ -1,0 +1,12 @@
+//! The rules engine: rule files in, findings out.
+
+pub mod eval;
+pub mod finding;
+pub mod loader;
+pub mod rego;
+pub mod rule;
+
+pub use eval::{EvalOptions, Evaluation, evaluate};
+pub use finding::{Evidence, Finding, Outcome, Severity, Subject, SubjectKind};
+pub use loader::{RuleError, RuleSet};
+pub use rule::{Docs, Example, Origin, Rule};

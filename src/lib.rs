@@ -1,0 +1,17 @@
+//! m365audit: a compliance scanner for the Entra ID app registrations that third-party
+//! products use to reach Exchange Online mail and calendars.
+//!
+//! Data path, one direction: [`source`] (files) → [`snapshot`] (raw Microsoft objects) →
+//! [`model`] (normalized tenant) → [`engine`] + [`checks`] (rules) → findings → [`report`].
+
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod dates;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod snapshot;
+pub mod source;
+
+pub use commands::run;

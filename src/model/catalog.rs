@@ -1,0 +1,273 @@
+//! The permission catalogue: permission ids of Microsoft Graph, Office 365 Exchange Online and
+//! Azure AD Graph with their values and sources (`rules/catalog/permissions.json`), and the
+//! permission classes the rules use (`rules/catalog/permission-classes.toml`). Both are
+//! embedded in the binary.
+//!
+//! Lookups are always by `(resourceAppId, id, type)`: Exchange Online reuses some Graph ids
+//! for same-named roles but not others, and Azure AD Graph uses one id for a role and a scope.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+const PERMISSIONS_JSON: &str = include_str!("../../rules/catalog/permissions.json");
+const CLASSES_TOML: &str = include_str!("../../rules/catalog/permission-classes.toml");
+
+/// Delegated (`Scope`) or application (`Role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionKind {
+    Delegated,
+    Application,
+}
+
+impl PermissionKind {
+    /// From `resourceAccess[].type`; Microsoft writes `Scope`/`Role`, hand-edited files vary
+    /// in case.
+    pub fn from_resource_access_type(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("Scope") {
+            Some(PermissionKind::Delegated)
+        } else if s.eq_ignore_ascii_case("Role") {
+            Some(PermissionKind::Application)
+        } else {
+            None
+        }
+    }
+}
+
+/// Groups of permissions that rules treat alike. The names are the table names in
+/// `permission-classes.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PermissionClass {
+    /// App-only access to mail, calendars, contacts or mailbox settings of every mailbox.
+    Mailbox,
+}
+
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    pub value: String,
+    pub description: String,
+    /// `verified` (two or more independent sources) or `single-source`.
+    pub verification: String,
+    pub classes: Vec<PermissionClass>,
+}
+
+#[derive(Debug)]
+struct Resource {
+    name: String,
+    app_roles: HashMap<String, CatalogEntry>,
+    scopes: HashMap<String, CatalogEntry>,
+}
+
+#[derive(Debug)]
+pub struct Catalog {
+    resources: HashMap<String, Resource>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("rules/catalog/permissions.json: {0}")]
+    Permissions(serde_json::Error),
+    #[error("rules/catalog/permission-classes.toml: {0}")]
+    Classes(String),
+}
+
+// Shapes of the two data files.
+#[derive(Deserialize)]
+struct PermissionsFile {
+    resources: Vec<ResourceFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceFile {
+    app_id: String,
+    name: String,
+    app_roles: Vec<EntryFile>,
+    oauth2_permission_scopes: Vec<EntryFile>,
+}
+
+#[derive(Deserialize)]
+struct EntryFile {
+    id: String,
+    value: String,
+    description_short: String,
+    verification: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassFile {
+    #[allow(dead_code)] // documentation for readers of the file
+    description: String,
+    kind: PermissionKind,
+    #[allow(dead_code)]
+    sources: Vec<String>,
+    permissions: BTreeMap<String, Vec<String>>,
+}
+
+impl Catalog {
+    /// The catalogue embedded in the binary.
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        Self::parse(PERMISSIONS_JSON, CLASSES_TOML)
+    }
+
+    fn parse(permissions: &str, classes: &str) -> Result<Catalog, CatalogError> {
+        let file: PermissionsFile =
+            serde_json::from_str(permissions).map_err(CatalogError::Permissions)?;
+        let entries = |list: Vec<EntryFile>| -> HashMap<String, CatalogEntry> {
+            list.into_iter()
+                .map(|e| {
+                    (
+                        e.id.to_ascii_lowercase(),
+                        CatalogEntry {
+                            value: e.value,
+                            description: e.description_short,
+                            verification: e.verification,
+                            classes: Vec::new(),
+                        },
+                    )
+                })
+                .collect()
+        };
+        let mut resources: HashMap<String, Resource> = file
+            .resources
+            .into_iter()
+            .map(|r| {
+                (
+                    r.app_id.to_ascii_lowercase(),
+                    Resource {
+                        name: r.name,
+                        app_roles: entries(r.app_roles),
+                        scopes: entries(r.oauth2_permission_scopes),
+                    },
+                )
+            })
+            .collect();
+
+        let classes: BTreeMap<PermissionClass, ClassFile> =
+            toml::from_str(classes).map_err(|e| CatalogError::Classes(e.to_string()))?;
+        for (class, def) in classes {
+            for (resource_name, values) in def.permissions {
+                let resource = resources
+                    .values_mut()
+                    .find(|r| r.name == resource_name)
+                    .ok_or_else(|| {
+                        CatalogError::Classes(format!(
+                            "class {class:?}: unknown resource {resource_name:?}"
+                        ))
+                    })?;
+                let table = match def.kind {
+                    PermissionKind::Application => &mut resource.app_roles,
+                    PermissionKind::Delegated => &mut resource.scopes,
+                };
+                for value in values {
+                    let entry = table.values_mut().find(|e| e.value == value).ok_or_else(|| {
+                        CatalogError::Classes(format!(
+                            "class {class:?}: {resource_name} has no {:?} permission {value:?} in permissions.json",
+                            def.kind
+                        ))
+                    })?;
+                    entry.classes.push(class);
+                }
+            }
+        }
+        Ok(Catalog { resources })
+    }
+
+    /// The catalogue's name for a resource (`Microsoft Graph`, ...).
+    pub fn resource_name(&self, resource_app_id: &str) -> Option<&str> {
+        self.resources.get(resource_app_id).map(|r| r.name.as_str())
+    }
+
+    /// Looks a permission up by `(resourceAppId, id, type)`. Ids are expected lowercase.
+    pub fn lookup(
+        &self,
+        resource_app_id: &str,
+        id: &str,
+        kind: PermissionKind,
+    ) -> Option<&CatalogEntry> {
+        let resource = self.resources.get(resource_app_id)?;
+        match kind {
+            PermissionKind::Application => resource.app_roles.get(id),
+            PermissionKind::Delegated => resource.scopes.get(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
+    const EXO: &str = "00000002-0000-0ff1-ce00-000000000000";
+    const AADG: &str = "00000002-0000-0000-c000-000000000000";
+
+    #[test]
+    fn lookups_are_keyed_by_resource_id_and_type() {
+        let c = Catalog::builtin().unwrap();
+        // Same id on Graph and Exchange Online, both Mail.ReadWrite app roles.
+        let id = "e2a3a72e-5f79-4c64-b1b1-878b674786c9";
+        assert_eq!(
+            c.lookup(GRAPH, id, PermissionKind::Application)
+                .unwrap()
+                .value,
+            "Mail.ReadWrite"
+        );
+        assert_eq!(
+            c.lookup(EXO, id, PermissionKind::Application)
+                .unwrap()
+                .value,
+            "Mail.ReadWrite"
+        );
+        // The vendor guide's 12466101 is Calendars.ReadWrite.Shared, a delegated scope.
+        let shared = "12466101-c9b8-439a-8589-dd09ee67e8e9";
+        assert_eq!(
+            c.lookup(GRAPH, shared, PermissionKind::Delegated)
+                .unwrap()
+                .value,
+            "Calendars.ReadWrite.Shared"
+        );
+        assert!(
+            c.lookup(GRAPH, shared, PermissionKind::Application)
+                .is_none()
+        );
+        // Azure AD Graph: one id for the Directory.Read.All role and scope.
+        let dir = "5778995a-e1bf-45b8-affa-663a9f3f4d04";
+        assert!(c.lookup(AADG, dir, PermissionKind::Application).is_some());
+        assert!(c.lookup(AADG, dir, PermissionKind::Delegated).is_some());
+        assert_eq!(c.resource_name(EXO), Some("Office 365 Exchange Online"));
+    }
+
+    #[test]
+    fn mailbox_class_covers_graph_and_exchange_roles_only() {
+        let c = Catalog::builtin().unwrap();
+        let full_access = c
+            .lookup(
+                EXO,
+                "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
+                PermissionKind::Application,
+            )
+            .unwrap();
+        assert_eq!(full_access.value, "full_access_as_app");
+        assert_eq!(full_access.classes, [PermissionClass::Mailbox]);
+        // Delegated Mail.ReadWrite is not app-only mailbox access.
+        let delegated = c
+            .lookup(
+                GRAPH,
+                "024d486e-b451-40bb-833d-3e66d98c5c73",
+                PermissionKind::Delegated,
+            )
+            .unwrap();
+        assert_eq!(delegated.value, "Mail.ReadWrite");
+        assert!(delegated.classes.is_empty());
+    }
+
+    #[test]
+    fn a_class_naming_an_unknown_permission_is_an_error() {
+        let bad = "[mailbox]\ndescription = \"\"\nkind = \"application\"\nsources = []\n[mailbox.permissions]\n\"Microsoft Graph\" = [\"Mail.ReadEverything\"]\n";
+        let err = Catalog::parse(PERMISSIONS_JSON, bad).unwrap_err();
+        assert!(err.to_string().contains("Mail.ReadEverything"), "{err}");
+    }
+}

@@ -1,0 +1,151 @@
+//! Report writers: one per format, each from the same [`Report`].
+
+mod csv;
+mod json_v1;
+mod table;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::{Finding, Outcome, RuleSet, Severity};
+
+pub use json_v1::SCHEMA;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable table grouped by app (default).
+    Table,
+    /// Versioned JSON (`m365audit/findings/v1`) for scheduled reports and SIEMs.
+    Json,
+    /// One row per finding, evidence as compact JSON.
+    Csv,
+}
+
+/// One scanned source as the report shows it.
+#[derive(Debug, Clone)]
+pub struct SourceSummary {
+    pub path: String,
+    /// `export-directory`, `application-list`, ...; `None` if it could not be read at all.
+    pub kind: Option<&'static str>,
+    pub tenant: Option<String>,
+    pub apps: usize,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub apps: usize,
+    pub rules: usize,
+    pub fail: usize,
+    pub not_evaluated: usize,
+    pub waived: usize,
+    pub pass: usize,
+    /// Failing findings per severity.
+    pub by_severity: BTreeMap<Severity, usize>,
+}
+
+/// Everything a writer needs.
+#[derive(Debug)]
+pub struct Report<'a> {
+    pub tool_version: &'static str,
+    pub as_of: DateTime<Utc>,
+    pub generated_at: DateTime<Utc>,
+    pub sources: Vec<SourceSummary>,
+    pub rules: &'a RuleSet,
+    /// Sorted: fail, not evaluated, waived, pass; then severity, app, rule, item.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Whether passes were kept in `findings` (`--include-passed`).
+    pub includes_passed: bool,
+}
+
+impl<'a> Report<'a> {
+    /// Sorts the findings and computes the summary. `passed` counts passes whether or not
+    /// they were kept.
+    pub fn new(
+        rules: &'a RuleSet,
+        sources: Vec<SourceSummary>,
+        mut findings: Vec<Finding>,
+        passed: usize,
+        as_of: DateTime<Utc>,
+        generated_at: DateTime<Utc>,
+        includes_passed: bool,
+    ) -> Self {
+        let outcome_rank = |o: Outcome| match o {
+            Outcome::Fail => 0,
+            Outcome::NotEvaluated => 1,
+            Outcome::Waived => 2,
+            Outcome::Pass => 3,
+        };
+        findings.sort_by(|a, b| {
+            outcome_rank(a.outcome)
+                .cmp(&outcome_rank(b.outcome))
+                .then(b.severity.cmp(&a.severity))
+                .then_with(|| a.subject.display_name.cmp(&b.subject.display_name))
+                .then_with(|| a.subject.app_id.cmp(&b.subject.app_id))
+                .then_with(|| rules.rules[a.rule].id.cmp(&rules.rules[b.rule].id))
+                .then_with(|| a.item.cmp(&b.item))
+                .then(a.source.cmp(&b.source))
+        });
+        let mut summary = Summary {
+            apps: sources.iter().map(|s| s.apps).sum(),
+            rules: rules.rules.len(),
+            pass: passed,
+            ..Summary::default()
+        };
+        for sev in Severity::ALL {
+            summary.by_severity.insert(sev, 0);
+        }
+        for f in &findings {
+            match f.outcome {
+                Outcome::Fail => {
+                    summary.fail += 1;
+                    *summary.by_severity.entry(f.severity).or_default() += 1;
+                }
+                Outcome::NotEvaluated => summary.not_evaluated += 1,
+                Outcome::Waived => summary.waived += 1,
+                Outcome::Pass => {}
+            }
+        }
+        Report {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            as_of,
+            generated_at,
+            sources,
+            rules,
+            findings,
+            summary,
+            includes_passed,
+        }
+    }
+
+    /// The most severe failing finding, for `--fail-on`.
+    pub fn worst_failure(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| f.outcome == Outcome::Fail)
+            .map(|f| f.severity)
+            .max()
+    }
+}
+
+/// Writes the report in one format.
+pub fn write(report: &Report, format: Format, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(report, out, color),
+        Format::Json => json_v1::write(report, out),
+        Format::Csv => csv::write(report, out),
+    }
+}
+
+/// `2026-11-22` when the instant is midnight UTC, else RFC 3339.
+pub fn format_as_of(as_of: DateTime<Utc>) -> String {
+    if as_of.time() == chrono::NaiveTime::MIN {
+        as_of.format("%Y-%m-%d").to_string()
+    } else {
+        crate::dates::rfc3339(as_of)
+    }
+}

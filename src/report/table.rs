@@ -1,0 +1,191 @@
+//! The terminal table: failing findings grouped by app (worst app first), then what could
+//! not be evaluated and why, then a summary line.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+
+use super::{Report, format_as_of};
+use crate::engine::{Finding, Outcome, Severity};
+
+/// Width used when stdout is not a terminal (files, pipes, CI logs): wide enough for
+/// messages, stable so that saved reports do not depend on who ran them.
+const PIPE_WIDTH: u16 = 160;
+
+/// Replaces control characters (ANSI escapes in a hostile display name, say) so the table
+/// never sends raw escape sequences to the terminal.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn severity_cell(sev: Severity, color: bool) -> Cell {
+    let cell = Cell::new(sev.as_str());
+    if !color {
+        return cell;
+    }
+    match sev {
+        Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::High => cell.fg(Color::Red),
+        Severity::Medium => cell.fg(Color::Yellow),
+        Severity::Low => cell.fg(Color::Cyan),
+        Severity::Info => cell.fg(Color::Grey),
+    }
+}
+
+/// The app column's text: display name, then the app id.
+fn app_label(f: &Finding) -> String {
+    let name = f.subject.display_name.as_deref().unwrap_or("(unnamed app)");
+    match &f.subject.app_id {
+        Some(id) => clean(&format!("{name}\n{id}")),
+        None => clean(name),
+    }
+}
+
+/// Groups findings by app (source and app id, or object id), keeping first-seen order.
+fn group_by_app<'f>(findings: impl Iterator<Item = &'f Finding>) -> Vec<Vec<&'f Finding>> {
+    let mut index: BTreeMap<(usize, Option<&str>, Option<&str>), usize> = BTreeMap::new();
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    for f in findings {
+        let key = (
+            f.source,
+            f.subject.app_id.as_deref(),
+            f.subject.object_id.as_deref(),
+        );
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(f);
+    }
+    groups
+}
+
+pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    for src in &report.sources {
+        let what = match (src.kind, &src.tenant) {
+            (Some(kind), Some(t)) => format!("{kind}, tenant {t}, {} app(s)", src.apps),
+            (Some(kind), None) => format!("{kind}, {} app(s)", src.apps),
+            (None, _) => "not read".into(),
+        };
+        writeln!(out, "Source: {} ({what})", clean(&src.path))?;
+    }
+    writeln!(out)?;
+
+    let shown = |f: &&Finding| {
+        f.outcome == Outcome::Fail || (report.includes_passed && f.outcome == Outcome::Pass)
+    };
+    let mut groups = group_by_app(report.findings.iter().filter(shown));
+    // Worst app first: highest severity, then most failures, then name.
+    groups.sort_by(|a, b| {
+        let worst = |g: &[&Finding]| {
+            g.iter()
+                .filter(|f| f.outcome == Outcome::Fail)
+                .map(|f| f.severity)
+                .max()
+        };
+        let fails = |g: &[&Finding]| g.iter().filter(|f| f.outcome == Outcome::Fail).count();
+        worst(b)
+            .cmp(&worst(a))
+            .then(fails(b).cmp(&fails(a)))
+            .then_with(|| a[0].subject.display_name.cmp(&b[0].subject.display_name))
+    });
+
+    if groups.is_empty() {
+        writeln!(out, "No failing findings.")?;
+    } else {
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["App", "Severity", "Rule", "Finding"]);
+        if !color {
+            table.force_no_tty().set_width(PIPE_WIDTH);
+        }
+        for group in &groups {
+            for (i, f) in group.iter().enumerate() {
+                let rule = &report.rules.rules[f.rule];
+                let app = if i == 0 { app_label(f) } else { String::new() };
+                let sev = if f.outcome == Outcome::Pass {
+                    Cell::new("pass")
+                } else {
+                    severity_cell(f.severity, color)
+                };
+                table.add_row(vec![
+                    Cell::new(app),
+                    sev,
+                    Cell::new(format!("{}\n{}", rule.id, rule.slug)),
+                    Cell::new(clean(&f.message)),
+                ]);
+            }
+        }
+        writeln!(out, "{table}")?;
+    }
+
+    write_not_evaluated(report, out)?;
+
+    let s = &report.summary;
+    let by_sev: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| {
+            let n = s.by_severity.get(sev).copied().unwrap_or(0);
+            (n > 0).then(|| format!("{n} {sev}"))
+        })
+        .collect();
+    let failing = if by_sev.is_empty() {
+        "0 failing".to_string()
+    } else {
+        format!("{} failing ({})", s.fail, by_sev.join(", "))
+    };
+    writeln!(
+        out,
+        "\n{} app(s), {} rule(s): {failing}, {} not evaluated, {} passed. As of {}.",
+        s.apps,
+        s.rules,
+        s.not_evaluated,
+        s.pass,
+        format_as_of(report.as_of)
+    )?;
+    Ok(())
+}
+
+/// Not-evaluated findings, counted per rule and reason: missing data is shown, never hidden.
+fn write_not_evaluated(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut by_reason: BTreeMap<(&str, &str), (&str, usize)> = BTreeMap::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::NotEvaluated)
+    {
+        let rule = &report.rules.rules[f.rule];
+        let reason = f
+            .evidence
+            .get("reason")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&f.message);
+        by_reason
+            .entry((rule.id.as_str(), reason))
+            .or_insert((rule.slug.as_str(), 0))
+            .1 += 1;
+    }
+    if by_reason.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nNot evaluated (the input lacks data these rules need):"
+    )?;
+    for ((id, reason), (slug, n)) in by_reason {
+        writeln!(out, "  {id} {slug}: {n}× {}", clean(reason))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The snapshot: raw objects as Microsoft returns them, plus what was collected. "Not
+//! collected" and "collected, none" are different facts and stay different here.
+
+pub mod de;
+pub mod graph;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+pub use graph::{
+    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal,
+};
+
+/// File names of the export layout (relative to the export folder).
+pub mod layout {
+    pub const SNAPSHOT: &str = "snapshot.json";
+    pub const APPLICATIONS: &str = "applications.json";
+    pub const SERVICE_PRINCIPALS: &str = "servicePrincipals.json";
+    pub const APP_ROLE_ASSIGNMENTS: &str = "appRoleAssignments.json";
+    pub const OAUTH2_PERMISSION_GRANTS: &str = "oauth2PermissionGrants.json";
+    pub const GROUPS: &str = "groups.json";
+    pub const EXCHANGE_DIR: &str = "exchange";
+    /// Exchange Online files (`exchange/...`), read by the mailbox-scoping rules.
+    pub const EXCHANGE_FILES: &[&str] = &[
+        "exchange/applicationAccessPolicies.json",
+        "exchange/managementRoleAssignments.json",
+        "exchange/managementScopes.json",
+        "exchange/servicePrincipals.json",
+        "exchange/casMailboxes.json",
+        "exchange/organizationConfig.json",
+    ];
+}
+
+/// `snapshot.json`: who and what was collected. Extra keys are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SnapshotMeta {
+    pub tenant: Option<String>,
+    pub tenant_id: Option<String>,
+    #[serde(default, deserialize_with = "de::datetime")]
+    pub collected_at: Option<DateTime<Utc>>,
+    pub tool_version: Option<String>,
+    pub request_count: Option<u64>,
+    /// Files that were collected; `None` means "every file present was collected".
+    pub parts: Option<Vec<String>>,
+}
+
+/// One collection of the snapshot and whether it is there.
+#[derive(Debug)]
+pub enum Part<T> {
+    Collected(Vec<T>),
+    /// Not in this input; the text says why (e.g. "servicePrincipals.json was not collected").
+    Missing(String),
+}
+
+impl<T> Part<T> {
+    pub fn items(&self) -> Option<&[T]> {
+        match self {
+            Part::Collected(v) => Some(v),
+            Part::Missing(_) => None,
+        }
+    }
+
+    pub fn missing_reason(&self) -> Option<&str> {
+        match self {
+            Part::Collected(_) => None,
+            Part::Missing(why) => Some(why),
+        }
+    }
+}
+
+/// Everything read from one source.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub meta: SnapshotMeta,
+    pub applications: Vec<RawApplication>,
+    pub service_principals: Part<RawServicePrincipal>,
+    pub app_role_assignments: Part<RawAppRoleAssignment>,
+    pub oauth2_permission_grants: Part<RawOAuth2PermissionGrant>,
+    /// Whether application objects carry `owners` is decided per object; this says why
+    /// they might not (e.g. a manifest never does).
+    pub owners_hint: &'static str,
+}

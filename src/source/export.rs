@@ -1,0 +1,199 @@
+//! An export directory in the layout `collect` writes (see the README).
+//!
+//! `snapshot.json` says which files were collected. A file it lists may be empty (collected,
+//! none); a file it does not list was not collected. Without `snapshot.json` (or without its
+//! `parts`), whatever files are present count as collected.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::json::parse_items;
+use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
+use crate::snapshot::{Part, Snapshot, SnapshotMeta, layout};
+
+pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    let meta_path = dir.join(layout::SNAPSHOT);
+    let meta = if meta_path.is_file() {
+        match read_meta(&meta_path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                errors.push(e);
+                SnapshotMeta::default()
+            }
+        }
+    } else {
+        SnapshotMeta::default()
+    };
+    let listed: Option<BTreeSet<&str>> = meta
+        .parts
+        .as_ref()
+        .map(|parts| parts.iter().map(|p| p.trim_start_matches("./")).collect());
+
+    let apps_path = dir.join(layout::APPLICATIONS);
+    if !apps_path.is_file() {
+        return Err(LoadError::content(
+            dir,
+            format!(
+                "not an export directory: it has no {} (expected the layout m365audit collect writes: \
+                 snapshot.json, applications.json, servicePrincipals.json, appRoleAssignments.json, \
+                 oauth2PermissionGrants.json, exchange/...)",
+                layout::APPLICATIONS
+            ),
+        ));
+    }
+
+    let reader = PartReader {
+        dir,
+        listed: listed.as_ref(),
+    };
+    // Without applications there is nothing to scan: that error ends this source.
+    let applications = match reader.read(layout::APPLICATIONS, &mut warnings)? {
+        Part::Collected(apps) => application_objects(&apps_path, apps)?,
+        Part::Missing(_) => Vec::new(),
+    };
+    let service_principals =
+        reader.read_or_record(layout::SERVICE_PRINCIPALS, &mut warnings, &mut errors);
+    let app_role_assignments =
+        reader.read_or_record(layout::APP_ROLE_ASSIGNMENTS, &mut warnings, &mut errors);
+    let oauth2_permission_grants =
+        reader.read_or_record(layout::OAUTH2_PERMISSION_GRANTS, &mut warnings, &mut errors);
+
+    warn_unknown_files(dir, &mut warnings);
+    if let Some(listed) = &listed {
+        for name in listed {
+            if !dir.join(name).is_file() {
+                errors.push(LoadError::content(
+                    &dir.join(name),
+                    "listed in snapshot.json parts but the file is missing (incomplete copy?)",
+                ));
+            }
+        }
+    }
+
+    Ok(Loaded {
+        path: dir.to_path_buf(),
+        kind: SourceKind::ExportDirectory,
+        snapshot: Snapshot {
+            meta,
+            applications,
+            service_principals,
+            app_role_assignments,
+            oauth2_permission_grants,
+            owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
+        },
+        warnings,
+        errors,
+    })
+}
+
+fn read_meta(path: &Path) -> Result<SnapshotMeta, LoadError> {
+    let text = read_text(path)?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde::Deserialize::deserialize(&mut de)
+        .and_then(|m| de.end().map(|()| m))
+        .map_err(|e: serde_json::Error| LoadError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+}
+
+struct PartReader<'a> {
+    dir: &'a Path,
+    listed: Option<&'a BTreeSet<&'a str>>,
+}
+
+impl PartReader<'_> {
+    /// Reads one file of the layout, deciding from `snapshot.json` what absence and
+    /// emptiness mean.
+    fn read<T: DeserializeOwned>(
+        &self,
+        file: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Part<T>, LoadError> {
+        let path = self.dir.join(file);
+        let is_listed = self.listed.map(|l| l.contains(file));
+        if !path.is_file() {
+            // A listed-but-missing file is reported once, by the caller's parts check.
+            return Ok(Part::Missing(match is_listed {
+                Some(true) => format!("{file} is listed in snapshot.json but missing"),
+                _ => format!("{file} was not collected"),
+            }));
+        }
+        if is_listed == Some(false) {
+            warnings.push(format!(
+                "{}: not listed in snapshot.json parts; read anyway",
+                path.display()
+            ));
+        }
+        let text = read_text(&path)?;
+        if text.trim().is_empty() && is_listed == Some(true) {
+            return Ok(Part::Collected(Vec::new()));
+        }
+        parse_items(&path, &text).map(Part::Collected)
+    }
+
+    /// Like [`read`](Self::read), but a broken file is recorded as an error and the part
+    /// counts as missing, so the rest of the export is still scanned.
+    fn read_or_record<T: DeserializeOwned>(
+        &self,
+        file: &'static str,
+        warnings: &mut Vec<String>,
+        errors: &mut Vec<LoadError>,
+    ) -> Part<T> {
+        match self.read(file, warnings) {
+            Ok(part) => part,
+            Err(e) => {
+                errors.push(e);
+                Part::Missing(format!("{file} could not be read"))
+            }
+        }
+    }
+}
+
+/// JSON files that are not part of the layout are probably a mistake (a misspelt name, a
+/// file from another tool): say so rather than ignore them silently.
+fn warn_unknown_files(dir: &Path, warnings: &mut Vec<String>) {
+    let known: BTreeSet<&str> = [
+        layout::SNAPSHOT,
+        layout::APPLICATIONS,
+        layout::SERVICE_PRINCIPALS,
+        layout::APP_ROLE_ASSIGNMENTS,
+        layout::OAUTH2_PERMISSION_GRANTS,
+        layout::GROUPS,
+    ]
+    .into_iter()
+    .chain(layout::EXCHANGE_FILES.iter().copied())
+    .collect();
+    for sub in ["", layout::EXCHANGE_DIR] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        let mut unknown: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| name.to_ascii_lowercase().ends_with(".json"))
+            .map(|name| {
+                if sub.is_empty() {
+                    name
+                } else {
+                    format!("{sub}/{name}")
+                }
+            })
+            .filter(|rel| !known.contains(rel.as_str()))
+            .collect();
+        unknown.sort();
+        for rel in unknown {
+            warnings.push(format!(
+                "{}: not a file of the export layout; ignored",
+                dir.join(rel).display()
+            ));
+        }
+    }
+}

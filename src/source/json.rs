@@ -1,0 +1,424 @@
+//! Reading the JSON files of an export: text decoding, the envelopes Microsoft tools wrap
+//! objects in, and error positions that point at the offending line and column.
+//!
+//! Every file may be a bare array, a single object (what PowerShell's `ConvertTo-Json` writes
+//! for a one-item pipeline), a Graph page `{"value": [...]}` or an array of such pages. The
+//! envelope is recognised while parsing, in one pass, so a 100k-item page is never buffered
+//! twice.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
+    SeqAccess, Visitor,
+};
+
+use super::LoadError;
+
+/// Decodes a file's bytes to text. PowerShell writes UTF-8 with a BOM (`Set-Content`,
+/// PowerShell 7) or UTF-16 LE with a BOM (Windows PowerShell 5.1 `Out-File` and `>`), so both
+/// BOMs are honoured; anything else must be UTF-8.
+pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
+    let utf16 = |big_endian: bool| -> Result<String, LoadError> {
+        let body = &bytes[2..];
+        if body.len() % 2 != 0 {
+            return Err(LoadError::content(
+                path,
+                "UTF-16 file has an odd number of bytes (truncated?)",
+            ));
+        }
+        let units: Vec<u16> = body
+            .chunks_exact(2)
+            .map(|c| {
+                if big_endian {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&units)
+            .map_err(|_| LoadError::content(path, "file has a UTF-16 BOM but is not valid UTF-16"))
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => {
+            let start = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                3
+            } else {
+                0
+            };
+            let mut bytes = bytes;
+            bytes.drain(..start);
+            String::from_utf8(bytes).map_err(|e| {
+                let offset = e.utf8_error().valid_up_to();
+                let (line, column) = line_column(e.as_bytes(), offset);
+                LoadError::Syntax {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message: "invalid UTF-8 (save the file as UTF-8 or UTF-16 with a BOM)".into(),
+                }
+            })
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line, offset - line_start + 1)
+}
+
+/// Parses all items of one file, whatever the envelope. An empty file is an error here;
+/// callers that accept "collected, none" check for emptiness first.
+pub fn parse_items<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Vec<T>, LoadError> {
+    parse_items_with_shape(path, text).map(|items| items.items)
+}
+
+/// Like [`parse_items`], also saying which envelope the file used.
+pub fn parse_items_with_shape<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<Items<T>, LoadError> {
+    if text.trim().is_empty() {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = Items::<T>::deserialize(&mut de).and_then(|items| {
+        de.end()?;
+        Ok(items)
+    });
+    parsed.map_err(|err| syntax_error::<T>(path, text, err))
+}
+
+/// Turns a serde_json error into one that names the file, the position and, when the
+/// document is well-formed JSON, the JSON path of the value that did not fit.
+fn syntax_error<T: DeserializeOwned>(path: &Path, text: &str, err: serde_json::Error) -> LoadError {
+    // The fast path keeps no path; errors are rare, so parse once more to find it.
+    let json_path = if err.is_data() {
+        let mut de = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, Items<T>>(&mut de) {
+            Err(e) => Some(e.path().to_string()).filter(|p| p != "." && !p.is_empty()),
+            Ok(_) => None,
+        }
+    } else {
+        None
+    };
+    let message = strip_position(&err.to_string());
+    let message = match (err.classify(), json_path) {
+        (serde_json::error::Category::Eof, _) => {
+            format!("{message} (the file ends early: truncated or still being written?)")
+        }
+        (_, Some(p)) => format!("{p}: {message}"),
+        (_, None) => message,
+    };
+    LoadError::Syntax {
+        path: path.to_path_buf(),
+        line: err.line(),
+        column: err.column(),
+        message,
+    }
+}
+
+/// serde_json appends " at line L column C"; the position is reported separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The envelope a file used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One bare object (a manifest, or `ConvertTo-Json` of a single item).
+    Object,
+    /// An array of objects, a Graph page, or an array of pages.
+    List,
+}
+
+/// All items of one file, flattened out of whatever envelope they came in.
+pub struct Items<T> {
+    pub items: Vec<T>,
+    pub shape: Shape,
+}
+
+impl<'de, T: DeserializeOwned> de::Deserialize<'de> for Items<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut items = Vec::new();
+        let mut shape = Shape::List;
+        d.deserialize_any(Envelope {
+            out: &mut items,
+            level: Level::Top,
+            shape: Some(&mut shape),
+        })?;
+        Ok(Items { items, shape })
+    }
+}
+
+/// Where in the envelope the visitor is: the document itself, an element of a top-level
+/// array (an item or a page), or an element of a page's `value` (always an item).
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Top,
+    ArrayElement,
+    PageElement,
+}
+
+struct Envelope<'a, T> {
+    out: &'a mut Vec<T>,
+    level: Level,
+    /// Set at the top level only: records whether the document was a bare object.
+    shape: Option<&'a mut Shape>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for Envelope<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.level {
+            Level::Top => f.write_str(
+                "an array, an object or a Graph page {\"value\": [...]} (or an array of pages)",
+            ),
+            Level::ArrayElement => f.write_str("an object or a Graph page {\"value\": [...]}"),
+            Level::PageElement => f.write_str("an object"),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let next = match self.level {
+            Level::Top => Level::ArrayElement,
+            Level::ArrayElement | Level::PageElement => {
+                return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+            }
+        };
+        if let Some(n) = seq.size_hint() {
+            self.out.reserve(n);
+        }
+        while seq
+            .next_element_seed(Envelope {
+                out: &mut *self.out,
+                level: next,
+                shape: None,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if self.level == Level::PageElement {
+            self.out
+                .push(T::deserialize(MapAccessDeserializer::new(map))?);
+            return Ok(());
+        }
+        // Graph puts "@odata.context" (and on pages "@odata.nextLink") before the payload,
+        // also on single entities, so those keys say nothing about the envelope. The first
+        // other key does: "value" means a page, anything else an object.
+        while let Some(key) = map.next_key::<String>()? {
+            if key.starts_with("@odata.") {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if key == "value" {
+                map.next_value_seed(Envelope {
+                    out: &mut *self.out,
+                    level: Level::PageElement,
+                    shape: None,
+                })?;
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                return Ok(());
+            }
+            if let Some(shape) = self.shape {
+                *shape = Shape::Object;
+            }
+            let rest = Pushback {
+                first: Some(key),
+                inner: map,
+            };
+            self.out
+                .push(T::deserialize(MapAccessDeserializer::new(rest))?);
+            return Ok(());
+        }
+        // `{}` or an object with only "@odata.*" keys: an entity with no properties.
+        if let Some(shape) = self.shape {
+            *shape = Shape::Object;
+        }
+        self.out
+            .push(T::deserialize(MapAccessDeserializer::new(Pushback::<A> {
+                first: None,
+                inner: map,
+            }))?);
+        Ok(())
+    }
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Envelope<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match self.level {
+            // A page's "value" must be an array of objects.
+            Level::PageElement => d.deserialize_seq(PageValue {
+                out: self.out,
+                _t: PhantomData,
+            }),
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+/// The array under a page's "value" key.
+struct PageValue<'a, T> {
+    out: &'a mut Vec<T>,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for PageValue<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array under \"value\"")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(n) = seq.size_hint() {
+            self.out.reserve(n);
+        }
+        while seq
+            .next_element_seed(PageItem {
+                out: &mut *self.out,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+struct PageItem<'a, T> {
+    out: &'a mut Vec<T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for PageItem<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Envelope {
+            out: self.out,
+            level: Level::PageElement,
+            shape: None,
+        })
+    }
+}
+
+/// A map whose first key has already been read: hands that key out again, then the rest.
+struct Pushback<A> {
+    first: Option<String>,
+    inner: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Pushback<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.first.take() {
+            Some(key) => seed.deserialize(key.into_deserializer()).map(Some),
+            None => self.inner.next_key_seed(seed),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::path::PathBuf;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Obj {
+        id: String,
+        #[serde(default)]
+        n: Option<u32>,
+    }
+
+    fn items(text: &str) -> Result<Vec<Obj>, LoadError> {
+        parse_items(&PathBuf::from("t.json"), text)
+    }
+
+    fn ids(text: &str) -> Vec<String> {
+        items(text).unwrap().into_iter().map(|o| o.id).collect()
+    }
+
+    #[test]
+    fn every_envelope_gives_the_same_items() {
+        assert_eq!(ids(r#"[{"id":"a"},{"id":"b"}]"#), ["a", "b"]);
+        assert_eq!(ids(r#"{"id":"a"}"#), ["a"]);
+        assert_eq!(
+            ids(r#"{"@odata.context":"x","value":[{"id":"a"},{"id":"b"}]}"#),
+            ["a", "b"]
+        );
+        assert_eq!(
+            ids(r#"[{"value":[{"id":"a"}],"@odata.nextLink":"y"},{"value":[{"id":"b"}]}]"#),
+            ["a", "b"]
+        );
+        // A single entity as Graph returns it, with its context first.
+        assert_eq!(ids(r#"{"@odata.context":"x","id":"a","n":1}"#), ["a"]);
+        assert_eq!(ids("[]"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn type_errors_name_line_column_and_json_path() {
+        let err = items("[\n {\"id\": \"a\"},\n {\"id\": \"b\", \"n\": \"x\"}\n]").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("t.json:3:"), "{text}");
+        assert!(text.contains("[1].n"), "{text}");
+        assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn truncated_and_empty_files_are_errors() {
+        let err = items("[{\"id\": \"a\"},").unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+        assert!(matches!(items("  \n"), Err(LoadError::Empty { .. })));
+        assert!(items("\"text\"").is_err());
+        assert!(items("[[{\"id\":\"a\"}]]").is_err());
+        assert!(items("{\"value\": {\"id\": \"a\"}}").is_err());
+    }
+
+    #[test]
+    fn boms_and_utf16_are_decoded() {
+        let p = PathBuf::from("t.json");
+        let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+        utf8.extend_from_slice(b"[]");
+        assert_eq!(decode_text(&p, utf8).unwrap(), "[]");
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "{\"id\":\"é\"}".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(decode_text(&p, utf16).unwrap(), "{\"id\":\"é\"}");
+        let err = decode_text(&p, b"[\n\"\xff\"]".to_vec()).unwrap_err();
+        assert!(err.to_string().starts_with("t.json:2:2"), "{err}");
+    }
+}

@@ -1,0 +1,107 @@
+//! Sources: where the data lives, turned into a [`Snapshot`]. Offline sources are an export
+//! directory (the layout `collect` writes) or a single file of applications / one manifest.
+
+mod error;
+mod export;
+mod file;
+pub mod json;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use error::LoadError;
+
+use crate::snapshot::{RawApplication, Snapshot};
+
+/// What kind of input a source turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    ExportDirectory,
+    /// A list of applications: `az ad app list`, Graph page(s), `Get-MgApplication | ConvertTo-Json`.
+    ApplicationList,
+    /// One Entra portal manifest in Microsoft Graph format.
+    ManifestGraph,
+    /// One Entra portal manifest in the legacy Azure AD Graph format.
+    ManifestAzureAdGraph,
+}
+
+impl SourceKind {
+    /// The stable name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::ExportDirectory => "export-directory",
+            SourceKind::ApplicationList => "application-list",
+            SourceKind::ManifestGraph => "manifest-graph",
+            SourceKind::ManifestAzureAdGraph => "manifest-azure-ad-graph",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A source read from disk. `errors` are files that failed while the rest was usable: the
+/// rules that need them report `not_evaluated`, and the run exits 2.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    pub snapshot: Snapshot,
+    pub warnings: Vec<String>,
+    pub errors: Vec<LoadError>,
+}
+
+/// Reads one source: a directory in the export layout, or a single JSON file.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::io(path, e))?;
+    if meta.is_dir() {
+        export::load(path)
+    } else {
+        file::load(path)
+    }
+}
+
+/// Reads a file and decodes it to text.
+pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    json::decode_text(path, bytes)
+}
+
+/// Refuses a list that is not application registrations (a service principal export, a list
+/// of users, ...) instead of scanning it as apps with every property unknown. Objects nested
+/// as `{"application": {...}}` (application template instantiation) are unwrapped.
+pub(crate) fn application_objects(
+    path: &Path,
+    items: Vec<RawApplication>,
+) -> Result<Vec<RawApplication>, LoadError> {
+    let items: Vec<RawApplication> = items
+        .into_iter()
+        .map(|app| match app.application {
+            Some(inner) if !app.has_application_properties() => *inner,
+            _ => app,
+        })
+        .collect();
+    if let Some(i) = items.iter().position(|a| a.looks_like_service_principal()) {
+        return Err(LoadError::content(
+            path,
+            format!(
+                "item {} is a service principal, not an application registration \
+                 (scan the export directory, or export applications: az ad app list / \
+                 Get-MgApplication -All)",
+                i + 1
+            ),
+        ));
+    }
+    if !items.is_empty() && !items.iter().any(RawApplication::has_application_properties) {
+        return Err(LoadError::content(
+            path,
+            "no application registrations found: no object has requiredResourceAccess, \
+             passwordCredentials, keyCredentials, web, spa, publicClient, signInAudience \
+             or replyUrlsWithType",
+        ));
+    }
+    Ok(items)
+}

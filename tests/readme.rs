@@ -1,0 +1,53 @@
+//! The README shows generated text: the rule table (from the rule files) and the demo scan.
+//! This test fails when either is stale; `UPDATE_README=1 cargo test --test readme` rewrites
+//! them.
+
+mod common;
+
+use common::{code, m365audit, root, stderr, stdout};
+
+/// Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn replace_section(readme: &str, name: &str, body: &str) -> String {
+    let start = format!("<!-- {name}:start -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let s = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README has no {start:?}"))
+        + start.len();
+    let e = readme[s..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("README has no {end:?}"))
+        + s;
+    format!("{}{body}{}", &readme[..s], &readme[e..])
+}
+
+#[test]
+fn readme_generated_sections_are_current() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+
+    let rules = m365audit(["rules", "list", "--format", "markdown"]);
+    assert_eq!(code(&rules), 0, "{}", stderr(&rules));
+    let demo = m365audit(["scan", "examples/demo-tenant", "--as-of", "2026-11-22"]);
+    assert_eq!(code(&demo), 0, "{}", stderr(&demo));
+    assert!(
+        stderr(&demo).is_empty(),
+        "demo scan warns: {}",
+        stderr(&demo)
+    );
+
+    let expected = replace_section(&readme, "rules", &stdout(&rules));
+    let expected = replace_section(
+        &expected,
+        "demo",
+        &format!("```text\n{}```\n", stdout(&demo)),
+    );
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(&path, &expected).expect("write README.md");
+        return;
+    }
+    assert!(
+        readme == expected,
+        "README.md is stale: run `UPDATE_README=1 cargo test --test readme` and review the diff"
+    );
+}

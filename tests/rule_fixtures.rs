@@ -1,0 +1,80 @@
+//! Every rule has `tests/fixtures/<RULE-ID>/fail` and `pass` inputs (a JSON file or an export
+//! directory). Each is scanned by the real binary with only that rule, at a fixed audit date;
+//! the fail case must produce a failing finding for the rule and the pass case a pass and no
+//! failure. The JSON report of every run is snapshot-tested.
+
+mod common;
+
+use common::{AS_OF, code, m365audit, root, scan_json, stderr};
+use serde_json::Value;
+
+/// `(case, path)` for the fail and pass fixtures of a rule.
+fn cases(rule: &str) -> Vec<(&'static str, String)> {
+    ["fail", "pass"]
+        .into_iter()
+        .map(|case| {
+            let dir = format!("tests/fixtures/{rule}/{case}");
+            let file = format!("{dir}.json");
+            let path = if root().join(&file).is_file() {
+                file
+            } else {
+                dir
+            };
+            assert!(root().join(&path).exists(), "missing fixture {path}");
+            (case, path)
+        })
+        .collect()
+}
+
+fn rule_ids() -> Vec<String> {
+    let out = m365audit(["rules", "list", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).expect("rules list JSON");
+    list.iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn outcomes(report: &Value, rule: &str, outcome: &str) -> usize {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"] == rule && f["outcome"] == outcome)
+        .count()
+}
+
+#[test]
+fn every_shipped_rule_has_fixtures() {
+    for id in rule_ids() {
+        cases(&id);
+    }
+}
+
+#[test]
+fn fixtures_fail_and_pass_as_named() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_redaction(".generated_at", "[generated_at]");
+    settings.add_redaction(".tool_version", "[tool_version]");
+    let _guard = settings.bind_to_scope();
+
+    for id in rule_ids() {
+        for (case, path) in cases(&id) {
+            let (report, out) = scan_json(&[&path], &["--rule", &id, "--include-passed"]);
+            assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
+            let fails = outcomes(&report, &id, "fail");
+            let passes = outcomes(&report, &id, "pass");
+            match case {
+                "fail" => assert!(fails > 0, "{path}: expected a failing {id} finding"),
+                _ => {
+                    assert_eq!(fails, 0, "{path}: expected no failing {id} finding");
+                    assert!(passes > 0, "{path}: expected a passing {id} result");
+                }
+            }
+            assert_eq!(report["as_of"], format!("{AS_OF}T00:00:00Z"));
+            insta::assert_json_snapshot!(format!("{id}-{case}"), report);
+        }
+    }
+}
