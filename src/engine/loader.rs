@@ -190,6 +190,9 @@ struct RuleFile {
     slug: String,
     title: String,
     severity: Severity,
+    /// Read separately by the check kind; declared so error messages list it.
+    #[allow(dead_code)]
+    check: Option<serde::de::IgnoredAny>,
     docs: Docs,
     #[serde(default)]
     examples: Vec<ExampleFile>,

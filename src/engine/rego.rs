@@ -50,19 +50,21 @@ pub fn build(
     let span = params.rego.span();
     let source = params.rego.into_inner();
     let map = LineMap::new(cx.text, span.clone());
-    let err = |message: String, line: Option<usize>| BuildError {
-        span: Some(line.map_or(span.clone(), |l| map.span_of_line(cx.text, l))),
+    let err = |message: String, at: Option<(usize, usize)>| BuildError {
+        span: Some(at.map_or(span.clone(), |(line, column)| {
+            map.span_of(cx.text, line, column)
+        })),
         message,
     };
 
     if let Some(line) = find_line(&source, "time.now_ns") {
         return Err(err(
             "time.now_ns() reads the wall clock; use input.as_of_ns (the audit date) so results are reproducible".into(),
-            Some(line),
+            Some((line, 1)),
         ));
     }
     if let Some((line, message)) = unknown_input_field(&source) {
-        return Err(err(message, Some(line)));
+        return Err(err(message, Some((line, 1))));
     }
 
     let mut engine = regorus::Engine::new();
@@ -74,17 +76,21 @@ pub fn build(
         .compile_with_entrypoint(&entry.as_str().into())
         .map_err(|e| rego_error(&e.to_string(), &err))?;
     let program = Compiler::compile_from_policy(&compiled, &[entry.as_str()])
-        .map_err(|e| err(format!("rego: {e}"), None))?;
+        .map_err(|e| rego_error(&e.to_string(), &err))?;
     Ok(Box::new(RegoCheck { program, entry }))
 }
 
 /// regorus reports `--> rule.rego:LINE:COL` followed by the source excerpt and
-/// `error: message`; keep the message and move the line into the rule file.
-fn rego_error(text: &str, err: &impl Fn(String, Option<usize>) -> BuildError) -> BuildError {
-    let line = text.split("rule.rego:").nth(1).and_then(|rest| {
-        rest.split(|c: char| !c.is_ascii_digit())
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
+/// `error: message`; keep the message and move the position into the rule file.
+fn rego_error(
+    text: &str,
+    err: &impl Fn(String, Option<(usize, usize)>) -> BuildError,
+) -> BuildError {
+    let position = text.split("rule.rego:").nth(1).and_then(|rest| {
+        let mut numbers = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<usize>().ok());
+        Some((numbers.next()??, numbers.next()?.unwrap_or(1)))
     });
     let message = text
         .lines()
@@ -92,7 +98,7 @@ fn rego_error(text: &str, err: &impl Fn(String, Option<usize>) -> BuildError) ->
         .find_map(|l| l.trim().strip_prefix("error:"))
         .map(str::trim)
         .unwrap_or_else(|| text.trim());
-    err(format!("rego: {message}"), line)
+    err(format!("rego: {message}"), position)
 }
 
 /// Where the Rego source starts inside the TOML file, to translate Rego line numbers.
@@ -121,8 +127,8 @@ impl LineMap {
         }
     }
 
-    /// The byte span in the rule file of line `line` (1-based) of the Rego source.
-    fn span_of_line(&self, text: &str, line: usize) -> Range<usize> {
+    /// The byte position in the rule file of a 1-based line and column of the Rego source.
+    fn span_of(&self, text: &str, line: usize, column: usize) -> Range<usize> {
         let mut offset = self.content_start;
         for _ in 1..line {
             match text[offset..].find('\n') {
@@ -130,7 +136,18 @@ impl LineMap {
                 None => break,
             }
         }
-        offset..offset
+        let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        // regorus counts a tab as four columns.
+        let mut visual = 1;
+        let mut at = line_end;
+        for (i, c) in text[offset..line_end].char_indices() {
+            if visual >= column {
+                at = offset + i;
+                break;
+            }
+            visual += if c == '\t' { 4 } else { 1 };
+        }
+        at..at
     }
 }
 

@@ -43,11 +43,11 @@ pub struct Missing {
 }
 
 impl Missing {
-    /// The reason granted permissions are unknown (first missing input wins).
+    /// The reason granted permissions are unknown.
     pub fn granted(&self) -> String {
-        self.service_principals
+        self.app_role_assignments
             .as_ref()
-            .or(self.app_role_assignments.as_ref())
+            .or(self.service_principals.as_ref())
             .cloned()
             .unwrap_or_else(|| "granted permissions are unknown".into())
     }

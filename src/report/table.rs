@@ -75,7 +75,7 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         let what = match (src.kind, &src.tenant) {
             (Some(kind), Some(t)) => format!("{kind}, tenant {t}, {} app(s)", src.apps),
             (Some(kind), None) => format!("{kind}, {} app(s)", src.apps),
-            (None, _) => "not read".into(),
+            (None, _) => format!("NOT READ: {}", src.errors.join("; ")),
         };
         writeln!(out, "Source: {} ({what})", clean(&src.path))?;
     }
@@ -155,6 +155,13 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         s.pass,
         format_as_of(report.as_of)
     )?;
+    let broken: usize = report.sources.iter().map(|s| s.errors.len()).sum();
+    if broken > 0 {
+        writeln!(
+            out,
+            "{broken} input file(s) could not be read: the report covers everything else."
+        )?;
+    }
     Ok(())
 }
 

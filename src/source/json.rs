@@ -117,7 +117,10 @@ fn syntax_error<T: DeserializeOwned>(path: &Path, text: &str, err: serde_json::E
     } else {
         None
     };
-    let message = strip_position(&err.to_string());
+    let mut message = strip_position(&err.to_string());
+    if err.is_syntax() && starts_comment(text, err.line(), err.column()) {
+        message.push_str(" (JSON has no comments: remove // and /* */ comments)");
+    }
     let message = match (err.classify(), json_path) {
         (serde_json::error::Category::Eof, _) => {
             format!("{message} (the file ends early: truncated or still being written?)")
@@ -131,6 +134,22 @@ fn syntax_error<T: DeserializeOwned>(path: &Path, text: &str, err: serde_json::E
         column: err.column(),
         message,
     }
+}
+
+/// Whether a comment starts at (or just before) the 1-based line and column.
+fn starts_comment(text: &str, line: usize, column: usize) -> bool {
+    let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
+        return false;
+    };
+    let from = column.saturating_sub(1).min(l.len());
+    let rest = l.get(from..).unwrap_or_default().trim_start();
+    let here = l
+        .get(column.saturating_sub(2).min(l.len())..)
+        .unwrap_or_default();
+    rest.starts_with("//")
+        || rest.starts_with("/*")
+        || here.starts_with("//")
+        || here.starts_with("/*")
 }
 
 /// serde_json appends " at line L column C"; the position is reported separately.
@@ -395,6 +414,15 @@ mod tests {
         assert!(text.starts_with("t.json:3:"), "{text}");
         assert!(text.contains("[1].n"), "{text}");
         assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn comments_get_a_hint() {
+        let err = items("[\n  /* apps */\n  {\"id\": \"a\"}\n]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JSON has no comments"), "{err}");
+        assert!(err.starts_with("t.json:2:"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! The loaders: every input format gives the same normalized app.
+
+mod common;
+
+use common::root;
+use m365audit::model::{self, App, Catalog, CredentialKind, Platform, ServicePrincipal};
+use m365audit::source::{self, SourceKind};
+
+fn load(name: &str) -> (SourceKind, Vec<App>) {
+    let catalog = Catalog::builtin().expect("catalogue");
+    let loaded = source::load(&root().join("tests/fixtures/loaders").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+    assert!(loaded.warnings.is_empty(), "{name}: {:?}", loaded.warnings);
+    let tenant = model::build(&loaded.snapshot, &catalog);
+    (loaded.kind, tenant.apps)
+}
+
+#[test]
+fn every_format_gives_the_same_app() {
+    let formats = [
+        ("graph-page.json", SourceKind::ApplicationList),
+        ("az-cli.json", SourceKind::ApplicationList),
+        ("powershell.json", SourceKind::ManifestGraph),
+        ("manifest-graph.json", SourceKind::ManifestGraph),
+        ("manifest-legacy.json", SourceKind::ManifestAzureAdGraph),
+    ];
+    let (_, reference) = load(formats[0].0);
+    assert_eq!(reference.len(), 1);
+    for (file, kind) in formats {
+        let (got_kind, apps) = load(file);
+        assert_eq!(got_kind, kind, "{file}");
+        assert_eq!(apps, reference, "{file} normalizes differently");
+    }
+}
+
+#[test]
+fn the_normalized_app_has_every_field_the_input_gives() {
+    let (_, apps) = load("manifest-legacy.json");
+    let app = &apps[0];
+    assert_eq!(
+        app.object_id.as_deref(),
+        Some("5f1d7d2c-3a7e-4c2b-9a51-0c6a4f3e2b10")
+    );
+    assert_eq!(
+        app.app_id.as_deref(),
+        Some("9c3b8f3e-6d0a-4b7e-8f21-3e5d1a2c4b60")
+    );
+    assert_eq!(app.display_name.as_deref(), Some("Contoso CRM"));
+    assert_eq!(app.sign_in_audience.as_deref(), Some("AzureADMyOrg"));
+    let uris: Vec<(&str, Platform)> = app
+        .redirect_uris
+        .as_ref()
+        .expect("redirect URIs")
+        .iter()
+        .map(|r| (r.uri.as_str(), r.platform))
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            ("https://crm.contoso.com/signin-oidc", Platform::Web),
+            (
+                "https://login.microsoftonline.com/common/oauth2/nativeclient",
+                Platform::PublicClient
+            )
+        ]
+    );
+    assert_eq!(app.implicit_grant.access_tokens, Some(true));
+    assert_eq!(app.implicit_grant.id_tokens, Some(false));
+    assert_eq!(app.fallback_public_client, Some(false));
+
+    let secrets = app.password_credentials.as_ref().expect("secrets");
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0].kind, CredentialKind::Secret);
+    assert_eq!(secrets[0].hint.as_deref(), Some("Xy7"));
+    assert_eq!(
+        secrets[0].end.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2026-07-14T09:30:00+00:00")
+    );
+    let certs = app.key_credentials.as_ref().expect("certificates");
+    assert_eq!(certs[0].kind, CredentialKind::Certificate);
+    assert_eq!(certs[0].usage.as_deref(), Some("Verify"));
+
+    let requested = app.requested_permissions.as_ref().expect("requested");
+    let labels: Vec<String> = requested.iter().map(|p| p.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Microsoft Graph Mail.Send",
+            "Microsoft Graph User.Read",
+            "Microsoft Graph abcdef01-2345-4678-9abc-def012345678 (unknown id)",
+            "Office 365 Exchange Online full_access_as_app",
+        ]
+    );
+    // An id the catalogue does not know stays visible, marked unknown.
+    assert!(!requested[2].in_catalog && requested[2].value.is_none());
+    // A manifest says nothing of grants, owners or service principals: unknown, not empty.
+    assert_eq!(app.granted_app_roles, None);
+    assert_eq!(app.delegated_grants, None);
+    assert_eq!(app.owners, None);
+    assert_eq!(app.service_principal, ServicePrincipal::Unknown);
+}
+
+#[test]
+fn the_oldest_application_json_is_read() {
+    let (kind, apps) = load("oldest.json");
+    assert_eq!(kind, SourceKind::ManifestAzureAdGraph);
+    let app = &apps[0];
+    assert_eq!(
+        app.object_id.as_deref(),
+        Some("5f1d7d2c-3a7e-4c2b-9a51-0c6a4f3e2b10")
+    );
+    assert_eq!(app.sign_in_audience.as_deref(), Some("AzureADMultipleOrgs"));
+    assert_eq!(app.fallback_public_client, Some(true));
+    let platforms: Vec<Platform> = app
+        .redirect_uris
+        .as_ref()
+        .expect("replyUrls")
+        .iter()
+        .map(|r| r.platform)
+        .collect();
+    assert_eq!(platforms, [Platform::Unspecified, Platform::Unspecified]);
+    // Not in this format at all: unknown.
+    assert_eq!(app.implicit_grant.access_tokens, None);
+}
+
+#[test]
+fn an_export_directory_joins_grants_through_the_service_principal() {
+    let catalog = Catalog::builtin().expect("catalogue");
+    let loaded = source::load(&root().join("examples/demo-tenant")).expect("demo tenant");
+    assert_eq!(loaded.kind, SourceKind::ExportDirectory);
+    let tenant = model::build(&loaded.snapshot, &catalog);
+    assert_eq!(
+        tenant.info.tenant.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+    let by_name = |name: &str| {
+        tenant
+            .apps
+            .iter()
+            .find(|a| a.display_name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no app {name}"))
+    };
+    let hr = by_name("HR Notifications");
+    let granted: Vec<String> = hr
+        .granted_app_roles
+        .as_ref()
+        .expect("grants known")
+        .iter()
+        .map(|p| p.label())
+        .collect();
+    assert_eq!(granted, ["Microsoft Graph Mail.Send"]);
+    let delegated = hr.delegated_grants.as_ref().expect("delegated known");
+    assert_eq!(delegated[0].scopes, ["User.Read"]);
+    assert_eq!(delegated[0].consent_type.as_deref(), Some("AllPrincipals"));
+    assert!(matches!(
+        hr.service_principal,
+        ServicePrincipal::Present {
+            enabled: Some(true),
+            ..
+        }
+    ));
+    assert_eq!(hr.owners.as_ref().map(Vec::len), Some(1));
+
+    let exact = by_name("Exact Globe+ Exchange Online");
+    let granted: Vec<String> = exact
+        .granted_app_roles
+        .as_ref()
+        .expect("grants known")
+        .iter()
+        .map(|p| p.label())
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            "Office 365 Exchange Online full_access_as_app",
+            "Microsoft Graph AccessReview.Read.All",
+            "Microsoft Graph Mail.Send"
+        ]
+    );
+
+    // No service principal: nothing can be granted, and that is known.
+    let old = by_name("Exact Synergy (old)");
+    assert_eq!(old.service_principal, ServicePrincipal::Absent);
+    assert_eq!(old.granted_app_roles.as_deref(), Some(&[][..]));
+}

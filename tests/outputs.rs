@@ -1,0 +1,149 @@
+//! Report formats, checked on real binary output: JSON against its published schema, CSV
+//! against the JSON, and the table against hostile display names.
+
+mod common;
+
+use common::{AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+use serde_json::Value;
+
+fn validate(report: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("src/report/findings-v1.schema.json"))
+            .expect("schema"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the v1 schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn json_reports_match_the_v1_schema_and_their_summary() {
+    let (report, out) = scan_json(&["examples/demo-tenant"], &["--include-passed"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    validate(&report);
+    let findings = report["findings"].as_array().expect("findings");
+    let count = |o: &str| findings.iter().filter(|f| f["outcome"] == o).count() as u64;
+    let summary = &report["summary"];
+    assert_eq!(summary["fail"], count("fail"));
+    assert_eq!(summary["pass"], count("pass"));
+    assert_eq!(summary["not_evaluated"], count("not_evaluated"));
+    assert_eq!(summary["apps"], 12);
+    let by_sev: u64 = summary["by_severity"]
+        .as_object()
+        .expect("by_severity")
+        .values()
+        .map(|v| v.as_u64().expect("count"))
+        .sum();
+    assert_eq!(by_sev, count("fail"));
+
+    // A report with a failed source is valid too.
+    let dir = TempDir::new("schema-error");
+    let bad = dir.write("bad.json", "[");
+    let (report, _) = scan_json(
+        &[
+            bad.to_str().expect("utf-8"),
+            "tests/fixtures/URI-004/fail.json",
+        ],
+        &[],
+    );
+    validate(&report);
+    assert_eq!(report["sources"][0]["status"], "error");
+    assert_eq!(report["sources"][0]["kind"], Value::Null);
+}
+
+#[test]
+fn csv_has_one_row_per_finding_with_the_json_fields() {
+    let (report, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let out = m365audit([
+        "scan",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+        "examples/demo-tenant",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "rule_id",
+            "slug",
+            "title",
+            "severity",
+            "outcome",
+            "subject_kind",
+            "app_id",
+            "object_id",
+            "display_name",
+            "item",
+            "message",
+            "evidence",
+            "remediation",
+            "references",
+            "source"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(rows.len(), findings.len());
+    for (row, f) in rows.iter().zip(findings) {
+        assert_eq!(&row[0], f["rule_id"].as_str().expect("id"));
+        assert_eq!(&row[10], f["message"].as_str().expect("message"));
+        let evidence: Value = serde_json::from_str(&row[11]).expect("evidence is JSON");
+        assert_eq!(evidence, f["evidence"]);
+    }
+}
+
+/// An app whose display name is a spreadsheet formula and carries a terminal escape.
+fn hostile_app(dir: &TempDir) -> String {
+    let app = r#"{"id": "00000000-0000-4000-8000-0000000000aa", "appId": "11111111-0000-4000-8000-0000000000aa",
+        "displayName": "=HYPERLINK(\"http://evil.example\",\"\u001b[31mclick\")",
+        "web": {"redirectUris": ["https://*.evil.example/cb"]}}"#;
+    dir.write("hostile.json", app)
+        .to_str()
+        .expect("utf-8")
+        .to_string()
+}
+
+#[test]
+fn csv_neutralizes_formulas() {
+    let dir = TempDir::new("csv-formula");
+    let path = hostile_app(&dir);
+    let out = m365audit([
+        "scan", "--as-of", AS_OF, "--format", "csv", "--rule", "URI-003", &path,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let row = reader.records().next().expect("a row").expect("valid row");
+    assert!(
+        row[8].starts_with("'=HYPERLINK("),
+        "display name cell: {:?}",
+        &row[8]
+    );
+}
+
+#[test]
+fn the_table_never_prints_terminal_escapes_from_the_input() {
+    let dir = TempDir::new("table-escape");
+    let path = hostile_app(&dir);
+    let out = m365audit(["scan", "--as-of", AS_OF, "--rule", "URI-003", &path]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("HYPERLINK"), "{text}");
+    assert!(!text.contains('\u{1b}'), "raw escape in the table:\n{text}");
+}

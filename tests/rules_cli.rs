@@ -1,0 +1,225 @@
+//! `rules list`, `rules test`, `explain`, user Rego rules, and scan options.
+
+mod common;
+
+use common::{AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+
+const EXAMPLE_RULE: &str = "examples/rules/ORG-001.mail-app-two-owners.toml";
+
+/// A copy of the example user rule with `edit` applied, in its own directory.
+fn edited_rule(name: &str, edit: impl Fn(String) -> String) -> TempDir {
+    let dir = TempDir::new(name);
+    let text = std::fs::read_to_string(root().join(EXAMPLE_RULE)).expect("example rule");
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed nothing");
+    dir.write("ORG-001.mail-app-two-owners.toml", edited);
+    dir
+}
+
+fn line_of(dir: &TempDir, needle: &str) -> usize {
+    let text = std::fs::read_to_string(dir.path().join("ORG-001.mail-app-two-owners.toml"))
+        .expect("rule file");
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle")
+        + 1
+}
+
+#[test]
+fn rule_ids_are_a_contract() {
+    let out = m365audit(["rules", "list", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<String> = list
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["id"].as_str().expect("id"),
+                r["slug"].as_str().expect("slug")
+            )
+        })
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "rules list is sorted by id");
+    insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("rule-ids", ids.join("\n"));
+    });
+}
+
+#[test]
+fn the_example_user_rule_passes_its_examples_and_runs_in_a_scan() {
+    let out = m365audit(["rules", "test", "examples/rules"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("4 example(s), 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let (report, out) = scan_json(
+        &["examples/demo-tenant"],
+        &["--rules", "examples/rules", "--rule", "ORG-001"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let names: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["outcome"] == "fail")
+        .map(|f| f["subject"]["display_name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Exact Globe+ Exchange Online",
+            "Exact Synergy (old)",
+            "HR Notifications",
+            "Sinch Contact Pro - Mail",
+            "SysAid Helpdesk Mail"
+        ]
+    );
+    let first = &report["findings"][0];
+    assert_eq!(first["severity"], "medium");
+    assert_eq!(first["evidence"]["owners"], 1);
+}
+
+#[test]
+fn a_wrong_expectation_fails_rules_test() {
+    let dir = edited_rule("wrong-expectation", |t| {
+        t.replacen("expect_findings = 1", "expect_findings = 2", 1)
+    });
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("FAIL ORG-001 example \"one owner, app-only Mail.Send requested\": 1 finding(s), expected 2"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_rego_syntax_error_points_into_the_rule_file() {
+    let dir = edited_rule("syntax", |t| {
+        t.replacen(
+            "count(input.app.owners) < 2",
+            "count(input.app.owners) < 2\n\tundefined_function(1)",
+            1,
+        )
+    });
+    let line = line_of(&dir, "undefined_function");
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 2);
+    let expected = format!(
+        "ORG-001.mail-app-two-owners.toml:{line}:2: rule ORG-001: rego: Unknown function: 'undefined_function'"
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+
+    let dir = edited_rule("parse", |t| {
+        t.replacen("import rego.v1\n", "import rego.v1\n\nx := [1, 2\n", 1)
+    });
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("rego: expecting `]`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rego_rules_are_checked_for_misspelt_fields_clocks_and_examples() {
+    let dir = edited_rule("misspelt", |t| {
+        t.replacen("input.app.owners != null", "input.app.owner != null", 1)
+    });
+    let line = line_of(&dir, "input.app.owner != null");
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 2);
+    let expected = format!(
+        ":{line}:1: rule ORG-001: input.app.owner is not a field of the rule input (did you mean input.app.owners?)"
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+
+    let dir = edited_rule("clock", |t| {
+        t.replacen("count(mailbox) > 0", "time.now_ns() > 0", 1)
+    });
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert!(
+        stderr(&out).contains("use input.as_of_ns"),
+        "{}",
+        stderr(&out)
+    );
+
+    let dir = edited_rule("no-examples", |t| {
+        t[..t.find("[[examples]]").expect("examples")].to_string()
+    });
+    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("a Rego rule must have [[examples]]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn explain_shows_the_docs_and_the_source_of_a_rule() {
+    let out = m365audit(["explain", "cred-003"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(
+        "CRED-003 secret-lifetime-too-long: Client secret lifetime exceeds 12 months"
+    ));
+    assert!(text.contains("max_days = 365"), "{text}");
+    assert!(
+        text.contains("rules/credentials/CRED-003.secret-lifetime-too-long.toml"),
+        "{text}"
+    );
+    assert!(text.contains("less than 12 months"), "{text}");
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let args = |sev: &str| {
+        [
+            "scan",
+            "--as-of",
+            AS_OF,
+            "--fail-on",
+            sev,
+            "tests/fixtures/URI-003/fail.json",
+        ]
+        .map(String::from)
+    };
+    assert_eq!(code(&m365audit(args("high"))), 1);
+    assert_eq!(code(&m365audit(args("critical"))), 0);
+    assert_eq!(
+        code(&m365audit([
+            "scan",
+            "--as-of",
+            AS_OF,
+            "tests/fixtures/URI-003/fail.json"
+        ])),
+        0
+    );
+}
+
+#[test]
+fn output_is_written_to_a_file_atomically() {
+    let dir = TempDir::new("output");
+    let target = dir.path().join("report.json");
+    let out = m365audit([
+        "scan",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--output",
+        target.to_str().expect("utf-8"),
+        "examples/demo-tenant",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).expect("report")).expect("JSON");
+    assert_eq!(report["schema"], "m365audit/findings/v1");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left behind");
+}
