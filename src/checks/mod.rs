@@ -136,21 +136,12 @@ impl Outcomes {
             },
         });
     }
-
-    /// Whether anything other than a pass was recorded since `mark`.
-    pub fn failed_since(&self, mark: usize) -> bool {
-        self.list[mark..]
-            .iter()
-            .any(|o| matches!(o.verdict, Verdict::Fail { .. }))
-    }
 }
 
 /// Everything a check kind may need while it is built from a rule file.
 pub struct BuildContext<'a> {
     /// The rule file's text, for kinds that report positions inside embedded code.
     pub text: &'a str,
-    /// The rule file's path as shown in messages.
-    pub path: &'a str,
 }
 
 /// Why a `[check]` table could not be turned into a check; the span is a byte range of the

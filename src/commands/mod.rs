@@ -84,9 +84,12 @@ fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet, CommandError> {
     RuleSet::load(dirs).map_err(CommandError::Rules)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// a crash never leaves a half-written report behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+/// Writes to `path` through a temporary file in the same directory and a rename, so a crash
+/// never leaves a half-written report behind. `render` streams into a buffered writer.
+fn write_atomically(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), CommandError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -99,16 +102,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let runtime =
-        |e: std::io::Error| CommandError::Runtime(format!("{}: cannot write: {e}", path.display()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
+    let result = std::fs::File::create(&tmp).and_then(|file| {
+        let mut w = std::io::BufWriter::new(file);
+        render(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(runtime)
+    result.map_err(|e| CommandError::Runtime(format!("{}: cannot write: {e}", path.display())))
 }

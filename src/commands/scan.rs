@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{CommandError, exit, load_rules, today, write_atomically};
 use crate::cli::{ColorChoice, ScanArgs};
@@ -28,7 +28,11 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let mut failed_inputs = 0;
     for (index, path) in args.sources.iter().enumerate() {
         match source::load(path) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
+                let collected_at = loaded.snapshot.meta.collected_at;
+                if let Some(stale) = staleness(collected_at, opts.as_of) {
+                    loaded.warnings.push(format!("{}: {stale}", path.display()));
+                }
                 for w in &loaded.warnings {
                     eprintln!("warning: {w}");
                 }
@@ -37,6 +41,8 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                 }
                 failed_inputs += loaded.errors.len();
                 let tenant = model::build(&loaded.snapshot, &catalog);
+                // The raw objects are no longer needed: free them before evaluation.
+                drop(loaded.snapshot);
                 let result = evaluate(&rules, &tenant, index, &opts);
                 passed += result.passed;
                 findings.extend(result.findings);
@@ -44,6 +50,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                     path: path.display().to_string(),
                     kind: Some(loaded.kind.as_str()),
                     tenant: tenant.info.tenant.clone(),
+                    collected_at,
                     apps: tenant.apps.len(),
                     errors: loaded.errors.iter().map(ToString::to_string).collect(),
                     warnings: loaded.warnings,
@@ -56,6 +63,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                     path: path.display().to_string(),
                     kind: None,
                     tenant: None,
+                    collected_at: None,
                     apps: 0,
                     errors: vec![e.to_string()],
                     warnings: Vec::new(),
@@ -83,15 +91,14 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let mut bytes = Vec::new();
-    report::write(&report, args.format, &mut bytes, color)
-        .map_err(|e| CommandError::Runtime(format!("cannot render the report: {e}")))?;
     match &args.output {
-        Some(path) => write_atomically(path, &bytes)?,
+        Some(path) => write_atomically(path, |w| report::write(&report, args.format, w, color))?,
         None => {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = report::write(&report, args.format, &mut stdout, color)
+                .and_then(|()| stdout.flush());
             // A closed pipe (`| head`) is not an error worth a message.
-            if let Err(e) = stdout.write_all(&bytes).and_then(|()| stdout.flush())
+            if let Err(e) = written
                 && e.kind() != std::io::ErrorKind::BrokenPipe
             {
                 return Err(CommandError::Runtime(format!(
@@ -114,3 +121,17 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     }
     Ok(exit::OK)
 }
+
+/// An export much older than the audit date may no longer describe the tenant: say so.
+fn staleness(collected_at: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> Option<String> {
+    let age = (as_of - collected_at?).num_days();
+    (age > STALE_AFTER_DAYS).then(|| {
+        format!(
+            "the export was collected {age} days before the audit date ({}); credentials and grants may have changed since",
+            crate::dates::ymd(collected_at.unwrap_or(as_of))
+        )
+    })
+}
+
+/// Exports older than this (relative to `--as-of`) get a warning.
+const STALE_AFTER_DAYS: i64 = 30;

@@ -289,7 +289,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
     };
     let check = build(
         ValueDeserializer::from(Spanned::new(check_span, DeValue::Table(check_table))),
-        &BuildContext { text, path },
+        &BuildContext { text },
     )
     .map_err(|e| at(e.span, &rule_id, e.message))?;
 

@@ -212,14 +212,7 @@ impl Resolver<'_> {
         };
         let resource_name = resource_app_id
             .as_deref()
-            .and_then(|r| {
-                self.catalog.resource_name(r).map(String::from).or_else(|| {
-                    self.idx
-                        .sp_by_app_id
-                        .get(r)
-                        .and_then(|sp| sp.display_name.clone())
-                })
-            })
+            .and_then(|r| self.resource_name(r))
             .or_else(|| resource_display_name.map(String::from));
         Permission {
             resource_app_id,
@@ -230,6 +223,19 @@ impl Resolver<'_> {
             in_catalog: entry.is_some(),
             classes: entry.map(|e| e.classes.clone()).unwrap_or_default(),
         }
+    }
+
+    /// The catalogue's name of a resource, else its service principal's display name.
+    fn resource_name(&self, resource_app_id: &str) -> Option<String> {
+        self.catalog
+            .resource_name(resource_app_id)
+            .map(String::from)
+            .or_else(|| {
+                self.idx
+                    .sp_by_app_id
+                    .get(resource_app_id)
+                    .and_then(|sp| sp.display_name.clone())
+            })
     }
 
     /// The appId of a resource service principal, from its object id.
@@ -362,14 +368,7 @@ fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver) -> App {
 fn delegated_grant(g: &RawOAuth2PermissionGrant, r: &Resolver) -> DelegatedGrant {
     let resource_app_id = r.resource_app_id(g.resource_id.as_deref());
     DelegatedGrant {
-        resource_name: resource_app_id.as_deref().and_then(|a| {
-            r.catalog.resource_name(a).map(String::from).or_else(|| {
-                r.idx
-                    .sp_by_app_id
-                    .get(a)
-                    .and_then(|sp| sp.display_name.clone())
-            })
-        }),
+        resource_name: resource_app_id.as_deref().and_then(|a| r.resource_name(a)),
         resource_app_id,
         consent_type: g.consent_type.clone(),
         principal_id: g.principal_id.as_deref().map(norm),

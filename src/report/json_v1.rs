@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Report;
 use crate::engine::{Evidence, Finding, Outcome, Severity, SubjectKind};
 
-pub const SCHEMA: &str = "m365audit/findings/v1";
+const SCHEMA: &str = "m365audit/findings/v1";
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -26,6 +26,7 @@ struct Source<'a> {
     path: &'a str,
     kind: Option<&'a str>,
     tenant: Option<&'a str>,
+    collected_at: Option<String>,
     apps: usize,
     status: &'static str,
     errors: &'a [String],
@@ -105,6 +106,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 path: &src.path,
                 kind: src.kind,
                 tenant: src.tenant.as_deref(),
+                collected_at: src.collected_at.map(crate::dates::rfc3339),
                 apps: src.apps,
                 status: if src.errors.is_empty() { "ok" } else { "error" },
                 errors: &src.errors,

@@ -11,8 +11,6 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::{Finding, Outcome, RuleSet, Severity};
 
-pub use json_v1::SCHEMA;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Readable table grouped by app (default).
@@ -30,6 +28,8 @@ pub struct SourceSummary {
     /// `export-directory`, `application-list`, ...; `None` if it could not be read at all.
     pub kind: Option<&'static str>,
     pub tenant: Option<String>,
+    /// When the export was collected (`snapshot.json`), if known.
+    pub collected_at: Option<DateTime<Utc>>,
     pub apps: usize,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,

@@ -72,10 +72,19 @@ fn group_by_app<'f>(findings: impl Iterator<Item = &'f Finding>) -> Vec<Vec<&'f 
 
 pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     for src in &report.sources {
-        let what = match (src.kind, &src.tenant) {
-            (Some(kind), Some(t)) => format!("{kind}, tenant {t}, {} app(s)", src.apps),
-            (Some(kind), None) => format!("{kind}, {} app(s)", src.apps),
-            (None, _) => format!("NOT READ: {}", src.errors.join("; ")),
+        let what = match src.kind {
+            Some(kind) => {
+                let mut parts = vec![kind.to_string()];
+                if let Some(t) = &src.tenant {
+                    parts.push(format!("tenant {t}"));
+                }
+                if let Some(c) = src.collected_at {
+                    parts.push(format!("collected {}", crate::dates::ymd(c)));
+                }
+                parts.push(format!("{} app(s)", src.apps));
+                parts.join(", ")
+            }
+            None => format!("NOT READ: {}", src.errors.join("; ")),
         };
         writeln!(out, "Source: {} ({what})", clean(&src.path))?;
     }
