@@ -4,10 +4,10 @@
 //! This is also the `input.app` a Rego rule sees and what `m365audit inspect` prints, so
 //! field names are snake_case and stable.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{PermissionClass, PermissionKind};
+use super::credential::Credential;
+use super::permission::{DelegatedGrant, Holdings, Permission};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -78,123 +78,6 @@ pub struct ImplicitGrant {
     pub id_tokens: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    /// A client secret (`passwordCredentials`).
-    Secret,
-    /// An X.509 certificate (`keyCredentials` of type `AsymmetricX509Cert`).
-    Certificate,
-    /// A symmetric key (`keyCredentials` of type `Symmetric`).
-    SymmetricKey,
-    /// A key credential of a type the input does not state or this tool does not know.
-    OtherKey,
-}
-
-impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialKind::Secret => "secret",
-            CredentialKind::Certificate => "certificate",
-            CredentialKind::SymmetricKey => "symmetric_key",
-            CredentialKind::OtherKey => "key",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credential {
-    pub kind: CredentialKind,
-    #[serde(default)]
-    pub key_id: Option<String>,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// First characters of a secret, as Entra shows them (never the secret).
-    #[serde(default)]
-    pub hint: Option<String>,
-    #[serde(default)]
-    pub start: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub end: Option<DateTime<Utc>>,
-    /// Key credentials: `Verify` (sign-in), `Sign`, `Encrypt`.
-    #[serde(default)]
-    pub usage: Option<String>,
-}
-
-impl Credential {
-    /// A short human label: display name, else key id.
-    pub fn label(&self) -> String {
-        match (&self.display_name, &self.key_id) {
-            (Some(name), Some(id)) if !name.is_empty() => format!("{name} ({id})"),
-            (_, Some(id)) => id.clone(),
-            (Some(name), None) => name.clone(),
-            (None, None) => "(no key id)".into(),
-        }
-    }
-}
-
-/// A permission, requested or granted, resolved through the catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Permission {
-    /// appId of the API (`00000003-...` for Microsoft Graph); lowercase.
-    pub resource_app_id: Option<String>,
-    #[serde(default)]
-    pub resource_name: Option<String>,
-    /// Permission id (app role or scope id); lowercase.
-    pub id: String,
-    /// `None` when the input's `type` is neither `Scope` nor `Role`.
-    pub kind: Option<PermissionKind>,
-    /// `Mail.ReadWrite` etc.; `None` when the id is unknown.
-    #[serde(default)]
-    pub value: Option<String>,
-    /// Whether the id is in the permission catalogue.
-    #[serde(default)]
-    pub in_catalog: bool,
-    #[serde(default)]
-    pub classes: Vec<PermissionClass>,
-}
-
-impl Permission {
-    pub fn is_application(&self) -> bool {
-        self.kind == Some(PermissionKind::Application)
-    }
-
-    pub fn has_class(&self, class: PermissionClass) -> bool {
-        self.classes.contains(&class)
-    }
-
-    /// `Microsoft Graph Mail.ReadWrite`, or the ids when unresolved.
-    pub fn label(&self) -> String {
-        let resource = self
-            .resource_name
-            .as_deref()
-            .or(self.resource_app_id.as_deref())
-            .unwrap_or("unknown resource");
-        match &self.value {
-            Some(v) => format!("{resource} {v}"),
-            None => format!("{resource} {} (unknown id)", self.id),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DelegatedGrant {
-    #[serde(default)]
-    pub resource_app_id: Option<String>,
-    #[serde(default)]
-    pub resource_name: Option<String>,
-    /// `AllPrincipals` (admin consent for all users) or `Principal` (one user).
-    #[serde(default)]
-    pub consent_type: Option<String>,
-    #[serde(default)]
-    pub principal_id: Option<String>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Owner {
@@ -221,14 +104,6 @@ pub enum ServicePrincipal {
         #[serde(default)]
         enabled: Option<bool>,
     },
-}
-
-/// What an app holds of some kind of permission, across requested and granted.
-#[derive(Debug)]
-pub struct Holdings<'a> {
-    pub found: Vec<&'a Permission>,
-    /// Both the requested and the granted lists were known, so "none found" is a fact.
-    pub complete: bool,
 }
 
 impl App {
