@@ -223,3 +223,12 @@ fn output_is_written_to_a_file_atomically() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind");
 }
+
+#[test]
+fn every_shipped_rule_documents_itself_with_passing_examples() {
+    let out = m365audit(["rules", "test"]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}{}", stderr(&out));
+    assert!(!text.contains("no examples:"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+}
