@@ -158,7 +158,7 @@ fn finish(mut rules: Vec<Rule>, mut errors: Vec<RuleError>) -> Result<RuleSet, V
         if let Some(first) = seen_ids.insert(rule.id.to_ascii_uppercase(), &rule.origin) {
             errors.push(RuleError {
                 path: rule.origin.to_string(),
-                position: None,
+                position: rule.position,
                 rule: Some(rule.id.clone()),
                 message: format!("duplicate rule id: also defined in {first}"),
             });
@@ -166,7 +166,7 @@ fn finish(mut rules: Vec<Rule>, mut errors: Vec<RuleError>) -> Result<RuleSet, V
         if let Some(first) = seen_slugs.insert(&rule.slug, rule) {
             errors.push(RuleError {
                 path: rule.origin.to_string(),
-                position: None,
+                position: rule.position,
                 rule: Some(rule.id.clone()),
                 message: format!(
                     "duplicate slug {:?}: also used by {} in {}",
@@ -236,6 +236,9 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         .get("id")
         .and_then(|v| v.get_ref().as_str())
         .map(String::from);
+    let id_position = table
+        .get("id")
+        .map(|v| line_column(text.as_bytes(), v.span().start));
 
     let Some(check) = table.remove("check") else {
         return Err(at(None, &rule_id, "missing [check] table".into()));
@@ -245,8 +248,12 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         table,
     )))
     .map_err(|e| toml_err(e, &rule_id))?;
-    validate_names(&file, &origin)
-        .map_err(|m| at(Some(doc_span.start..doc_span.start), &rule_id, m))?;
+    validate_names(&file, &origin).map_err(|message| RuleError {
+        path: path.to_string(),
+        position: id_position,
+        rule: rule_id.clone(),
+        message,
+    })?;
 
     let check_span = check.span();
     let DeValue::Table(mut check_table) = check.into_inner() else {
@@ -338,6 +345,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         docs: file.docs.reflowed(),
         check,
         origin,
+        position: id_position,
         examples,
     })
 }

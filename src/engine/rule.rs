@@ -110,6 +110,8 @@ pub struct Rule {
     pub docs: Docs,
     pub check: Box<dyn Check>,
     pub origin: Origin,
+    /// Line and column of `id` in the rule file, for messages about the rule as a whole.
+    pub position: Option<(usize, usize)>,
     pub examples: Vec<Example>,
 }
 
