@@ -124,6 +124,11 @@ fn the_oldest_application_json_is_read() {
     assert_eq!(app.implicit_grant.access_tokens, None);
 }
 
+fn granted_labels(app: &App) -> Vec<String> {
+    let granted = app.granted_app_roles.as_ref().expect("grants known");
+    granted.iter().map(|p| p.label()).collect()
+}
+
 #[test]
 fn an_export_directory_joins_grants_through_the_service_principal() {
     let catalog = Catalog::builtin().expect("catalogue");
@@ -142,13 +147,7 @@ fn an_export_directory_joins_grants_through_the_service_principal() {
             .unwrap_or_else(|| panic!("no app {name}"))
     };
     let hr = by_name("HR Notifications");
-    let granted: Vec<String> = hr
-        .granted_app_roles
-        .as_ref()
-        .expect("grants known")
-        .iter()
-        .map(|p| p.label())
-        .collect();
+    let granted = granted_labels(hr);
     assert_eq!(granted, ["Microsoft Graph Mail.Send"]);
     let delegated = hr.delegated_grants.as_ref().expect("delegated known");
     assert_eq!(delegated[0].scopes, ["User.Read"]);
@@ -163,13 +162,7 @@ fn an_export_directory_joins_grants_through_the_service_principal() {
     assert_eq!(hr.owners.as_ref().map(Vec::len), Some(1));
 
     let exact = by_name("Exact Globe+ Exchange Online");
-    let granted: Vec<String> = exact
-        .granted_app_roles
-        .as_ref()
-        .expect("grants known")
-        .iter()
-        .map(|p| p.label())
-        .collect();
+    let granted = granted_labels(exact);
     assert_eq!(
         granted,
         [
