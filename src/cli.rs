@@ -92,6 +92,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub include_passed: bool,
 
+    /// An integration mailbox or service account (address); repeatable. EXO-004 checks its
+    /// protocols; EXO-002 checks that ApplicationImpersonation covered it
+    #[arg(long = "mailbox", value_name = "ADDRESS")]
+    pub mailboxes: Vec<String>,
+
     /// Exit 1 when a failing finding is at or above this severity
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,

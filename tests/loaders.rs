@@ -3,8 +3,23 @@
 mod common;
 
 use common::root;
-use m365audit::model::{self, App, Catalog, CredentialKind, Platform, ServicePrincipal};
+use m365audit::model::{self, App, Catalog, CredentialKind, Platform, Reach, ServicePrincipal};
 use m365audit::source::{self, SourceKind};
+
+/// The app with the source-specific wording of "unknown because ..." reasons blanked: a
+/// manifest and an app list say differently why they lack Exchange data.
+fn without_reasons(mut app: App) -> App {
+    app.mailbox_access
+        .unknown
+        .iter_mut()
+        .for_each(String::clear);
+    for path in &mut app.mailbox_access.paths {
+        if let Reach::Unknown { reason } = &mut path.reach {
+            reason.clear();
+        }
+    }
+    app
+}
 
 fn load(name: &str) -> (SourceKind, Vec<App>) {
     let catalog = Catalog::builtin().expect("catalogue");
@@ -30,7 +45,17 @@ fn every_format_gives_the_same_app() {
     for (file, kind) in formats {
         let (got_kind, apps) = load(file);
         assert_eq!(got_kind, kind, "{file}");
-        assert_eq!(apps, reference, "{file} normalizes differently");
+        let strip = |apps: &[App]| {
+            apps.iter()
+                .cloned()
+                .map(without_reasons)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(&apps),
+            strip(&reference),
+            "{file} normalizes differently"
+        );
     }
 }
 

@@ -25,12 +25,39 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::de::ValueDeserializer;
 
-use crate::engine::finding::{Evidence, Severity};
-use crate::model::{App, Missing, TenantInfo};
+use crate::engine::finding::{Evidence, Severity, Subject};
+use crate::model::{App, AppKind, Exchange, Missing, Tenant, TenantInfo};
 
 /// A native or Rego check, evaluated once per app.
 pub trait Check: Debug + Send + Sync {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes);
+
+    /// Which apps the check is about. Most look at app registrations only; checks of
+    /// granted permissions and mailbox reach also cover service principals whose
+    /// registration lives in another tenant.
+    fn applies_to(&self, kind: AppKind) -> bool {
+        kind == AppKind::Application
+    }
+}
+
+/// A check evaluated once per tenant, about objects other than apps (role assignments,
+/// access policies, mailboxes). Its outcomes name their own subjects.
+pub trait TenantCheck: Debug + Send + Sync {
+    fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes);
+}
+
+/// How a rule's check is run.
+#[derive(Debug)]
+pub enum Evaluator {
+    PerApp(Box<dyn Check>),
+    PerTenant(Box<dyn TenantCheck>),
+}
+
+/// Inputs of a scan that are not in the tenant data.
+#[derive(Debug, Clone, Default)]
+pub struct ScanInputs {
+    /// Mailboxes named as integration mailboxes or service accounts (`--mailbox`).
+    pub integration_mailboxes: Vec<String>,
 }
 
 /// What a check may know besides the app. `as_of` is the only clock.
@@ -38,16 +65,26 @@ pub struct Context<'a> {
     pub as_of: DateTime<Utc>,
     pub tenant: &'a TenantInfo,
     pub missing: &'a Missing,
+    pub exchange: &'a Exchange,
+    pub inputs: &'a ScanInputs,
     /// The app as Rego input, built on first use and shared by all Rego rules for this app.
     pub rego_input: OnceCell<regorus::Value>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(as_of: DateTime<Utc>, tenant: &'a TenantInfo, missing: &'a Missing) -> Self {
+    pub fn new(
+        as_of: DateTime<Utc>,
+        tenant: &'a TenantInfo,
+        missing: &'a Missing,
+        exchange: &'a Exchange,
+        inputs: &'a ScanInputs,
+    ) -> Self {
         Context {
             as_of,
             tenant,
             missing,
+            exchange,
+            inputs,
             rego_input: OnceCell::new(),
         }
     }
@@ -72,6 +109,8 @@ pub enum Verdict {
 
 #[derive(Debug)]
 pub struct Outcome {
+    /// Set by tenant checks; app checks leave it to the engine (the app).
+    pub subject: Option<Subject>,
     pub item: Option<String>,
     pub verdict: Verdict,
 }
@@ -84,6 +123,7 @@ pub struct Outcomes {
     pub list: Vec<Outcome>,
     pub passed: usize,
     keep_passed: bool,
+    subject: Option<Subject>,
 }
 
 impl Outcomes {
@@ -92,7 +132,19 @@ impl Outcomes {
             list: Vec::new(),
             passed: 0,
             keep_passed,
+            subject: None,
         }
+    }
+
+    /// Tenant checks: what the outcomes recorded from now on are about.
+    pub fn about(&mut self, subject: Subject) -> &mut Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Forgets the subject set by [`about`](Self::about) (between checks).
+    pub fn reset_subject(&mut self) {
+        self.subject = None;
     }
 
     pub fn fail(&mut self, item: Option<String>, message: String, evidence: Evidence) {
@@ -107,6 +159,7 @@ impl Outcomes {
         evidence: Evidence,
     ) {
         self.list.push(Outcome {
+            subject: self.subject.clone(),
             item,
             verdict: Verdict::Fail {
                 severity,
@@ -122,6 +175,7 @@ impl Outcomes {
         if self.keep_passed {
             let (item, message) = describe();
             self.list.push(Outcome {
+                subject: self.subject.clone(),
                 item,
                 verdict: Verdict::Pass { message },
             });
@@ -130,6 +184,7 @@ impl Outcomes {
 
     pub fn not_evaluated(&mut self, item: Option<String>, reason: impl Into<String>) {
         self.list.push(Outcome {
+            subject: self.subject.clone(),
             item,
             verdict: Verdict::NotEvaluated {
                 reason: reason.into(),
@@ -161,14 +216,23 @@ impl From<toml::de::Error> for BuildError {
     }
 }
 
-type Builder = fn(ValueDeserializer<'_>, &BuildContext<'_>) -> Result<Box<dyn Check>, BuildError>;
+type Builder = fn(ValueDeserializer<'_>, &BuildContext<'_>) -> Result<Evaluator, BuildError>;
 
-/// Deserializes a kind's parameters (unknown keys rejected) and boxes the check.
-fn typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Box<dyn Check>, BuildError>
+/// Deserializes a per-app kind's parameters (unknown keys rejected) and boxes the check.
+fn typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Evaluator, BuildError>
 where
     T: Check + Deserialize<'de> + 'static,
 {
-    Ok(Box::new(T::deserialize(de)?))
+    Ok(Evaluator::PerApp(Box::new(T::deserialize(de)?)))
+}
+
+/// The same for a per-tenant kind.
+#[allow(dead_code)]
+fn tenant_typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Evaluator, BuildError>
+where
+    T: TenantCheck + Deserialize<'de> + 'static,
+{
+    Ok(Evaluator::PerTenant(Box::new(T::deserialize(de)?)))
 }
 
 /// The check kinds, by the name rule files use in `[check] kind`.
@@ -202,7 +266,7 @@ pub const KINDS: &[(&str, Builder)] = &[
     ("redirect-uri-wildcard", |de, _| {
         typed::<redirect_uri_wildcard::RedirectUriWildcard>(de)
     }),
-    ("rego", |de, cx| crate::engine::rego::build(de, cx)),
+    ("rego", crate::engine::rego::build),
     ("secret-for-app-only-mail", |de, _| {
         typed::<secret_for_app_only_mail::SecretForAppOnlyMail>(de)
     }),

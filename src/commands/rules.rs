@@ -4,10 +4,10 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use super::{CommandError, exit, load_rules, today};
-use crate::checks::{Context, Outcomes, Verdict};
+use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::cli::{ListFormat, RulesListArgs, RulesTestArgs};
 use crate::engine::{Rule, RuleSet};
-use crate::model::{Catalog, Missing, resolve_permissions};
+use crate::model::{Catalog, Exchange, Missing, resolve_permissions};
 
 pub fn list(args: RulesListArgs) -> Result<u8, CommandError> {
     let rules = load_rules(&args.rule_dirs)?;
@@ -118,20 +118,25 @@ pub fn run_examples(
     default_as_of: chrono::DateTime<chrono::Utc>,
     catalog: &Catalog,
 ) -> Vec<ExampleResult> {
-    let missing = Missing {
-        service_principals: Some("not in the example input".into()),
-        app_role_assignments: Some("not in the example input".into()),
-        delegated_grants: Some("not in the example input".into()),
-        owners: "not in the example input".into(),
-    };
+    let missing = Missing::everything("not in the example input");
     rule.examples
         .iter()
         .map(|ex| {
-            let cx = Context::new(ex.as_of.unwrap_or(default_as_of), &ex.tenant, &missing);
+            let exchange = Exchange::default();
+            let inputs = ScanInputs::default();
+            let cx = Context::new(
+                ex.as_of.unwrap_or(default_as_of),
+                &ex.tenant,
+                &missing,
+                &exchange,
+                &inputs,
+            );
             let mut app = ex.app.clone();
             resolve_permissions(&mut app, catalog);
             let mut out = Outcomes::new(false);
-            rule.check.evaluate(&app, &cx, &mut out);
+            if let Evaluator::PerApp(check) = &rule.check {
+                check.evaluate(&app, &cx, &mut out);
+            }
             let fails: Vec<&str> = out
                 .list
                 .iter()

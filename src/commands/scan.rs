@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use chrono::{DateTime, Utc};
 
 use super::{CommandError, exit, load_rules, today, write_atomically};
+use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::engine::{EvalOptions, evaluate};
 use crate::model::{self, Catalog};
@@ -20,6 +21,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let opts = EvalOptions {
         as_of: args.as_of.unwrap_or_else(today),
         keep_passed: args.include_passed,
+        inputs: ScanInputs {
+            integration_mailboxes: args.mailboxes.clone(),
+        },
     };
 
     let mut sources = Vec::with_capacity(args.sources.len());

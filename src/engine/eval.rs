@@ -5,15 +5,16 @@ use chrono::{DateTime, Utc};
 
 use super::finding::{Finding, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
-use crate::checks::{Context, Outcomes, Verdict};
-use crate::model::{App, Tenant};
+use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
+use crate::model::{App, AppKind, Tenant};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EvalOptions {
     /// The audit instant; the only clock checks see.
     pub as_of: DateTime<Utc>,
     /// Keep `pass` findings (they are always counted).
     pub keep_passed: bool,
+    pub inputs: ScanInputs,
 }
 
 #[derive(Debug, Default)]
@@ -24,61 +25,117 @@ pub struct Evaluation {
 }
 
 pub fn subject(app: &App) -> Subject {
-    Subject {
-        kind: SubjectKind::Application,
-        app_id: app.app_id.clone(),
-        object_id: app.object_id.clone(),
-        display_name: app.display_name.clone(),
+    match app.kind {
+        AppKind::Application => Subject {
+            kind: SubjectKind::Application,
+            app_id: app.app_id.clone(),
+            object_id: app.object_id.clone(),
+            display_name: app.display_name.clone(),
+            identity: None,
+        },
+        AppKind::ServicePrincipal => Subject {
+            kind: SubjectKind::ServicePrincipal,
+            app_id: app.app_id.clone(),
+            object_id: match &app.service_principal {
+                crate::model::ServicePrincipal::Present { object_id, .. } => object_id.clone(),
+                _ => None,
+            },
+            display_name: app.display_name.clone(),
+            identity: None,
+        },
     }
 }
 
-/// Runs every rule on every app of the tenant.
+/// Runs every rule on every app of the tenant, then the tenant-level rules once.
 pub fn evaluate(rules: &RuleSet, tenant: &Tenant, source: usize, opts: &EvalOptions) -> Evaluation {
     let mut result = Evaluation::default();
     let mut out = Outcomes::new(opts.keep_passed);
+    let context = || {
+        Context::new(
+            opts.as_of,
+            &tenant.info,
+            &tenant.missing,
+            &tenant.exchange,
+            &opts.inputs,
+        )
+    };
     for app in &tenant.apps {
-        let cx = Context::new(opts.as_of, &tenant.info, &tenant.missing);
+        let cx = context();
         for (index, rule) in rules.rules.iter().enumerate() {
-            rule.check.evaluate(app, &cx, &mut out);
-            for o in out.list.drain(..) {
-                let (outcome, severity, message, evidence) = match o.verdict {
-                    Verdict::Fail {
-                        severity,
-                        message,
-                        evidence,
-                    } => (
-                        Outcome::Fail,
-                        severity.unwrap_or(rule.severity),
-                        message,
-                        evidence,
-                    ),
-                    Verdict::Pass { message } => {
-                        (Outcome::Pass, rule.severity, message, Default::default())
-                    }
-                    Verdict::NotEvaluated { reason } => {
-                        let mut evidence = serde_json::Map::new();
-                        evidence.insert("reason".into(), reason.clone().into());
-                        (
-                            Outcome::NotEvaluated,
-                            rule.severity,
-                            format!("not evaluated: {reason}"),
-                            evidence,
-                        )
-                    }
-                };
-                result.findings.push(Finding {
-                    rule: index,
-                    source,
-                    subject: subject(app),
-                    item: o.item,
-                    outcome,
-                    severity,
-                    message,
-                    evidence,
-                });
+            let Evaluator::PerApp(check) = &rule.check else {
+                continue;
+            };
+            if !check.applies_to(app.kind) {
+                continue;
             }
+            check.evaluate(app, &cx, &mut out);
+            collect(&mut out, index, rule, source, || subject(app), &mut result);
         }
+    }
+    let cx = context();
+    for (index, rule) in rules.rules.iter().enumerate() {
+        let Evaluator::PerTenant(check) = &rule.check else {
+            continue;
+        };
+        out.reset_subject();
+        check.evaluate(tenant, &cx, &mut out);
+        let whole_tenant = || {
+            Subject::named(
+                SubjectKind::Tenant,
+                tenant.info.tenant.clone(),
+                tenant.info.tenant.clone(),
+            )
+        };
+        collect(&mut out, index, rule, source, whole_tenant, &mut result);
     }
     result.passed = out.passed;
     result
+}
+
+/// Turns a check's verdicts into findings about `default_subject` unless they name their own.
+fn collect(
+    out: &mut Outcomes,
+    index: usize,
+    rule: &super::Rule,
+    source: usize,
+    default_subject: impl Fn() -> Subject,
+    result: &mut Evaluation,
+) {
+    for o in out.list.drain(..) {
+        let (outcome, severity, message, evidence) = match o.verdict {
+            Verdict::Fail {
+                severity,
+                message,
+                evidence,
+            } => (
+                Outcome::Fail,
+                severity.unwrap_or(rule.severity),
+                message,
+                evidence,
+            ),
+            Verdict::Pass { message } => {
+                (Outcome::Pass, rule.severity, message, Default::default())
+            }
+            Verdict::NotEvaluated { reason } => {
+                let mut evidence = serde_json::Map::new();
+                evidence.insert("reason".into(), reason.clone().into());
+                (
+                    Outcome::NotEvaluated,
+                    rule.severity,
+                    format!("not evaluated: {reason}"),
+                    evidence,
+                )
+            }
+        };
+        result.findings.push(Finding {
+            rule: index,
+            source,
+            subject: o.subject.unwrap_or_else(&default_subject),
+            item: o.item,
+            outcome,
+            severity,
+            message,
+            evidence,
+        });
+    }
 }

@@ -79,10 +79,21 @@ impl Outcome {
 /// Evidence: small JSON facts (key id, end date, URI, ...) shown with a finding.
 pub type Evidence = serde_json::Map<String, serde_json::Value>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
+    /// An app registration.
     Application,
+    /// A service principal without an app registration in the tenant.
+    ServicePrincipal,
+    /// An Exchange management role assignment.
+    RoleAssignment,
+    /// An Exchange Application Access Policy.
+    AccessPolicy,
+    /// A mailbox.
+    Mailbox,
+    /// The tenant as a whole (a tenant-wide pass, or data missing for all of it).
+    Tenant,
 }
 
 /// What a finding is about.
@@ -90,8 +101,28 @@ pub enum SubjectKind {
 pub struct Subject {
     pub kind: SubjectKind,
     pub app_id: Option<String>,
+    /// The app's object id; for a service principal subject, the service principal's.
     pub object_id: Option<String>,
     pub display_name: Option<String>,
+    /// Exchange objects and mailboxes: their identity.
+    pub identity: Option<String>,
+}
+
+impl Subject {
+    /// A subject that is not an app: a role assignment, a policy, a mailbox, the tenant.
+    pub fn named(
+        kind: SubjectKind,
+        identity: Option<String>,
+        display_name: Option<String>,
+    ) -> Self {
+        Subject {
+            kind,
+            app_id: None,
+            object_id: None,
+            display_name,
+            identity,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

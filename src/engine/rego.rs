@@ -18,7 +18,7 @@ use toml::Spanned;
 use toml::de::ValueDeserializer;
 
 use super::finding::{Evidence, Severity};
-use crate::checks::{BuildContext, BuildError, Check, Context, Outcomes};
+use crate::checks::{BuildContext, BuildError, Check, Context, Evaluator, Outcomes};
 use crate::model::{App, TenantInfo};
 
 #[derive(Deserialize)]
@@ -42,10 +42,7 @@ impl fmt::Debug for RegoCheck {
 }
 
 /// Compiles the rule's Rego. Errors point at the line in the rule file, not in the string.
-pub fn build(
-    de: ValueDeserializer<'_>,
-    cx: &BuildContext<'_>,
-) -> Result<Box<dyn Check>, BuildError> {
+pub fn build(de: ValueDeserializer<'_>, cx: &BuildContext<'_>) -> Result<Evaluator, BuildError> {
     let params = Params::deserialize(de)?;
     let span = params.rego.span();
     let source = params.rego.into_inner();
@@ -77,7 +74,7 @@ pub fn build(
         .map_err(|e| rego_error(&e.to_string(), &err))?;
     let program = Compiler::compile_from_policy(&compiled, &[entry.as_str()])
         .map_err(|e| rego_error(&e.to_string(), &err))?;
-    Ok(Box::new(RegoCheck { program, entry }))
+    Ok(Evaluator::PerApp(Box::new(RegoCheck { program, entry })))
 }
 
 /// regorus reports `--> rule.rego:LINE:COL` followed by the source excerpt and

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::finding::Severity;
-use crate::checks::Check;
+use crate::checks::Evaluator;
 use crate::model::{App, TenantInfo};
 
 /// Where a rule came from.
@@ -108,7 +108,7 @@ pub struct Rule {
     /// The `[check]` table as written, for `explain`.
     pub params: toml::Table,
     pub docs: Docs,
-    pub check: Box<dyn Check>,
+    pub check: Evaluator,
     pub origin: Origin,
     /// Line and column of `id` in the rule file, for messages about the rule as a whole.
     pub position: Option<(usize, usize)>,
@@ -118,5 +118,13 @@ pub struct Rule {
 impl Rule {
     pub fn is_builtin(&self) -> bool {
         matches!(self.origin, Origin::Builtin(_))
+    }
+
+    /// `app` or `tenant`: what the rule is evaluated on.
+    pub fn scope(&self) -> &'static str {
+        match self.check {
+            Evaluator::PerApp(_) => "app",
+            Evaluator::PerTenant(_) => "tenant",
+        }
     }
 }

@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::credential::Credential;
 use super::permission::{DelegatedGrant, Holdings, Permission};
+use super::scope::MailboxAccess;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct App {
-    /// The application object's id (directory object id).
+    /// An app registration, or a service principal whose registration lives elsewhere.
+    pub kind: AppKind,
+    /// The application object's id (directory object id); registrations only.
     pub object_id: Option<String>,
     /// The application (client) id used in tokens.
     pub app_id: Option<String>,
@@ -37,6 +40,22 @@ pub struct App {
     pub delegated_grants: Option<Vec<DelegatedGrant>>,
     pub owners: Option<Vec<Owner>>,
     pub service_principal: ServicePrincipal,
+    /// Service principals only: the tenant the app is registered in.
+    pub app_owner_organization_id: Option<String>,
+    /// Every way the app reaches mailbox data, and how far (Entra grants and Exchange RBAC).
+    pub mailbox_access: MailboxAccess,
+}
+
+/// What an [`App`] stands for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppKind {
+    /// An app registration of this tenant (applications.json).
+    #[default]
+    Application,
+    /// A service principal with no app registration here: another organization's app or a
+    /// managed identity, included when it holds application permissions.
+    ServicePrincipal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,9 +142,12 @@ impl App {
                 }
             }
         }
+        // A service principal has no registration here, so nothing it "requests" is unseen.
+        let requested_known =
+            self.requested_permissions.is_some() || self.kind == AppKind::ServicePrincipal;
         Holdings {
             found,
-            complete: self.requested_permissions.is_some() && self.granted_app_roles.is_some(),
+            complete: requested_known && self.granted_app_roles.is_some(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 const PERMISSIONS_JSON: &str = include_str!("../../rules/catalog/permissions.json");
 const CLASSES_TOML: &str = include_str!("../../rules/catalog/permission-classes.toml");
+const ROLES_TOML: &str = include_str!("../../rules/catalog/exchange-application-roles.toml");
 
 /// Delegated (`Scope`) or application (`Role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -42,6 +43,12 @@ impl PermissionKind {
 pub enum PermissionClass {
     /// App-only access to mail, calendars, contacts or mailbox settings of every mailbox.
     Mailbox,
+    /// Exchange Web Services, app-only or delegated.
+    Ews,
+    /// IMAP, POP, SMTP AUTH, Exchange ActiveSync.
+    LegacyProtocol,
+    /// Tenant takeover: grant roles or permissions, act as other apps, rewrite users.
+    PrivilegedDirectory,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +70,8 @@ struct Resource {
 #[derive(Debug)]
 pub struct Catalog {
     resources: HashMap<String, Resource>,
+    /// Exchange application roles (lowercase name) → permissions they grant.
+    application_roles: HashMap<String, Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +80,14 @@ pub enum CatalogError {
     Permissions(serde_json::Error),
     #[error("rules/catalog/permission-classes.toml: {0}")]
     Classes(String),
+    #[error("rules/catalog/exchange-application-roles.toml: {0}")]
+    Roles(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    roles: BTreeMap<String, Vec<String>>,
 }
 
 // Shapes of the two data files.
@@ -101,16 +118,35 @@ struct EntryFile {
 struct ClassFile {
     #[allow(dead_code)] // documentation for readers of the file
     description: String,
-    kind: PermissionKind,
     #[allow(dead_code)]
     sources: Vec<String>,
-    permissions: BTreeMap<String, Vec<String>>,
+    /// Resource name → app role values.
+    #[serde(default)]
+    application: BTreeMap<String, Vec<String>>,
+    /// Resource name → scope values.
+    #[serde(default)]
+    delegated: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
     /// The catalogue embedded in the binary.
     pub fn builtin() -> Result<Catalog, CatalogError> {
-        Self::parse(PERMISSIONS_JSON, CLASSES_TOML)
+        let mut catalog = Self::parse(PERMISSIONS_JSON, CLASSES_TOML)?;
+        let roles: RolesFile =
+            toml::from_str(ROLES_TOML).map_err(|e| CatalogError::Roles(e.to_string()))?;
+        catalog.application_roles = roles
+            .roles
+            .into_iter()
+            .map(|(name, perms)| (name.to_ascii_lowercase(), perms))
+            .collect();
+        Ok(catalog)
+    }
+
+    /// The permissions an Exchange application role (RBAC for Applications) grants.
+    pub fn application_role(&self, role: &str) -> Option<&[String]> {
+        self.application_roles
+            .get(&role.to_ascii_lowercase())
+            .map(Vec::as_slice)
     }
 
     fn parse(permissions: &str, classes: &str) -> Result<Catalog, CatalogError> {
@@ -148,32 +184,43 @@ impl Catalog {
 
         let classes: BTreeMap<PermissionClass, ClassFile> =
             toml::from_str(classes).map_err(|e| CatalogError::Classes(e.to_string()))?;
-        for (class, def) in classes {
-            for (resource_name, values) in def.permissions {
-                let resource = resources
-                    .values_mut()
-                    .find(|r| r.name == resource_name)
-                    .ok_or_else(|| {
-                        CatalogError::Classes(format!(
-                            "class {class:?}: unknown resource {resource_name:?}"
-                        ))
-                    })?;
-                let table = match def.kind {
-                    PermissionKind::Application => &mut resource.app_roles,
-                    PermissionKind::Delegated => &mut resource.scopes,
-                };
-                for value in values {
-                    let entry = table.values_mut().find(|e| e.value == value).ok_or_else(|| {
-                        CatalogError::Classes(format!(
-                            "class {class:?}: {resource_name} has no {:?} permission {value:?} in permissions.json",
-                            def.kind
-                        ))
-                    })?;
-                    entry.classes.push(class);
-                }
+        let members = classes.into_iter().flat_map(|(class, def)| {
+            let application = def
+                .application
+                .into_iter()
+                .map(move |(r, v)| (class, PermissionKind::Application, r, v));
+            let delegated = def
+                .delegated
+                .into_iter()
+                .map(move |(r, v)| (class, PermissionKind::Delegated, r, v));
+            application.chain(delegated)
+        });
+        for (class, kind, resource_name, values) in members {
+            let resource = resources
+                .values_mut()
+                .find(|r| r.name == resource_name)
+                .ok_or_else(|| {
+                    CatalogError::Classes(format!(
+                        "class {class:?}: unknown resource {resource_name:?}"
+                    ))
+                })?;
+            let table = match kind {
+                PermissionKind::Application => &mut resource.app_roles,
+                PermissionKind::Delegated => &mut resource.scopes,
+            };
+            for value in values {
+                let entry = table.values_mut().find(|e| e.value == value).ok_or_else(|| {
+                    CatalogError::Classes(format!(
+                        "class {class:?}: {resource_name} has no {kind:?} permission {value:?} in permissions.json"
+                    ))
+                })?;
+                entry.classes.push(class);
             }
         }
-        Ok(Catalog { resources })
+        Ok(Catalog {
+            resources,
+            application_roles: HashMap::new(),
+        })
     }
 
     /// The catalogue's name for a resource (`Microsoft Graph`, ...).
@@ -251,7 +298,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(full_access.value, "full_access_as_app");
-        assert_eq!(full_access.classes, [PermissionClass::Mailbox]);
+        assert_eq!(
+            full_access.classes,
+            [PermissionClass::Mailbox, PermissionClass::Ews]
+        );
         // Delegated Mail.ReadWrite is not app-only mailbox access.
         let delegated = c
             .lookup(
@@ -266,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_class_naming_an_unknown_permission_is_an_error() {
-        let bad = "[mailbox]\ndescription = \"\"\nkind = \"application\"\nsources = []\n[mailbox.permissions]\n\"Microsoft Graph\" = [\"Mail.ReadEverything\"]\n";
+        let bad = "[mailbox]\ndescription = \"\"\nsources = []\n[mailbox.application]\n\"Microsoft Graph\" = [\"Mail.ReadEverything\"]\n";
         let err = Catalog::parse(PERMISSIONS_JSON, bad).unwrap_err();
         assert!(err.to_string().contains("Mail.ReadEverything"), "{err}");
     }

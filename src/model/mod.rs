@@ -3,12 +3,17 @@
 mod app;
 pub mod catalog;
 mod credential;
+mod directory;
+pub mod exchange;
 mod normalize;
 mod permission;
+pub mod scope;
 mod tenant;
 
-pub use app::{App, ImplicitGrant, Owner, Platform, RedirectUri, ServicePrincipal};
+pub use app::{App, AppKind, ImplicitGrant, Owner, Platform, RedirectUri, ServicePrincipal};
 pub use catalog::{Catalog, CatalogError, PermissionClass, PermissionKind};
 pub use credential::{Credential, CredentialKind};
+pub use exchange::Exchange;
 pub use permission::{DelegatedGrant, Holdings, Permission};
+pub use scope::{AccessPath, MailboxAccess, Reach, Via};
 pub use tenant::{Missing, Tenant, TenantInfo, build, resolve_permissions};

@@ -1,25 +1,25 @@
 //! Building the normalized tenant from a snapshot: one pass over each collection to index it,
 //! then one pass over the applications. Nothing is searched per app, so cost grows linearly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::app::{App, ServicePrincipal};
-use super::catalog::{Catalog, PermissionKind};
-use super::normalize::{
-    credential, fallback_public_client, implicit_grant, norm, owner, redirect_uris,
-};
-use super::permission::{DelegatedGrant, Permission};
-use crate::snapshot::{
-    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal, Snapshot,
-};
+use super::app::App;
+use super::catalog::{Catalog, PermissionClass};
+use super::directory::{Indexes, Resolver, build_app, enterprise_apps};
+use super::exchange::{self, EwsSwitch, Exchange};
+use super::normalize::norm;
+use super::scope::{self, Inputs};
+use crate::snapshot::{Part, Snapshot};
 
 /// The normalized tenant of one source.
 #[derive(Debug)]
 pub struct Tenant {
     pub info: TenantInfo,
+    /// App registrations, then service principals without one that hold permissions.
     pub apps: Vec<App>,
+    pub exchange: Exchange,
     pub missing: Missing,
 }
 
@@ -29,6 +29,10 @@ pub struct Tenant {
 pub struct TenantInfo {
     pub tenant: Option<String>,
     pub tenant_id: Option<String>,
+    /// `Get-OrganizationConfig` EwsEnabled: enabled, disabled or not_set; `None` = unknown.
+    pub ews_enabled: Option<EwsSwitch>,
+    /// `EwsAllowedAppIDs` (lowercase app ids); `None` = unknown.
+    pub ews_allowed_app_ids: Option<Vec<String>>,
 }
 
 /// Why parts of the model are unknown, for `not_evaluated` reasons. `None` = known.
@@ -39,6 +43,13 @@ pub struct Missing {
     pub delegated_grants: Option<String>,
     /// Why an app without an `owners` property has unknown owners.
     pub owners: String,
+    pub groups: Option<String>,
+    pub access_policies: Option<String>,
+    pub role_assignments: Option<String>,
+    pub management_scopes: Option<String>,
+    pub exchange_service_principals: Option<String>,
+    pub cas_mailboxes: Option<String>,
+    pub organization_config: Option<String>,
 }
 
 impl Missing {
@@ -50,69 +61,42 @@ impl Missing {
             .cloned()
             .unwrap_or_else(|| "granted permissions are unknown".into())
     }
-}
 
-/// The nil GUID is the "default access" app role: an assignment of it grants no permission.
-const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
-
-struct Indexes<'s> {
-    sp_by_app_id: HashMap<String, &'s RawServicePrincipal>,
-    sp_by_id: HashMap<String, &'s RawServicePrincipal>,
-    /// `(resource appId, permission id, kind)` → value, from resource service principals'
-    /// own `appRoles`/`oauth2PermissionScopes`: names permissions the catalogue lacks.
-    tenant_definitions: HashMap<(String, String, PermissionKind), String>,
-    assignments_by_principal: Option<HashMap<String, Vec<&'s RawAppRoleAssignment>>>,
-    grants_by_client: Option<HashMap<String, Vec<&'s RawOAuth2PermissionGrant>>>,
-}
-
-impl<'s> Indexes<'s> {
-    fn new(snapshot: &'s Snapshot) -> Self {
-        let sps = snapshot.service_principals.items().unwrap_or_default();
-        let mut sp_by_app_id = HashMap::with_capacity(sps.len());
-        let mut sp_by_id = HashMap::with_capacity(sps.len());
-        let mut tenant_definitions = HashMap::new();
-        for sp in sps {
-            if let Some(id) = &sp.id {
-                sp_by_id.insert(norm(id), sp);
-            }
-            let Some(app_id) = &sp.app_id else { continue };
-            let app_id = norm(app_id);
-            for (defs, kind) in [
-                (&sp.app_roles, PermissionKind::Application),
-                (&sp.oauth2_permission_scopes, PermissionKind::Delegated),
-            ] {
-                for def in defs.iter().flatten() {
-                    if let (Some(id), Some(value)) = (&def.id, &def.value) {
-                        tenant_definitions.insert((app_id.clone(), norm(id), kind), value.clone());
-                    }
-                }
-            }
-            sp_by_app_id.insert(app_id, sp);
+    /// Everything missing for one reason (rule examples carry only an app).
+    pub fn everything(why: &str) -> Missing {
+        let m = || Some(why.to_string());
+        Missing {
+            service_principals: m(),
+            app_role_assignments: m(),
+            delegated_grants: m(),
+            owners: why.to_string(),
+            groups: m(),
+            access_policies: m(),
+            role_assignments: m(),
+            management_scopes: m(),
+            exchange_service_principals: m(),
+            cas_mailboxes: m(),
+            organization_config: m(),
         }
-        let assignments_by_principal = snapshot.app_role_assignments.items().map(|list| {
-            let mut map: HashMap<String, Vec<&RawAppRoleAssignment>> = HashMap::new();
-            for a in list {
-                if let Some(principal) = &a.principal_id {
-                    map.entry(norm(principal)).or_default().push(a);
-                }
-            }
-            map
-        });
-        let grants_by_client = snapshot.oauth2_permission_grants.items().map(|list| {
-            let mut map: HashMap<String, Vec<&RawOAuth2PermissionGrant>> = HashMap::new();
-            for g in list {
-                if let Some(client) = &g.client_id {
-                    map.entry(norm(client)).or_default().push(g);
-                }
-            }
-            map
-        });
-        Indexes {
-            sp_by_app_id,
-            sp_by_id,
-            tenant_definitions,
-            assignments_by_principal,
-            grants_by_client,
+    }
+
+    fn from_snapshot(s: &Snapshot) -> Missing {
+        fn why<T>(part: &Part<T>) -> Option<String> {
+            part.missing_reason().map(String::from)
+        }
+        let x = &s.exchange;
+        Missing {
+            service_principals: why(&s.service_principals),
+            app_role_assignments: why(&s.app_role_assignments),
+            delegated_grants: why(&s.oauth2_permission_grants),
+            owners: s.owners_hint.to_string(),
+            groups: why(&s.groups),
+            access_policies: why(&x.access_policies),
+            role_assignments: why(&x.role_assignments),
+            management_scopes: why(&x.management_scopes),
+            exchange_service_principals: why(&x.service_principals),
+            cas_mailboxes: why(&x.cas_mailboxes),
+            organization_config: why(&x.organization_config),
         }
     }
 }
@@ -144,234 +128,160 @@ pub fn resolve_permissions(app: &mut App, catalog: &Catalog) {
     }
 }
 
+/// Exchange objects by the app id they name.
+struct ExchangeLinks {
+    policies_by_app: HashMap<String, Vec<usize>>,
+    assignments_by_app: HashMap<String, Vec<usize>>,
+}
+
+impl ExchangeLinks {
+    fn new(exchange: &Exchange, idx: &Indexes) -> Self {
+        let mut policies_by_app: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in exchange.access_policies.iter().flatten().enumerate() {
+            for app_id in &p.app_ids {
+                policies_by_app.entry(app_id.clone()).or_default().push(i);
+            }
+        }
+        let mut assignments_by_app: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, a) in exchange.role_assignments.iter().flatten().enumerate() {
+            if let Some(app_id) = assignment_app_id(a, exchange, idx) {
+                assignments_by_app.entry(app_id).or_default().push(i);
+            }
+        }
+        ExchangeLinks {
+            policies_by_app,
+            assignments_by_app,
+        }
+    }
+}
+
+/// The app id a role assignment's assignee stands for: through its Exchange service principal
+/// pointer, or directly when the assignee is the Entra service principal's object id.
+pub fn assignment_app_id(
+    a: &exchange::RoleAssignment,
+    exchange: &Exchange,
+    idx: &Indexes,
+) -> Option<String> {
+    if let Some(sp) = a
+        .service_principal
+        .and_then(|i| exchange.service_principals.as_ref()?.get(i))
+    {
+        return sp.app_id.clone();
+    }
+    let assignee = norm(a.assignee.as_deref()?);
+    idx.sp_by_id
+        .get(&assignee)
+        .and_then(|sp| sp.app_id.as_deref().map(norm))
+}
+
 /// Turns a snapshot into the normalized tenant.
 pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
     let idx = Indexes::new(snapshot);
     let resolver = Resolver { catalog, idx: &idx };
-    let apps = snapshot
+    let missing = Missing::from_snapshot(snapshot);
+    let exchange = exchange::build(&snapshot.exchange, &snapshot.groups);
+    let links = ExchangeLinks::new(&exchange, &idx);
+
+    let mut apps: Vec<App> = snapshot
         .applications
         .iter()
         .map(|raw| build_app(raw, snapshot, &resolver))
         .collect();
+    let registered: HashSet<String> = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+    let with_rbac: HashSet<String> = links.assignments_by_app.keys().cloned().collect();
+    apps.extend(enterprise_apps(
+        snapshot,
+        &registered,
+        &with_rbac,
+        &resolver,
+    ));
+
+    for app in &mut apps {
+        app.mailbox_access = mailbox_access(app, &exchange, &links, &missing, catalog);
+    }
+
+    let organization = exchange.organization.as_ref();
     Tenant {
         info: TenantInfo {
             tenant: snapshot.meta.tenant.clone(),
             tenant_id: snapshot.meta.tenant_id.clone(),
+            ews_enabled: organization.and_then(|o| o.ews_enabled),
+            ews_allowed_app_ids: organization.and_then(|o| o.ews_allowed_app_ids.clone()),
         },
         apps,
-        missing: Missing {
-            service_principals: snapshot
-                .service_principals
-                .missing_reason()
-                .map(String::from),
-            app_role_assignments: snapshot
-                .app_role_assignments
-                .missing_reason()
-                .map(String::from),
-            delegated_grants: snapshot
-                .oauth2_permission_grants
-                .missing_reason()
-                .map(String::from),
-            owners: snapshot.owners_hint.to_string(),
-        },
+        exchange,
+        missing,
     }
 }
 
-struct Resolver<'a> {
-    catalog: &'a Catalog,
-    idx: &'a Indexes<'a>,
-}
-
-impl Resolver<'_> {
-    fn permission(
-        &self,
-        resource_app_id: Option<String>,
-        resource_display_name: Option<&str>,
-        id: &str,
-        kind: Option<PermissionKind>,
-    ) -> Permission {
-        let id = norm(id);
-        let entry = match (&resource_app_id, kind) {
-            (Some(r), Some(k)) => self.catalog.lookup(r, &id, k),
-            _ => None,
-        };
-        let value = match (entry, &resource_app_id, kind) {
-            (Some(e), _, _) => Some(e.value.clone()),
-            (None, Some(r), Some(k)) => self
-                .idx
-                .tenant_definitions
-                .get(&(r.clone(), id.clone(), k))
-                .cloned(),
-            _ => None,
-        };
-        let resource_name = resource_app_id
-            .as_deref()
-            .and_then(|r| self.resource_name(r))
-            .or_else(|| resource_display_name.map(String::from));
-        Permission {
-            resource_app_id,
-            resource_name,
-            id,
-            kind,
-            value,
-            in_catalog: entry.is_some(),
-            classes: entry.map(|e| e.classes.clone()).unwrap_or_default(),
+fn mailbox_access(
+    app: &App,
+    exchange: &Exchange,
+    links: &ExchangeLinks,
+    missing: &Missing,
+    catalog: &Catalog,
+) -> scope::MailboxAccess {
+    let app_id = app.app_id.as_deref().unwrap_or_default();
+    // Mailbox-class app-only permissions with whether each is requested and granted.
+    let is_mail =
+        |p: &&super::Permission| p.is_application() && p.has_class(PermissionClass::Mailbox);
+    let same = |a: &super::Permission, b: &super::Permission| {
+        a.id == b.id && a.resource_app_id == b.resource_app_id
+    };
+    let requested: Vec<&super::Permission> = app
+        .requested_permissions
+        .iter()
+        .flatten()
+        .filter(is_mail)
+        .collect();
+    let granted: Vec<&super::Permission> = app
+        .granted_app_roles
+        .iter()
+        .flatten()
+        .filter(is_mail)
+        .collect();
+    let mut entra: Vec<(&super::Permission, Option<bool>, Option<bool>)> = Vec::new();
+    for &p in requested.iter().chain(granted.iter()) {
+        if entra.iter().any(|(q, _, _)| same(q, p)) {
+            continue;
         }
-    }
-
-    /// The catalogue's name of a resource, else its service principal's display name.
-    fn resource_name(&self, resource_app_id: &str) -> Option<String> {
-        self.catalog
-            .resource_name(resource_app_id)
-            .map(String::from)
-            .or_else(|| {
-                self.idx
-                    .sp_by_app_id
-                    .get(resource_app_id)
-                    .and_then(|sp| sp.display_name.clone())
-            })
-    }
-
-    /// The appId of a resource service principal, from its object id.
-    fn resource_app_id(&self, resource_object_id: Option<&str>) -> Option<String> {
-        let sp = self.idx.sp_by_id.get(&norm(resource_object_id?))?;
-        sp.app_id.as_deref().map(norm)
-    }
-}
-
-fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver) -> App {
-    let app_id = raw.app_id.as_deref().map(norm);
-
-    let service_principal = match (&snapshot.service_principals.items(), &app_id) {
-        (Some(_), Some(app_id)) => match r.idx.sp_by_app_id.get(app_id) {
-            Some(sp) => ServicePrincipal::Present {
-                object_id: sp.id.as_deref().map(norm),
-                enabled: sp.account_enabled.flatten(),
-            },
-            None => ServicePrincipal::Absent,
-        },
-        _ => ServicePrincipal::Unknown,
-    };
-    let sp_object_id = match &service_principal {
-        ServicePrincipal::Present { object_id, .. } => object_id.clone(),
-        _ => None,
-    };
-    // Grants hang off the service principal: none without one, unknown without the files.
-    let granted_app_roles = match (&service_principal, &r.idx.assignments_by_principal) {
-        (ServicePrincipal::Absent, _) => Some(Vec::new()),
-        (ServicePrincipal::Present { .. }, Some(by_principal)) => Some(
-            sp_object_id
-                .as_ref()
-                .and_then(|id| by_principal.get(id))
-                .map(|list| {
-                    list.iter()
-                        .filter(|a| {
-                            a.app_role_id
-                                .as_deref()
-                                .is_some_and(|id| norm(id) != DEFAULT_ACCESS_ROLE)
-                        })
-                        .map(|a| {
-                            r.permission(
-                                r.resource_app_id(a.resource_id.as_deref()),
-                                a.resource_display_name.as_deref(),
-                                a.app_role_id.as_deref().unwrap_or_default(),
-                                Some(PermissionKind::Application),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
-        _ => None,
-    };
-    let delegated_grants = match (&service_principal, &r.idx.grants_by_client) {
-        (ServicePrincipal::Absent, _) => Some(Vec::new()),
-        (ServicePrincipal::Present { .. }, Some(by_client)) => Some(
-            sp_object_id
-                .as_ref()
-                .and_then(|id| by_client.get(id))
-                .map(|list| list.iter().map(|g| delegated_grant(g, r)).collect())
-                .unwrap_or_default(),
-        ),
-        _ => None,
-    };
-
-    App {
-        object_id: raw.id.as_deref().or(raw.object_id.as_deref()).map(norm),
-        app_id,
-        display_name: raw.display_name.clone().or_else(|| raw.name.clone()),
-        sign_in_audience: raw.sign_in_audience.clone().or_else(|| {
-            raw.available_to_other_tenants.map(|any| {
-                if any {
-                    "AzureADMultipleOrgs".to_string()
-                } else {
-                    "AzureADMyOrg".to_string()
-                }
-            })
-        }),
-        redirect_uris: redirect_uris(raw),
-        implicit_grant: implicit_grant(raw),
-        fallback_public_client: fallback_public_client(raw),
-        password_credentials: raw
-            .password_credentials
+        let is_requested = app
+            .requested_permissions
             .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| list.iter().map(|c| credential(c, true)).collect()),
-        key_credentials: raw
-            .key_credentials
+            .map(|_| requested.iter().any(|q| same(q, p)));
+        let is_granted = app
+            .granted_app_roles
             .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| list.iter().map(|c| credential(c, false)).collect()),
-        federated_credentials: raw.federated_identity_credentials.as_ref().map(Vec::len),
-        requested_permissions: raw
-            .required_resource_access
-            .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| {
-                list.iter()
-                    .flat_map(|rra| {
-                        let resource = rra.resource_app_id.as_deref().map(norm);
-                        rra.resource_access
-                            .iter()
-                            .flatten()
-                            .filter_map(move |ra| Some((resource.clone(), ra.id.as_deref()?, ra)))
-                    })
-                    .map(|(resource, id, ra)| {
-                        r.permission(
-                            resource,
-                            None,
-                            id,
-                            ra.kind
-                                .as_deref()
-                                .and_then(PermissionKind::from_resource_access_type),
-                        )
-                    })
-                    .collect()
-            }),
-        granted_app_roles,
-        delegated_grants,
-        owners: raw
-            .owners
-            .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| list.iter().map(owner).collect()),
-        service_principal,
+            .map(|_| granted.iter().any(|q| same(q, p)));
+        entra.push((p, is_requested, is_granted));
     }
-}
-
-fn delegated_grant(g: &RawOAuth2PermissionGrant, r: &Resolver) -> DelegatedGrant {
-    let resource_app_id = r.resource_app_id(g.resource_id.as_deref());
-    DelegatedGrant {
-        resource_name: resource_app_id.as_deref().and_then(|a| r.resource_name(a)),
-        resource_app_id,
-        consent_type: g.consent_type.clone(),
-        principal_id: g.principal_id.as_deref().map(norm),
-        scopes: g
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(String::from)
-            .collect(),
-    }
+    let grants_unknown = app.granted_app_roles.is_none().then(|| missing.granted());
+    // Policies naming the app, and those naming every app (`-AppId *`).
+    let policies = exchange.access_policies.as_ref().map(|all| {
+        [app_id, "*"]
+            .iter()
+            .filter_map(|key| links.policies_by_app.get(*key))
+            .flatten()
+            .filter_map(|&i| all.get(i))
+            .collect()
+    });
+    let assignments = exchange.role_assignments.as_ref().map(|all| {
+        links
+            .assignments_by_app
+            .get(app_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| all.get(i))
+            .collect()
+    });
+    let role_permissions = |role: &str| catalog.application_role(role).map(<[String]>::to_vec);
+    scope::mailbox_access(Inputs {
+        entra,
+        grants_unknown,
+        policies,
+        policies_missing: missing.access_policies.clone(),
+        assignments,
+        assignments_missing: missing.role_assignments.clone(),
+        role_permissions: &role_permissions,
+    })
 }

@@ -243,6 +243,12 @@ pub struct RawServicePrincipal {
     pub app_roles: Option<Vec<RawPermissionDefinition>>,
     #[serde(rename = "oauth2PermissionScopes", alias = "Oauth2PermissionScopes")]
     pub oauth2_permission_scopes: Option<Vec<RawPermissionDefinition>>,
+    /// `Application`, `ManagedIdentity`, `Legacy`, ...
+    #[serde(alias = "ServicePrincipalType")]
+    pub service_principal_type: Option<String>,
+    /// The tenant the app is registered in (Microsoft's own apps: f8cdef31-...).
+    #[serde(alias = "AppOwnerOrganizationId")]
+    pub app_owner_organization_id: Option<String>,
 }
 
 /// An entry of a resource service principal's `appRoles` or `oauth2PermissionScopes`.

@@ -2,11 +2,16 @@
 //! collected" and "collected, none" are different facts and stay different here.
 
 pub mod de;
+pub mod exchange;
 pub mod graph;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+pub use exchange::{
+    RawAccessPolicy, RawCasMailbox, RawExchangeServicePrincipal, RawGroup, RawManagementScope,
+    RawOrganizationConfig, RawRoleAssignment,
+};
 pub use graph::{
     RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal,
 };
@@ -20,14 +25,26 @@ pub mod layout {
     pub const OAUTH2_PERMISSION_GRANTS: &str = "oauth2PermissionGrants.json";
     pub const GROUPS: &str = "groups.json";
     pub const EXCHANGE_DIR: &str = "exchange";
-    /// Exchange Online files (`exchange/...`), read by the mailbox-scoping rules.
-    pub const EXCHANGE_FILES: &[&str] = &[
-        "exchange/applicationAccessPolicies.json",
-        "exchange/managementRoleAssignments.json",
-        "exchange/managementScopes.json",
-        "exchange/servicePrincipals.json",
-        "exchange/casMailboxes.json",
-        "exchange/organizationConfig.json",
+    pub const ACCESS_POLICIES: &str = "exchange/applicationAccessPolicies.json";
+    pub const ROLE_ASSIGNMENTS: &str = "exchange/managementRoleAssignments.json";
+    pub const MANAGEMENT_SCOPES: &str = "exchange/managementScopes.json";
+    pub const EXCHANGE_SERVICE_PRINCIPALS: &str = "exchange/servicePrincipals.json";
+    pub const CAS_MAILBOXES: &str = "exchange/casMailboxes.json";
+    pub const ORGANIZATION_CONFIG: &str = "exchange/organizationConfig.json";
+    /// Every file of the layout.
+    pub const ALL: &[&str] = &[
+        SNAPSHOT,
+        APPLICATIONS,
+        SERVICE_PRINCIPALS,
+        APP_ROLE_ASSIGNMENTS,
+        OAUTH2_PERMISSION_GRANTS,
+        GROUPS,
+        ACCESS_POLICIES,
+        ROLE_ASSIGNMENTS,
+        MANAGEMENT_SCOPES,
+        EXCHANGE_SERVICE_PRINCIPALS,
+        CAS_MAILBOXES,
+        ORGANIZATION_CONFIG,
     ];
 }
 
@@ -68,6 +85,31 @@ impl<T> Part<T> {
     }
 }
 
+/// The Exchange Online part of a snapshot (`exchange/`).
+#[derive(Debug)]
+pub struct ExchangeSnapshot {
+    pub access_policies: Part<RawAccessPolicy>,
+    pub role_assignments: Part<RawRoleAssignment>,
+    pub management_scopes: Part<RawManagementScope>,
+    pub service_principals: Part<RawExchangeServicePrincipal>,
+    pub cas_mailboxes: Part<RawCasMailbox>,
+    pub organization_config: Part<RawOrganizationConfig>,
+}
+
+impl ExchangeSnapshot {
+    /// Every part missing for the same reason (sources without Exchange data).
+    pub fn missing(why: &str) -> Self {
+        ExchangeSnapshot {
+            access_policies: Part::Missing(why.to_string()),
+            role_assignments: Part::Missing(why.to_string()),
+            management_scopes: Part::Missing(why.to_string()),
+            service_principals: Part::Missing(why.to_string()),
+            cas_mailboxes: Part::Missing(why.to_string()),
+            organization_config: Part::Missing(why.to_string()),
+        }
+    }
+}
+
 /// Everything read from one source.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -76,6 +118,8 @@ pub struct Snapshot {
     pub service_principals: Part<RawServicePrincipal>,
     pub app_role_assignments: Part<RawAppRoleAssignment>,
     pub oauth2_permission_grants: Part<RawOAuth2PermissionGrant>,
+    pub groups: Part<RawGroup>,
+    pub exchange: ExchangeSnapshot,
     /// Whether application objects carry `owners` is decided per object; this says why
     /// they might not (e.g. a manifest never does).
     pub owners_hint: &'static str,

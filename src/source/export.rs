@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::json::parse_items;
 use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{Part, Snapshot, SnapshotMeta, layout};
+use crate::snapshot::{ExchangeSnapshot, Part, Snapshot, SnapshotMeta, layout};
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     let mut errors = Vec::new();
@@ -62,6 +62,31 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
         reader.read_or_record(layout::APP_ROLE_ASSIGNMENTS, &mut warnings, &mut errors);
     let oauth2_permission_grants =
         reader.read_or_record(layout::OAUTH2_PERMISSION_GRANTS, &mut warnings, &mut errors);
+    let groups = reader.read_or_record(layout::GROUPS, &mut warnings, &mut errors);
+    let exchange = ExchangeSnapshot {
+        access_policies: reader.read_or_record(layout::ACCESS_POLICIES, &mut warnings, &mut errors),
+        role_assignments: reader.read_or_record(
+            layout::ROLE_ASSIGNMENTS,
+            &mut warnings,
+            &mut errors,
+        ),
+        management_scopes: reader.read_or_record(
+            layout::MANAGEMENT_SCOPES,
+            &mut warnings,
+            &mut errors,
+        ),
+        service_principals: reader.read_or_record(
+            layout::EXCHANGE_SERVICE_PRINCIPALS,
+            &mut warnings,
+            &mut errors,
+        ),
+        cas_mailboxes: reader.read_or_record(layout::CAS_MAILBOXES, &mut warnings, &mut errors),
+        organization_config: reader.read_or_record(
+            layout::ORGANIZATION_CONFIG,
+            &mut warnings,
+            &mut errors,
+        ),
+    };
 
     warn_unknown_files(dir, &mut warnings);
     if let Some(listed) = &listed {
@@ -84,6 +109,8 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
             service_principals,
             app_role_assignments,
             oauth2_permission_grants,
+            groups,
+            exchange,
             owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
         },
         warnings,
@@ -160,17 +187,7 @@ impl PartReader<'_> {
 /// JSON files that are not part of the layout are probably a mistake (a misspelt name, a
 /// file from another tool): say so rather than ignore them silently.
 fn warn_unknown_files(dir: &Path, warnings: &mut Vec<String>) {
-    let known: BTreeSet<&str> = [
-        layout::SNAPSHOT,
-        layout::APPLICATIONS,
-        layout::SERVICE_PRINCIPALS,
-        layout::APP_ROLE_ASSIGNMENTS,
-        layout::OAUTH2_PERMISSION_GRANTS,
-        layout::GROUPS,
-    ]
-    .into_iter()
-    .chain(layout::EXCHANGE_FILES.iter().copied())
-    .collect();
+    let known: BTreeSet<&str> = layout::ALL.iter().copied().collect();
     for sub in ["", layout::EXCHANGE_DIR] {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
             continue;

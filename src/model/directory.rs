@@ -1,0 +1,342 @@
+//! Joins across the Entra directory: an app registration to its service principal, and the
+//! service principal to its app role assignments and delegated grants (by object id), each
+//! resolved through the catalogue. Every collection is indexed once.
+
+use std::collections::HashMap;
+
+use super::app::{App, AppKind, ServicePrincipal};
+use super::catalog::{Catalog, PermissionKind};
+use super::normalize::{
+    credential, fallback_public_client, implicit_grant, norm, owner, redirect_uris,
+};
+use super::permission::{DelegatedGrant, Permission};
+use crate::snapshot::{
+    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal, Snapshot,
+};
+
+/// The nil GUID is the "default access" app role: an assignment of it grants no permission.
+const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
+
+pub(super) struct Indexes<'s> {
+    pub(super) sp_by_app_id: HashMap<String, &'s RawServicePrincipal>,
+    pub(super) sp_by_id: HashMap<String, &'s RawServicePrincipal>,
+    /// `(resource appId, permission id, kind)` → value, from resource service principals'
+    /// own `appRoles`/`oauth2PermissionScopes`: names permissions the catalogue lacks.
+    tenant_definitions: HashMap<(String, String, PermissionKind), String>,
+    pub(super) assignments_by_principal: Option<HashMap<String, Vec<&'s RawAppRoleAssignment>>>,
+    grants_by_client: Option<HashMap<String, Vec<&'s RawOAuth2PermissionGrant>>>,
+}
+
+impl<'s> Indexes<'s> {
+    pub(super) fn new(snapshot: &'s Snapshot) -> Self {
+        let sps = snapshot.service_principals.items().unwrap_or_default();
+        let mut sp_by_app_id = HashMap::with_capacity(sps.len());
+        let mut sp_by_id = HashMap::with_capacity(sps.len());
+        let mut tenant_definitions = HashMap::new();
+        for sp in sps {
+            if let Some(id) = &sp.id {
+                sp_by_id.insert(norm(id), sp);
+            }
+            let Some(app_id) = &sp.app_id else { continue };
+            let app_id = norm(app_id);
+            for (defs, kind) in [
+                (&sp.app_roles, PermissionKind::Application),
+                (&sp.oauth2_permission_scopes, PermissionKind::Delegated),
+            ] {
+                for def in defs.iter().flatten() {
+                    if let (Some(id), Some(value)) = (&def.id, &def.value) {
+                        tenant_definitions.insert((app_id.clone(), norm(id), kind), value.clone());
+                    }
+                }
+            }
+            sp_by_app_id.insert(app_id, sp);
+        }
+        let assignments_by_principal = snapshot.app_role_assignments.items().map(|list| {
+            let mut map: HashMap<String, Vec<&RawAppRoleAssignment>> = HashMap::new();
+            for a in list {
+                if let Some(principal) = &a.principal_id {
+                    map.entry(norm(principal)).or_default().push(a);
+                }
+            }
+            map
+        });
+        let grants_by_client = snapshot.oauth2_permission_grants.items().map(|list| {
+            let mut map: HashMap<String, Vec<&RawOAuth2PermissionGrant>> = HashMap::new();
+            for g in list {
+                if let Some(client) = &g.client_id {
+                    map.entry(norm(client)).or_default().push(g);
+                }
+            }
+            map
+        });
+        Indexes {
+            sp_by_app_id,
+            sp_by_id,
+            tenant_definitions,
+            assignments_by_principal,
+            grants_by_client,
+        }
+    }
+}
+
+pub(super) struct Resolver<'a> {
+    pub(super) catalog: &'a Catalog,
+    pub(super) idx: &'a Indexes<'a>,
+}
+
+impl Resolver<'_> {
+    fn permission(
+        &self,
+        resource_app_id: Option<String>,
+        resource_display_name: Option<&str>,
+        id: &str,
+        kind: Option<PermissionKind>,
+    ) -> Permission {
+        let id = norm(id);
+        let entry = match (&resource_app_id, kind) {
+            (Some(r), Some(k)) => self.catalog.lookup(r, &id, k),
+            _ => None,
+        };
+        let value = match (entry, &resource_app_id, kind) {
+            (Some(e), _, _) => Some(e.value.clone()),
+            (None, Some(r), Some(k)) => self
+                .idx
+                .tenant_definitions
+                .get(&(r.clone(), id.clone(), k))
+                .cloned(),
+            _ => None,
+        };
+        let resource_name = resource_app_id
+            .as_deref()
+            .and_then(|r| self.resource_name(r))
+            .or_else(|| resource_display_name.map(String::from));
+        Permission {
+            resource_app_id,
+            resource_name,
+            id,
+            kind,
+            value,
+            in_catalog: entry.is_some(),
+            classes: entry.map(|e| e.classes.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The catalogue's name of a resource, else its service principal's display name.
+    fn resource_name(&self, resource_app_id: &str) -> Option<String> {
+        self.catalog
+            .resource_name(resource_app_id)
+            .map(String::from)
+            .or_else(|| {
+                self.idx
+                    .sp_by_app_id
+                    .get(resource_app_id)
+                    .and_then(|sp| sp.display_name.clone())
+            })
+    }
+
+    /// The appId of a resource service principal, from its object id.
+    fn resource_app_id(&self, resource_object_id: Option<&str>) -> Option<String> {
+        let sp = self.idx.sp_by_id.get(&norm(resource_object_id?))?;
+        sp.app_id.as_deref().map(norm)
+    }
+}
+
+/// The service principal of an app id: present, absent, or unknown without the file.
+fn service_principal_of(
+    app_id: Option<&str>,
+    snapshot: &Snapshot,
+    idx: &Indexes,
+) -> ServicePrincipal {
+    match (snapshot.service_principals.items(), app_id) {
+        (Some(_), Some(app_id)) => match idx.sp_by_app_id.get(app_id) {
+            Some(sp) => sp_present(sp),
+            None => ServicePrincipal::Absent,
+        },
+        _ => ServicePrincipal::Unknown,
+    }
+}
+
+fn sp_present(sp: &RawServicePrincipal) -> ServicePrincipal {
+    ServicePrincipal::Present {
+        object_id: sp.id.as_deref().map(norm),
+        enabled: sp.account_enabled.flatten(),
+    }
+}
+
+/// Application permissions granted to a service principal. Grants hang off the service
+/// principal: none without one, unknown without the files.
+fn granted_app_roles(sp: &ServicePrincipal, r: &Resolver) -> Option<Vec<Permission>> {
+    match (sp, &r.idx.assignments_by_principal) {
+        (ServicePrincipal::Absent, _) => Some(Vec::new()),
+        (ServicePrincipal::Present { object_id, .. }, Some(by_principal)) => Some(
+            object_id
+                .as_ref()
+                .and_then(|id| by_principal.get(id))
+                .map(|list| {
+                    list.iter()
+                        .filter(|a| is_permission(a))
+                        .map(|a| {
+                            r.permission(
+                                r.resource_app_id(a.resource_id.as_deref()),
+                                a.resource_display_name.as_deref(),
+                                a.app_role_id.as_deref().unwrap_or_default(),
+                                Some(PermissionKind::Application),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether an app role assignment grants a permission (the nil role is default access).
+fn is_permission(a: &RawAppRoleAssignment) -> bool {
+    a.app_role_id
+        .as_deref()
+        .is_some_and(|id| norm(id) != DEFAULT_ACCESS_ROLE)
+}
+
+fn delegated_grants(sp: &ServicePrincipal, r: &Resolver) -> Option<Vec<DelegatedGrant>> {
+    match (sp, &r.idx.grants_by_client) {
+        (ServicePrincipal::Absent, _) => Some(Vec::new()),
+        (ServicePrincipal::Present { object_id, .. }, Some(by_client)) => Some(
+            object_id
+                .as_ref()
+                .and_then(|id| by_client.get(id))
+                .map(|list| list.iter().map(|g| delegated_grant(g, r)).collect())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// Service principals with no app registration in this tenant (other organizations' apps,
+/// managed identities) that hold application permissions, or that `extra` names (app ids
+/// with RBAC for Applications assignments): they reach data as much as registered apps do.
+pub(super) fn enterprise_apps(
+    snapshot: &Snapshot,
+    registered: &std::collections::HashSet<String>,
+    extra: &std::collections::HashSet<String>,
+    r: &Resolver,
+) -> Vec<App> {
+    let Some(sps) = snapshot.service_principals.items() else {
+        return Vec::new();
+    };
+    let holds_roles = |sp: &RawServicePrincipal| {
+        let (Some(id), Some(by_principal)) = (&sp.id, &r.idx.assignments_by_principal) else {
+            return false;
+        };
+        by_principal
+            .get(&norm(id))
+            .is_some_and(|list| list.iter().any(|a| is_permission(a)))
+    };
+    sps.iter()
+        .filter(|sp| {
+            let app_id = sp.app_id.as_deref().map(norm).unwrap_or_default();
+            !registered.contains(&app_id) && (holds_roles(sp) || extra.contains(&app_id))
+        })
+        .map(|sp| {
+            let service_principal = sp_present(sp);
+            App {
+                kind: AppKind::ServicePrincipal,
+                app_id: sp.app_id.as_deref().map(norm),
+                display_name: sp.display_name.clone(),
+                app_owner_organization_id: sp.app_owner_organization_id.as_deref().map(norm),
+                granted_app_roles: granted_app_roles(&service_principal, r),
+                delegated_grants: delegated_grants(&service_principal, r),
+                service_principal,
+                ..App::default()
+            }
+        })
+        .collect()
+}
+
+pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver) -> App {
+    let app_id = raw.app_id.as_deref().map(norm);
+    let service_principal = service_principal_of(app_id.as_deref(), snapshot, r.idx);
+    let granted_app_roles = granted_app_roles(&service_principal, r);
+    let delegated_grants = delegated_grants(&service_principal, r);
+
+    App {
+        kind: AppKind::Application,
+        object_id: raw.id.as_deref().or(raw.object_id.as_deref()).map(norm),
+        app_id,
+        display_name: raw.display_name.clone().or_else(|| raw.name.clone()),
+        sign_in_audience: raw.sign_in_audience.clone().or_else(|| {
+            raw.available_to_other_tenants.map(|any| {
+                if any {
+                    "AzureADMultipleOrgs".to_string()
+                } else {
+                    "AzureADMyOrg".to_string()
+                }
+            })
+        }),
+        redirect_uris: redirect_uris(raw),
+        implicit_grant: implicit_grant(raw),
+        fallback_public_client: fallback_public_client(raw),
+        password_credentials: raw
+            .password_credentials
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map(|list| list.iter().map(|c| credential(c, true)).collect()),
+        key_credentials: raw
+            .key_credentials
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map(|list| list.iter().map(|c| credential(c, false)).collect()),
+        federated_credentials: raw.federated_identity_credentials.as_ref().map(Vec::len),
+        requested_permissions: raw
+            .required_resource_access
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map(|list| {
+                list.iter()
+                    .flat_map(|rra| {
+                        let resource = rra.resource_app_id.as_deref().map(norm);
+                        rra.resource_access
+                            .iter()
+                            .flatten()
+                            .filter_map(move |ra| Some((resource.clone(), ra.id.as_deref()?, ra)))
+                    })
+                    .map(|(resource, id, ra)| {
+                        r.permission(
+                            resource,
+                            None,
+                            id,
+                            ra.kind
+                                .as_deref()
+                                .and_then(PermissionKind::from_resource_access_type),
+                        )
+                    })
+                    .collect()
+            }),
+        granted_app_roles,
+        delegated_grants,
+        owners: raw
+            .owners
+            .as_ref()
+            .and_then(Option::as_ref)
+            .map(|list| list.iter().map(owner).collect()),
+        service_principal,
+        ..App::default()
+    }
+}
+
+fn delegated_grant(g: &RawOAuth2PermissionGrant, r: &Resolver) -> DelegatedGrant {
+    let resource_app_id = r.resource_app_id(g.resource_id.as_deref());
+    DelegatedGrant {
+        resource_name: resource_app_id.as_deref().and_then(|a| r.resource_name(a)),
+        resource_app_id,
+        consent_type: g.consent_type.clone(),
+        principal_id: g.principal_id.as_deref().map(norm),
+        scopes: g
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+    }
+}

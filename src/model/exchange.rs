@@ -1,0 +1,632 @@
+//! Exchange Online configuration, normalized: Application Access Policies, management role
+//! assignments (ApplicationImpersonation and RBAC for Applications), scopes, service principal
+//! pointers, CAS mailboxes, the organization's EWS controls, and the Graph groups policies
+//! scope to.
+//!
+//! Cross references are resolved here, once: a policy's scope to a group or mailbox, a role
+//! assignment's assignee to the app it names. Ids are matched first; names only where
+//! Exchange gives nothing else, and then only when unambiguous (the match is recorded).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::normalize::norm;
+use crate::snapshot::exchange::EnumText;
+use crate::snapshot::{
+    ExchangeSnapshot, Part, RawAccessPolicy, RawCasMailbox, RawExchangeServicePrincipal, RawGroup,
+    RawManagementScope, RawOrganizationConfig, RawRoleAssignment,
+};
+
+/// The Exchange part of a tenant. `None` = the file was not collected.
+#[derive(Debug, Default)]
+pub struct Exchange {
+    pub access_policies: Option<Vec<AccessPolicy>>,
+    pub role_assignments: Option<Vec<RoleAssignment>>,
+    pub management_scopes: Option<Vec<ManagementScope>>,
+    pub service_principals: Option<Vec<ExchangeServicePrincipal>>,
+    pub cas_mailboxes: Option<Vec<CasMailbox>>,
+    pub organization: Option<OrganizationConfig>,
+    pub groups: Option<Vec<Group>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessRight {
+    /// The app may reach only the scope's mailboxes.
+    RestrictAccess,
+    /// The app may reach every mailbox except the scope's.
+    DenyAccess,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessPolicy {
+    pub identity: Option<String>,
+    /// Lowercase app ids the policy names.
+    pub app_ids: Vec<String>,
+    /// `Err` carries the raw value when it is not RestrictAccess/DenyAccess.
+    pub access_right: Result<AccessRight, String>,
+    pub scope_name: Option<String>,
+    pub scope_identity: Option<String>,
+    pub scope: ScopeTarget,
+    pub description: Option<String>,
+}
+
+impl AccessPolicy {
+    /// How the policy's scope is named in messages.
+    pub fn scope_label(&self) -> String {
+        self.scope_name
+            .clone()
+            .or_else(|| self.scope_identity.clone())
+            .unwrap_or_else(|| "(unnamed scope)".into())
+    }
+
+    pub fn label(&self) -> String {
+        self.identity.clone().unwrap_or_else(|| self.scope_label())
+    }
+}
+
+/// What a policy's scope resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScopeTarget {
+    /// An index into `Exchange::groups`, and which property matched.
+    Group(usize, &'static str),
+    /// An index into `Exchange::cas_mailboxes` (a policy may scope to one mailbox).
+    Mailbox(usize, &'static str),
+    /// Neither groups.json nor casMailboxes.json has it.
+    NotFound,
+    /// groups.json was not collected (nor a mailbox matched): the reason.
+    Unknown(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleAssignment {
+    pub name: Option<String>,
+    pub identity: Option<String>,
+    pub role: Option<String>,
+    pub assignee: Option<String>,
+    pub assignee_name: Option<String>,
+    pub assignee_type: Option<String>,
+    pub scope: RbacScope,
+    pub enabled: Option<bool>,
+    /// The Exchange service principal pointer the assignee names, if it names one.
+    pub service_principal: Option<usize>,
+}
+
+impl RoleAssignment {
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.identity.clone())
+            .unwrap_or_else(|| "(unnamed role assignment)".into())
+    }
+
+    pub fn is_role(&self, role: &str) -> bool {
+        self.role
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(role))
+    }
+
+    /// Disabled assignments grant nothing; unknown counts as enabled (the default).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != Some(false)
+    }
+}
+
+/// Which recipients a management role assignment covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RbacScope {
+    /// The whole organization: every mailbox.
+    Organization,
+    /// A management scope (`-CustomResourceScope`, or a custom recipient write scope).
+    ManagementScope {
+        name: String,
+        filter: Option<String>,
+    },
+    AdministrativeUnit {
+        name: String,
+    },
+    Group {
+        name: String,
+    },
+    /// A write scope this tool does not interpret (e.g. MyGAL, Self).
+    Other {
+        value: String,
+    },
+}
+
+impl RbacScope {
+    pub fn is_organization(&self) -> bool {
+        matches!(self, RbacScope::Organization)
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            RbacScope::Organization => "the whole organization".into(),
+            RbacScope::ManagementScope { name, filter } => match filter {
+                Some(f) => format!("management scope {name} ({f})"),
+                None => format!("management scope {name}"),
+            },
+            RbacScope::AdministrativeUnit { name } => format!("administrative unit {name}"),
+            RbacScope::Group { name } => format!("group {name}"),
+            RbacScope::Other { value } => format!("write scope {value}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagementScope {
+    pub name: Option<String>,
+    pub recipient_filter: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExchangeServicePrincipal {
+    /// Lowercase.
+    pub app_id: Option<String>,
+    /// The Entra service principal's object id, lowercase.
+    pub object_id: Option<String>,
+    pub display_name: Option<String>,
+    pub identity: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasMailbox {
+    pub identity: Option<String>,
+    pub name: Option<String>,
+    pub primary_smtp_address: Option<String>,
+    pub external_directory_object_id: Option<String>,
+    pub protocols: Protocols,
+}
+
+impl CasMailbox {
+    pub fn label(&self) -> String {
+        self.primary_smtp_address
+            .clone()
+            .or_else(|| self.identity.clone())
+            .or_else(|| self.name.clone())
+            .unwrap_or_else(|| "(unnamed mailbox)".into())
+    }
+}
+
+/// A mailbox's client protocols (`Set-CASMailbox`; the admin center's "Manage email apps").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Protocols {
+    pub ews: Option<bool>,
+    pub mapi: Option<bool>,
+    pub imap: Option<bool>,
+    pub pop: Option<bool>,
+    pub active_sync: Option<bool>,
+    pub owa: Option<bool>,
+    /// Authenticated SMTP, from `SmtpClientAuthenticationDisabled` (inverted; `null` means
+    /// the organization setting applies, so it is unknown here).
+    pub smtp: Option<bool>,
+}
+
+/// The organization's EWS switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EwsSwitch {
+    Enabled,
+    Disabled,
+    /// `$null`: per-mailbox and other EWS settings decide.
+    NotSet,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationConfig {
+    /// `None` when the export lacks the property.
+    pub ews_enabled: Option<EwsSwitch>,
+    /// Lowercase app ids; `Some(empty)` = no allow list; `None` = not exported.
+    pub ews_allowed_app_ids: Option<Vec<String>>,
+    pub ews_application_access_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub mail: Option<String>,
+    pub mail_enabled: Option<bool>,
+    pub security_enabled: Option<bool>,
+    /// Microsoft 365 groups have `Unified` here.
+    pub group_types: Vec<String>,
+    pub member_count: Option<u64>,
+    mail_nickname: Option<String>,
+    proxy_addresses: Vec<String>,
+}
+
+impl Group {
+    pub fn label(&self) -> String {
+        self.display_name
+            .clone()
+            .or_else(|| self.mail.clone())
+            .or_else(|| self.id.clone())
+            .unwrap_or_else(|| "(unnamed group)".into())
+    }
+
+    /// A mail-enabled security group: what an Application Access Policy must scope to.
+    pub fn is_mail_enabled_security(&self) -> Option<bool> {
+        let unified = self
+            .group_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("Unified"));
+        Some(self.mail_enabled? && self.security_enabled? && !unified)
+    }
+}
+
+fn enum_text(v: &Option<EnumText>) -> Option<String> {
+    match v {
+        Some(EnumText::Text(s)) => Some(s.clone()),
+        Some(EnumText::Number(n)) => Some(format!("#{n}")),
+        None => None,
+    }
+}
+
+fn flag(v: Option<Option<bool>>) -> Option<bool> {
+    v.flatten()
+}
+
+/// Builds the Exchange part from the snapshot's `exchange/` files and `groups.json`.
+pub fn build(raw: &ExchangeSnapshot, groups: &Part<RawGroup>) -> Exchange {
+    let groups: Option<Vec<Group>> = groups.items().map(|g| g.iter().map(group).collect());
+    let cas_mailboxes: Option<Vec<CasMailbox>> = raw
+        .cas_mailboxes
+        .items()
+        .map(|m| m.iter().map(cas_mailbox).collect());
+    let service_principals: Option<Vec<ExchangeServicePrincipal>> = raw
+        .service_principals
+        .items()
+        .map(|s| s.iter().map(exchange_sp).collect());
+    let management_scopes: Option<Vec<ManagementScope>> = raw
+        .management_scopes
+        .items()
+        .map(|s| s.iter().map(management_scope).collect());
+
+    let group_index = groups.as_deref().map(GroupIndex::new);
+    let mailbox_index = cas_mailboxes.as_deref().map(MailboxIndex::new);
+    let groups_reason = groups_missing_reason(&raw_missing(groups.as_ref(), "groups.json"));
+    let access_policies = raw.access_policies.items().map(|list| {
+        list.iter()
+            .map(|p| {
+                access_policy(
+                    p,
+                    group_index.as_ref(),
+                    mailbox_index.as_ref(),
+                    &groups_reason,
+                )
+            })
+            .collect()
+    });
+
+    let sp_index = service_principals.as_deref().map(SpIndex::new);
+    let role_assignments = raw.role_assignments.items().map(|list| {
+        list.iter()
+            .map(|a| role_assignment(a, sp_index.as_ref(), management_scopes.as_deref()))
+            .collect()
+    });
+    let organization = raw
+        .organization_config
+        .items()
+        .and_then(|c| c.first())
+        .map(organization_config);
+
+    Exchange {
+        access_policies,
+        role_assignments,
+        management_scopes,
+        service_principals,
+        cas_mailboxes,
+        organization,
+        groups,
+    }
+}
+
+fn raw_missing<T>(v: Option<&T>, file: &str) -> Option<String> {
+    v.is_none().then(|| format!("{file} was not collected"))
+}
+
+fn groups_missing_reason(r: &Option<String>) -> String {
+    r.clone()
+        .unwrap_or_else(|| "the scope matches no group or mailbox".into())
+}
+
+fn group(g: &RawGroup) -> Group {
+    Group {
+        id: g.id.as_deref().map(norm),
+        display_name: g.display_name.clone(),
+        mail: g.mail.clone(),
+        mail_enabled: g.mail_enabled,
+        security_enabled: g.security_enabled,
+        group_types: g.group_types.clone().unwrap_or_default(),
+        member_count: g
+            .member_count
+            .or_else(|| g.members.as_ref().map(|m| m.len() as u64)),
+        mail_nickname: g.mail_nickname.clone(),
+        proxy_addresses: g.proxy_addresses.clone().unwrap_or_default(),
+    }
+}
+
+fn cas_mailbox(m: &RawCasMailbox) -> CasMailbox {
+    CasMailbox {
+        identity: m.identity.clone(),
+        name: m.name.clone(),
+        primary_smtp_address: m.primary_smtp_address.clone(),
+        external_directory_object_id: m.external_directory_object_id.as_deref().map(norm),
+        protocols: Protocols {
+            ews: flag(m.ews_enabled),
+            mapi: flag(m.mapi_enabled),
+            imap: flag(m.imap_enabled),
+            pop: flag(m.pop_enabled),
+            active_sync: flag(m.active_sync_enabled),
+            owa: flag(m.owa_enabled),
+            smtp: flag(m.smtp_client_authentication_disabled).map(|disabled| !disabled),
+        },
+    }
+}
+
+fn exchange_sp(s: &RawExchangeServicePrincipal) -> ExchangeServicePrincipal {
+    ExchangeServicePrincipal {
+        app_id: s.app_id.as_deref().map(norm),
+        object_id: s.object_id.as_deref().or(s.service_id.as_deref()).map(norm),
+        display_name: s.display_name.clone(),
+        identity: s.identity.clone(),
+        name: s.name.clone(),
+    }
+}
+
+fn management_scope(s: &RawManagementScope) -> ManagementScope {
+    ManagementScope {
+        name: s.name.clone().or_else(|| s.identity.clone()),
+        recipient_filter: s.recipient_filter.clone(),
+    }
+}
+
+fn organization_config(c: &RawOrganizationConfig) -> OrganizationConfig {
+    OrganizationConfig {
+        ews_enabled: c.ews_enabled.map(|v| match v {
+            Some(true) => EwsSwitch::Enabled,
+            Some(false) => EwsSwitch::Disabled,
+            None => EwsSwitch::NotSet,
+        }),
+        ews_allowed_app_ids: c.ews_allowed_app_ids.as_ref().map(|v| {
+            v.as_ref()
+                .map(|list| list.0.iter().map(|id| norm(id)).collect())
+                .unwrap_or_default()
+        }),
+        ews_application_access_policy: enum_text(&c.ews_application_access_policy),
+    }
+}
+
+/// Lookups of groups by the keys Exchange may name them with.
+struct GroupIndex<'a> {
+    groups: &'a [Group],
+    by_id: HashMap<String, usize>,
+    by_address: HashMap<String, usize>,
+    by_nickname: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> GroupIndex<'a> {
+    fn new(groups: &'a [Group]) -> Self {
+        let mut idx = GroupIndex {
+            groups,
+            by_id: HashMap::new(),
+            by_address: HashMap::new(),
+            by_nickname: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for (i, g) in groups.iter().enumerate() {
+            if let Some(id) = &g.id {
+                idx.by_id.insert(id.clone(), i);
+            }
+            for addr in g.mail.iter().chain(g.proxy_addresses.iter()) {
+                let addr = addr
+                    .strip_prefix("smtp:")
+                    .or_else(|| addr.strip_prefix("SMTP:"))
+                    .unwrap_or(addr);
+                idx.by_address.insert(addr.to_ascii_lowercase(), i);
+            }
+            if let Some(n) = &g.mail_nickname {
+                idx.by_nickname.insert(n.to_ascii_lowercase(), i);
+            }
+            if let Some(n) = &g.display_name {
+                idx.by_name
+                    .entry(n.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        idx
+    }
+
+    /// Finds the group a policy scope names, and by which property.
+    fn find(&self, keys: &[&str]) -> Option<(usize, &'static str)> {
+        let _ = self.groups;
+        for key in keys {
+            let k = key.trim().to_ascii_lowercase();
+            if let Some(&i) = self.by_id.get(&k) {
+                return Some((i, "object id"));
+            }
+            if let Some(&i) = self.by_address.get(&k) {
+                return Some((i, "mail address"));
+            }
+            if let Some(&i) = self.by_nickname.get(&k) {
+                return Some((i, "mail nickname"));
+            }
+        }
+        for key in keys {
+            if let Some([i]) = self
+                .by_name
+                .get(&key.trim().to_ascii_lowercase())
+                .map(Vec::as_slice)
+            {
+                return Some((*i, "display name (unique)"));
+            }
+        }
+        None
+    }
+}
+
+struct MailboxIndex {
+    by_key: HashMap<String, (usize, &'static str)>,
+}
+
+impl MailboxIndex {
+    fn new(mailboxes: &[CasMailbox]) -> Self {
+        let mut by_key = HashMap::new();
+        for (i, m) in mailboxes.iter().enumerate() {
+            let keys = [
+                (&m.external_directory_object_id, "object id"),
+                (&m.primary_smtp_address, "mail address"),
+                (&m.identity, "identity"),
+                (&m.name, "name"),
+            ];
+            for (key, how) in keys {
+                if let Some(k) = key {
+                    by_key.entry(k.to_ascii_lowercase()).or_insert((i, how));
+                }
+            }
+        }
+        MailboxIndex { by_key }
+    }
+
+    fn find(&self, keys: &[&str]) -> Option<(usize, &'static str)> {
+        keys.iter()
+            .find_map(|k| self.by_key.get(&k.trim().to_ascii_lowercase()).copied())
+    }
+}
+
+/// The keys a policy names its scope by. `ScopeIdentityRaw` (`<SID>;<object id>`) and the
+/// policy's `Identity` (`...:<SID>;<object id>`) end in the scope's Entra object id; then
+/// `ScopeIdentity` (the Exchange name) and `ScopeName` (the display name).
+fn scope_keys(p: &RawAccessPolicy) -> Vec<&str> {
+    fn object_id(s: Option<&str>) -> Option<&str> {
+        s.and_then(|s| s.rsplit_once(';'))
+            .map(|(_, guid)| guid.trim())
+            .filter(|g| g.len() == 36 && g.chars().filter(|c| *c == '-').count() == 4)
+    }
+    object_id(p.scope_identity_raw.as_deref())
+        .into_iter()
+        .chain(object_id(p.identity.as_deref()))
+        .chain(p.scope_identity.as_deref())
+        .chain(p.scope_name.as_deref())
+        .collect()
+}
+
+fn access_policy(
+    p: &RawAccessPolicy,
+    groups: Option<&GroupIndex>,
+    mailboxes: Option<&MailboxIndex>,
+    groups_reason: &str,
+) -> AccessPolicy {
+    let keys = scope_keys(p);
+    let scope = match (
+        groups.and_then(|g| g.find(&keys)),
+        mailboxes.and_then(|m| m.find(&keys)),
+    ) {
+        (Some((i, how)), _) => ScopeTarget::Group(i, how),
+        (None, Some((i, how))) => ScopeTarget::Mailbox(i, how),
+        (None, None) if groups.is_some() => ScopeTarget::NotFound,
+        (None, None) => ScopeTarget::Unknown(groups_reason.to_string()),
+    };
+    let access_right = match &p.access_right {
+        Some(EnumText::Text(t)) if t.eq_ignore_ascii_case("RestrictAccess") => {
+            Ok(AccessRight::RestrictAccess)
+        }
+        Some(EnumText::Text(t)) if t.eq_ignore_ascii_case("DenyAccess") => {
+            Ok(AccessRight::DenyAccess)
+        }
+        other => Err(enum_text(other).unwrap_or_else(|| "(missing)".into())),
+    };
+    AccessPolicy {
+        identity: p.identity.clone(),
+        app_ids: p
+            .app_id
+            .as_ref()
+            .map(|l| l.0.iter().map(|a| norm(a)).collect())
+            .unwrap_or_default(),
+        access_right,
+        scope_name: p.scope_name.clone(),
+        scope_identity: p.scope_identity.clone(),
+        scope,
+        description: p.description.clone(),
+    }
+}
+
+/// Exchange service principal pointers by every id and name an assignment may use.
+struct SpIndex {
+    by_key: HashMap<String, usize>,
+}
+
+impl SpIndex {
+    fn new(sps: &[ExchangeServicePrincipal]) -> Self {
+        let mut by_key = HashMap::new();
+        // Ids first so that they win over a name that happens to look the same.
+        for (i, sp) in sps.iter().enumerate() {
+            for k in [&sp.object_id, &sp.app_id].into_iter().flatten() {
+                by_key.insert(k.clone(), i);
+            }
+        }
+        for (i, sp) in sps.iter().enumerate() {
+            for k in [&sp.identity, &sp.name].into_iter().flatten() {
+                by_key.entry(k.to_ascii_lowercase()).or_insert(i);
+            }
+        }
+        SpIndex { by_key }
+    }
+
+    fn find(&self, keys: &[Option<&str>]) -> Option<usize> {
+        keys.iter()
+            .flatten()
+            .find_map(|k| self.by_key.get(&k.trim().to_ascii_lowercase()).copied())
+    }
+}
+
+fn role_assignment(
+    a: &RawRoleAssignment,
+    sps: Option<&SpIndex>,
+    scopes: Option<&[ManagementScope]>,
+) -> RoleAssignment {
+    let named = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let scope = if let Some(name) =
+        named(&a.custom_resource_scope).or_else(|| named(&a.custom_recipient_write_scope))
+    {
+        let filter = scopes.and_then(|list| {
+            list.iter()
+                .find(|s| {
+                    s.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                })
+                .and_then(|s| s.recipient_filter.clone())
+        });
+        RbacScope::ManagementScope { name, filter }
+    } else if let Some(name) = named(&a.recipient_administrative_unit_scope) {
+        RbacScope::AdministrativeUnit { name }
+    } else if let Some(name) = named(&a.recipient_group_scope) {
+        RbacScope::Group { name }
+    } else {
+        match enum_text(&a.recipient_write_scope).as_deref() {
+            None | Some("Organization") | Some("Default") => RbacScope::Organization,
+            Some(other) => RbacScope::Other {
+                value: other.to_string(),
+            },
+        }
+    };
+    RoleAssignment {
+        name: a.name.clone(),
+        identity: a.identity.clone(),
+        role: a.role.clone(),
+        assignee: a.role_assignee.clone(),
+        assignee_name: a.role_assignee_name.clone(),
+        assignee_type: enum_text(&a.role_assignee_type),
+        scope,
+        enabled: a.enabled.flatten(),
+        service_principal: sps.and_then(|idx| {
+            idx.find(&[a.role_assignee.as_deref(), a.role_assignee_name.as_deref()])
+        }),
+    }
+}
