@@ -59,6 +59,19 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the normalized apps of a source exactly as rules (and Rego rules) see them
     Inspect(InspectArgs),
+    /// Which apps can reach which mailboxes: every app-only mailbox permission, granted or
+    /// not, and how far it reaches
+    #[command(
+        long_about = "Which apps can reach which mailboxes. For every app registration and every \
+service principal holding app-only mailbox permissions: each permission (requested and/or granted \
+in Entra) and each RBAC for Applications role assignment, and its reach: all mailboxes, scoped to \
+a group or management scope, all except a group (DenyAccess policies), none (not granted), or \
+unknown (with the missing input).\n\nEntra grants are limited only by Application Access \
+Policies; RBAC for Applications assignments only by their own scope; an app's access is the \
+union of both.",
+        after_help = EXIT_CODES
+    )]
+    Reach(ReachArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +179,21 @@ pub struct ExplainArgs {
     /// Also load the rule files under DIR; repeatable
     #[arg(long = "rules", value_name = "DIR")]
     pub rule_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReachArgs {
+    /// Export directories or JSON files
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+
+    /// Only the app with this app id, object id or display name
+    #[arg(long, value_name = "ID|NAME")]
+    pub app: Option<String>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

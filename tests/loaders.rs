@@ -9,10 +9,13 @@ use m365audit::source::{self, SourceKind};
 /// The app with the source-specific wording of "unknown because ..." reasons blanked: a
 /// manifest and an app list say differently why they lack Exchange data.
 fn without_reasons(mut app: App) -> App {
-    app.mailbox_access
-        .unknown
-        .iter_mut()
-        .for_each(String::clear);
+    let access = &mut app.mailbox_access;
+    for why in [&mut access.grants_unknown, &mut access.rbac_unknown]
+        .into_iter()
+        .flatten()
+    {
+        why.clear();
+    }
     for path in &mut app.mailbox_access.paths {
         if let Reach::Unknown { reason } = &mut path.reach {
             reason.clear();

@@ -1,4 +1,5 @@
-//! The README shows generated text: the rule table (from the rule files) and the demo scan.
+//! The README shows generated text: the rule table (from the rule files), the demo scan and
+//! the demo's mailbox reach.
 //! This test fails when either is stale; `UPDATE_README=1 cargo test --test readme` rewrites
 //! them.
 
@@ -36,7 +37,15 @@ fn readme_generated_sections_are_current() {
         stderr(&demo)
     );
 
+    let reach = m365audit(["reach", "examples/demo-tenant"]);
+    assert_eq!(code(&reach), 0, "{}", stderr(&reach));
+
     let expected = replace_section(&readme, "rules", &stdout(&rules));
+    let expected = replace_section(
+        &expected,
+        "reach",
+        &format!("```text\n{}```\n", stdout(&reach)),
+    );
     let expected = replace_section(
         &expected,
         "demo",

@@ -1,5 +1,6 @@
 //! Every rule has `tests/fixtures/<RULE-ID>/fail` and `pass` inputs (a JSON file or an export
-//! directory). Each is scanned by the real binary with only that rule, at a fixed audit date;
+//! directory, with extra command-line arguments in `<case>.args` when the rule needs them,
+//! e.g. `--mailbox`). Each is scanned by the real binary with only that rule, at a fixed audit date;
 //! the fail case must produce a failing finding for the rule and the pass case a pass and no
 //! failure. The JSON report of every run is snapshot-tested.
 
@@ -8,8 +9,8 @@ mod common;
 use common::{AS_OF, code, m365audit, root, scan_json, stderr};
 use serde_json::Value;
 
-/// `(case, path)` for the fail and pass fixtures of a rule.
-fn cases(rule: &str) -> Vec<(&'static str, String)> {
+/// `(case, path, extra arguments)` for the fail and pass fixtures of a rule.
+fn cases(rule: &str) -> Vec<(&'static str, String, Vec<String>)> {
     ["fail", "pass"]
         .into_iter()
         .map(|case| {
@@ -18,10 +19,13 @@ fn cases(rule: &str) -> Vec<(&'static str, String)> {
             let path = if root().join(&file).is_file() {
                 file
             } else {
-                dir
+                dir.clone()
             };
             assert!(root().join(&path).exists(), "missing fixture {path}");
-            (case, path)
+            let args = std::fs::read_to_string(root().join(format!("{dir}.args")))
+                .map(|text| text.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            (case, path, args)
         })
         .collect()
 }
@@ -61,8 +65,10 @@ fn fixtures_fail_and_pass_as_named() {
     let _guard = settings.bind_to_scope();
 
     for id in rule_ids() {
-        for (case, path) in cases(&id) {
-            let (report, out) = scan_json(&[&path], &["--rule", &id, "--include-passed"]);
+        for (case, path, extra) in cases(&id) {
+            let mut args = vec!["--rule", id.as_str(), "--include-passed"];
+            args.extend(extra.iter().map(String::as_str));
+            let (report, out) = scan_json(&[&path], &args);
             assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
             let fails = outcomes(&report, &id, "fail");
             let passes = outcomes(&report, &id, "pass");

@@ -2,21 +2,39 @@
 //! `credential_lifetime.rs`). A kind is typed Rust with typed parameters read from the rule
 //! file's `[check]` table; unknown or mistyped parameters are load errors.
 
+mod access_policy_scope;
+mod admin_consent_missing;
 mod audience;
 mod credential_expired;
 mod credential_expiring;
 mod credential_lifetime;
+mod deny_only_access_policy;
+mod ews;
+mod ews_allowed;
+mod ews_permission;
+mod granted_not_requested;
+mod impersonation_missing;
 mod implicit_grant;
+mod legacy_access_policy;
+mod mailbox_protocols;
+mod mailbox_reach;
 mod no_valid_credential;
+mod orphaned_mailbox_scope;
 mod owner_count;
+mod permission_match;
 mod public_client_fallback;
+mod rbac_with_entra_grant;
 mod redirect_uri_case;
 mod redirect_uri_scheme;
 mod redirect_uri_wildcard;
+mod role_assignment;
 mod secret_for_app_only_mail;
 mod service_principal_present;
+mod unknown_permission;
 mod uri;
 mod util;
+
+pub use mailbox_protocols::Protocol;
 
 use std::cell::OnceCell;
 use std::fmt::Debug;
@@ -26,7 +44,7 @@ use serde::Deserialize;
 use toml::de::ValueDeserializer;
 
 use crate::engine::finding::{Evidence, Severity, Subject};
-use crate::model::{App, AppKind, Exchange, Missing, Tenant, TenantInfo};
+use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// A native or Rego check, evaluated once per app.
 pub trait Check: Debug + Send + Sync {
@@ -67,6 +85,8 @@ pub struct Context<'a> {
     pub missing: &'a Missing,
     pub exchange: &'a Exchange,
     pub inputs: &'a ScanInputs,
+    /// Permission knowledge (delegated grants name scopes by value, not id).
+    pub catalog: &'a Catalog,
     /// The app as Rego input, built on first use and shared by all Rego rules for this app.
     pub rego_input: OnceCell<regorus::Value>,
 }
@@ -78,6 +98,7 @@ impl<'a> Context<'a> {
         missing: &'a Missing,
         exchange: &'a Exchange,
         inputs: &'a ScanInputs,
+        catalog: &'a Catalog,
     ) -> Self {
         Context {
             as_of,
@@ -85,6 +106,7 @@ impl<'a> Context<'a> {
             missing,
             exchange,
             inputs,
+            catalog,
             rego_input: OnceCell::new(),
         }
     }
@@ -227,7 +249,6 @@ where
 }
 
 /// The same for a per-tenant kind.
-#[allow(dead_code)]
 fn tenant_typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Evaluator, BuildError>
 where
     T: TenantCheck + Deserialize<'de> + 'static,
@@ -237,6 +258,12 @@ where
 
 /// The check kinds, by the name rule files use in `[check] kind`.
 pub const KINDS: &[(&str, Builder)] = &[
+    ("access-policy-scope", |de, _| {
+        tenant_typed::<access_policy_scope::AccessPolicyScope>(de)
+    }),
+    ("admin-consent-missing", |de, _| {
+        typed::<admin_consent_missing::AdminConsentMissing>(de)
+    }),
     ("audience", |de, _| typed::<audience::Audience>(de)),
     ("credential-expired", |de, _| {
         typed::<credential_expired::CredentialExpired>(de)
@@ -247,15 +274,46 @@ pub const KINDS: &[(&str, Builder)] = &[
     ("credential-lifetime", |de, _| {
         typed::<credential_lifetime::CredentialLifetime>(de)
     }),
+    ("deny-only-access-policy", |de, _| {
+        typed::<deny_only_access_policy::DenyOnlyAccessPolicy>(de)
+    }),
+    ("ews-allowed", |de, _| typed::<ews_allowed::EwsAllowed>(de)),
+    ("ews-permission", |de, _| {
+        typed::<ews_permission::EwsPermission>(de)
+    }),
+    ("granted-not-requested", |de, _| {
+        typed::<granted_not_requested::GrantedNotRequested>(de)
+    }),
+    ("impersonation-missing", |de, _| {
+        typed::<impersonation_missing::ImpersonationMissing>(de)
+    }),
     ("implicit-grant", |de, _| {
         typed::<implicit_grant::ImplicitGrantCheck>(de)
+    }),
+    ("legacy-access-policy", |de, _| {
+        typed::<legacy_access_policy::LegacyAccessPolicy>(de)
+    }),
+    ("mailbox-protocols", |de, _| {
+        tenant_typed::<mailbox_protocols::MailboxProtocols>(de)
+    }),
+    ("mailbox-reach", |de, _| {
+        typed::<mailbox_reach::MailboxReach>(de)
     }),
     ("no-valid-credential", |de, _| {
         typed::<no_valid_credential::NoValidCredential>(de)
     }),
+    ("orphaned-mailbox-scope", |de, _| {
+        tenant_typed::<orphaned_mailbox_scope::OrphanedMailboxScope>(de)
+    }),
     ("owner-count", |de, _| typed::<owner_count::OwnerCount>(de)),
+    ("permission-match", |de, _| {
+        typed::<permission_match::PermissionMatch>(de)
+    }),
     ("public-client-fallback", |de, _| {
         typed::<public_client_fallback::PublicClientFallback>(de)
+    }),
+    ("rbac-with-entra-grant", |de, _| {
+        typed::<rbac_with_entra_grant::RbacWithEntraGrant>(de)
     }),
     ("redirect-uri-case", |de, _| {
         typed::<redirect_uri_case::RedirectUriCase>(de)
@@ -267,11 +325,17 @@ pub const KINDS: &[(&str, Builder)] = &[
         typed::<redirect_uri_wildcard::RedirectUriWildcard>(de)
     }),
     ("rego", crate::engine::rego::build),
+    ("role-assignment", |de, _| {
+        tenant_typed::<role_assignment::RoleAssignmentCheck>(de)
+    }),
     ("secret-for-app-only-mail", |de, _| {
         typed::<secret_for_app_only_mail::SecretForAppOnlyMail>(de)
     }),
     ("service-principal-present", |de, _| {
         typed::<service_principal_present::ServicePrincipalPresent>(de)
+    }),
+    ("unknown-permission", |de, _| {
+        typed::<unknown_permission::UnknownPermission>(de)
     }),
 ];
 

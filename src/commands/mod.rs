@@ -2,6 +2,7 @@
 
 mod explain;
 mod inspect;
+mod reach;
 mod rules;
 mod scan;
 
@@ -12,6 +13,9 @@ use chrono::{DateTime, NaiveTime, Utc};
 
 use crate::cli::{Cli, Command, RulesCommand};
 use crate::engine::{RuleError, RuleSet};
+use crate::model::{self, Catalog, Tenant};
+use crate::report::SourceSummary;
+use crate::source;
 
 /// Process exit codes (documented in `--help` and the README).
 pub mod exit {
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
         Command::Explain(args) => explain::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Reach(args) => reach::run(args),
     };
     match result {
         Ok(code) => code,
@@ -114,3 +119,70 @@ fn write_atomically(
     }
     result.map_err(|e| CommandError::Runtime(format!("{}: cannot write: {e}", path.display())))
 }
+
+/// A source read and normalized; `tenant` is `None` when it could not be read at all (the
+/// summary holds the error).
+struct Scanned {
+    tenant: Option<Tenant>,
+    summary: SourceSummary,
+}
+
+/// Reads and normalizes one source, printing its warnings and errors to standard error.
+fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned {
+    let shown = path.display().to_string();
+    let mut loaded = match source::load(path) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Scanned {
+                tenant: None,
+                summary: SourceSummary {
+                    path: shown,
+                    kind: None,
+                    tenant: None,
+                    collected_at: None,
+                    apps: 0,
+                    errors: vec![e.to_string()],
+                    warnings: Vec::new(),
+                },
+            };
+        }
+    };
+    let collected_at = loaded.snapshot.meta.collected_at;
+    if let Some(stale) = staleness(collected_at, as_of) {
+        loaded.warnings.push(format!("{shown}: {stale}"));
+    }
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &loaded.errors {
+        eprintln!("error: {e}");
+    }
+    let tenant = model::build(&loaded.snapshot, catalog);
+    Scanned {
+        summary: SourceSummary {
+            path: shown,
+            kind: Some(loaded.kind.as_str()),
+            tenant: tenant.info.tenant.clone(),
+            collected_at,
+            apps: tenant.apps.len(),
+            errors: loaded.errors.iter().map(ToString::to_string).collect(),
+            warnings: loaded.warnings,
+        },
+        tenant: Some(tenant),
+    }
+}
+
+/// An export much older than the audit date may no longer describe the tenant: say so.
+fn staleness(collected_at: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> Option<String> {
+    let age = (as_of - collected_at?).num_days();
+    (age > STALE_AFTER_DAYS).then(|| {
+        format!(
+            "the export was collected {age} days before the audit date ({}); credentials and grants may have changed since",
+            crate::dates::ymd(collected_at.unwrap_or(as_of))
+        )
+    })
+}
+
+/// Exports older than this (relative to `--as-of`) get a warning.
+const STALE_AFTER_DAYS: i64 = 30;

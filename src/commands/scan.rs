@@ -2,15 +2,14 @@
 
 use std::io::{IsTerminal, Write};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use super::{CommandError, exit, load_rules, today, write_atomically};
+use super::{CommandError, exit, load_rules, read_source, today, write_atomically};
 use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::engine::{EvalOptions, evaluate};
-use crate::model::{self, Catalog};
-use crate::report::{self, Format, Report, SourceSummary};
-use crate::source;
+use crate::model::Catalog;
+use crate::report::{self, Format, Report};
 
 pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
@@ -29,52 +28,16 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let mut sources = Vec::with_capacity(args.sources.len());
     let mut findings = Vec::new();
     let mut passed = 0;
-    let mut failed_inputs = 0;
     for (index, path) in args.sources.iter().enumerate() {
-        match source::load(path) {
-            Ok(mut loaded) => {
-                let collected_at = loaded.snapshot.meta.collected_at;
-                if let Some(stale) = staleness(collected_at, opts.as_of) {
-                    loaded.warnings.push(format!("{}: {stale}", path.display()));
-                }
-                for w in &loaded.warnings {
-                    eprintln!("warning: {w}");
-                }
-                for e in &loaded.errors {
-                    eprintln!("error: {e}");
-                }
-                failed_inputs += loaded.errors.len();
-                let tenant = model::build(&loaded.snapshot, &catalog);
-                // The raw objects are no longer needed: free them before evaluation.
-                drop(loaded.snapshot);
-                let result = evaluate(&rules, &tenant, index, &opts);
-                passed += result.passed;
-                findings.extend(result.findings);
-                sources.push(SourceSummary {
-                    path: path.display().to_string(),
-                    kind: Some(loaded.kind.as_str()),
-                    tenant: tenant.info.tenant.clone(),
-                    collected_at,
-                    apps: tenant.apps.len(),
-                    errors: loaded.errors.iter().map(ToString::to_string).collect(),
-                    warnings: loaded.warnings,
-                });
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                failed_inputs += 1;
-                sources.push(SourceSummary {
-                    path: path.display().to_string(),
-                    kind: None,
-                    tenant: None,
-                    collected_at: None,
-                    apps: 0,
-                    errors: vec![e.to_string()],
-                    warnings: Vec::new(),
-                });
-            }
+        let scanned = read_source(path, &catalog, opts.as_of);
+        if let Some(tenant) = &scanned.tenant {
+            let result = evaluate(&rules, tenant, index, &opts, &catalog);
+            passed += result.passed;
+            findings.extend(result.findings);
         }
+        sources.push(scanned.summary);
     }
+    let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
 
     let report = Report::new(
         &rules,
@@ -125,17 +88,3 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     }
     Ok(exit::OK)
 }
-
-/// An export much older than the audit date may no longer describe the tenant: say so.
-fn staleness(collected_at: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> Option<String> {
-    let age = (as_of - collected_at?).num_days();
-    (age > STALE_AFTER_DAYS).then(|| {
-        format!(
-            "the export was collected {age} days before the audit date ({}); credentials and grants may have changed since",
-            crate::dates::ymd(collected_at.unwrap_or(as_of))
-        )
-    })
-}
-
-/// Exports older than this (relative to `--as-of`) get a warning.
-const STALE_AFTER_DAYS: i64 = 30;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::finding::{Finding, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
-use crate::model::{App, AppKind, Tenant};
+use crate::model::{App, AppKind, Catalog, Tenant};
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -47,7 +47,13 @@ pub fn subject(app: &App) -> Subject {
 }
 
 /// Runs every rule on every app of the tenant, then the tenant-level rules once.
-pub fn evaluate(rules: &RuleSet, tenant: &Tenant, source: usize, opts: &EvalOptions) -> Evaluation {
+pub fn evaluate(
+    rules: &RuleSet,
+    tenant: &Tenant,
+    source: usize,
+    opts: &EvalOptions,
+    catalog: &Catalog,
+) -> Evaluation {
     let mut result = Evaluation::default();
     let mut out = Outcomes::new(opts.keep_passed);
     let context = || {
@@ -57,6 +63,7 @@ pub fn evaluate(rules: &RuleSet, tenant: &Tenant, source: usize, opts: &EvalOpti
             &tenant.missing,
             &tenant.exchange,
             &opts.inputs,
+            catalog,
         )
     };
     for app in &tenant.apps {

@@ -228,6 +228,22 @@ impl Catalog {
         self.resources.get(resource_app_id).map(|r| r.name.as_str())
     }
 
+    /// Looks a permission up by its value (`Mail.Send`), for delegated grants, which name
+    /// scopes by value. Values compare case-insensitively, as Entra does.
+    pub fn lookup_value(
+        &self,
+        resource_app_id: &str,
+        value: &str,
+        kind: PermissionKind,
+    ) -> Option<&CatalogEntry> {
+        let resource = self.resources.get(resource_app_id)?;
+        let table = match kind {
+            PermissionKind::Application => &resource.app_roles,
+            PermissionKind::Delegated => &resource.scopes,
+        };
+        table.values().find(|e| e.value.eq_ignore_ascii_case(value))
+    }
+
     /// Looks a permission up by `(resourceAppId, id, type)`. Ids are expected lowercase.
     pub fn lookup(
         &self,

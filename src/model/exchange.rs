@@ -144,10 +144,7 @@ impl RbacScope {
     pub fn label(&self) -> String {
         match self {
             RbacScope::Organization => "the whole organization".into(),
-            RbacScope::ManagementScope { name, filter } => match filter {
-                Some(f) => format!("management scope {name} ({f})"),
-                None => format!("management scope {name}"),
-            },
+            RbacScope::ManagementScope { name, .. } => format!("management scope {name}"),
             RbacScope::AdministrativeUnit { name } => format!("administrative unit {name}"),
             RbacScope::Group { name } => format!("group {name}"),
             RbacScope::Other { value } => format!("write scope {value}"),
@@ -254,6 +251,24 @@ impl Group {
             .iter()
             .any(|t| t.eq_ignore_ascii_case("Unified"));
         Some(self.mail_enabled? && self.security_enabled? && !unified)
+    }
+}
+
+impl Exchange {
+    /// The CAS mailbox a user named (address, name, identity or object id).
+    pub fn find_mailbox(&self, key: &str) -> Option<&CasMailbox> {
+        let key = key.trim();
+        self.cas_mailboxes.as_ref()?.iter().find(|m| {
+            [
+                &m.primary_smtp_address,
+                &m.identity,
+                &m.name,
+                &m.external_directory_object_id,
+            ]
+            .into_iter()
+            .flatten()
+            .any(|v| v.eq_ignore_ascii_case(key))
+        })
     }
 }
 
@@ -529,7 +544,10 @@ fn access_policy(
     ) {
         (Some((i, how)), _) => ScopeTarget::Group(i, how),
         (None, Some((i, how))) => ScopeTarget::Mailbox(i, how),
-        (None, None) if groups.is_some() => ScopeTarget::NotFound,
+        (None, None) if groups.is_some() && mailboxes.is_some() => ScopeTarget::NotFound,
+        (None, None) if groups.is_some() => ScopeTarget::Unknown(
+            "not in groups.json, and casMailboxes.json (where a single-mailbox scope would be) was not collected".into(),
+        ),
         (None, None) => ScopeTarget::Unknown(groups_reason.to_string()),
     };
     let access_right = match &p.access_right {

@@ -19,10 +19,81 @@ use super::permission::Permission;
 #[serde(default, deny_unknown_fields)]
 pub struct MailboxAccess {
     pub paths: Vec<AccessPath>,
-    /// Application Access Policies that name the app.
-    pub policies: Vec<PolicyRef>,
-    /// Inputs that were missing, so some access may be unseen (e.g. the RBAC assignments).
-    pub unknown: Vec<String>,
+    /// Application Access Policies that name the app; `None` = policies not collected.
+    pub policies: Option<Vec<PolicyRef>>,
+    /// Why Entra grants are unknown (then granted-only permissions are unseen).
+    pub grants_unknown: Option<String>,
+    /// Why RBAC for Applications assignments are unknown (then RBAC access is unseen).
+    pub rbac_unknown: Option<String>,
+}
+
+impl MailboxAccess {
+    /// The union of the reach of every path in force: what the app can reach in all.
+    pub fn overall(&self) -> Reach {
+        let live: Vec<&Reach> = self
+            .paths
+            .iter()
+            .filter(|p| p.is_granted() != Some(false))
+            .map(|p| &p.reach)
+            .collect();
+        if live.contains(&&Reach::AllMailboxes) {
+            return Reach::AllMailboxes;
+        }
+        // Every mailbox but some: the union keeps only what every tenant-wide path excepts.
+        let excepts: Vec<&Vec<String>> = live
+            .iter()
+            .filter_map(|r| match r {
+                Reach::AllExcept { except } => Some(except),
+                _ => None,
+            })
+            .collect();
+        if let Some(first) = excepts.first() {
+            let except = first
+                .iter()
+                .filter(|x| excepts.iter().all(|e| e.contains(x)))
+                .cloned()
+                .collect();
+            return Reach::AllExcept { except };
+        }
+        if let Some(reason) = live.iter().find_map(|r| match r {
+            Reach::Unknown { reason } => Some(reason.clone()),
+            _ => None,
+        }) {
+            return Reach::Unknown { reason };
+        }
+        let scoped: Vec<(&Vec<String>, &Vec<String>)> = live
+            .iter()
+            .filter_map(|r| match r {
+                Reach::ScopedTo { scopes, except } => Some((scopes, except)),
+                _ => None,
+            })
+            .collect();
+        let Some((_, first_except)) = scoped.first() else {
+            return Reach::NotGranted;
+        };
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in scoped.iter().flat_map(|(s, _)| s.iter()) {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        // A mailbox another path reaches is not excepted from the union.
+        let except = first_except
+            .iter()
+            .filter(|x| scoped.iter().all(|(_, e)| e.contains(x)))
+            .cloned()
+            .collect();
+        Reach::ScopedTo { scopes, except }
+    }
+
+    /// Reasons some of the app's mailbox access may be unseen.
+    pub fn unseen(&self) -> Vec<&str> {
+        self.grants_unknown
+            .iter()
+            .chain(self.rbac_unknown.iter())
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +175,17 @@ impl Reach {
             Reach::AllExcept { except } => format!("all except {}", except.join(", ")),
             Reach::NotGranted => "none (not granted)".into(),
             Reach::Unknown { reason } => format!("unknown: {reason}"),
+        }
+    }
+
+    /// The reach in a sentence: "all mailboxes except Executives", "only Contact Center".
+    pub fn describe(&self) -> String {
+        match self {
+            Reach::AllExcept { except } => format!("all mailboxes except {}", except.join(", ")),
+            Reach::ScopedTo { scopes, except } if except.is_empty() => {
+                format!("only {}", scopes.join(", "))
+            }
+            other => other.label(),
         }
     }
 
@@ -216,52 +298,50 @@ pub fn mailbox_access(inputs: Inputs<'_>) -> MailboxAccess {
             reach,
         });
     }
-    match &inputs.assignments {
-        Some(list) => {
-            for a in list.iter().filter(|a| a.is_enabled()) {
-                let Some(role) = a.role.as_deref() else {
-                    continue;
-                };
-                let values = (inputs.role_permissions)(role);
-                if values.is_none() && !role.starts_with("Application ") {
-                    continue; // not an application role
-                }
-                access.paths.push(AccessPath {
-                    via: Via::Rbac,
-                    permission: role.to_string(),
-                    values: values.unwrap_or_default(),
-                    requested: None,
-                    granted: Some(true),
-                    assignment: Some(a.label()),
-                    reach: rbac_reach(&a.scope),
-                });
-            }
+    access.rbac_unknown = inputs.assignments.is_none().then(|| {
+        inputs
+            .assignments_missing
+            .clone()
+            .unwrap_or_else(|| "RBAC for Applications assignments are unknown".into())
+    });
+    for a in inputs
+        .assignments
+        .iter()
+        .flatten()
+        .filter(|a| a.is_enabled())
+    {
+        let Some(role) = a.role.as_deref() else {
+            continue;
+        };
+        let values = (inputs.role_permissions)(role);
+        if values.is_none() && !role.starts_with("Application ") {
+            continue; // not an application role
         }
-        None => access.unknown.push(
-            inputs
-                .assignments_missing
-                .clone()
-                .unwrap_or_else(|| "RBAC for Applications assignments are unknown".into()),
-        ),
+        access.paths.push(AccessPath {
+            via: Via::Rbac,
+            permission: role.to_string(),
+            values: values.unwrap_or_default(),
+            requested: None,
+            granted: Some(true),
+            assignment: Some(a.label()),
+            reach: rbac_reach(&a.scope),
+        });
     }
     // Missing policies hide restrictions, not access: the Entra paths say "unknown" already.
     // Missing grants or RBAC assignments hide access itself.
-    if let Some(why) = &inputs.grants_unknown {
-        access.unknown.push(why.clone());
-    }
-    access.policies = inputs
-        .policies
-        .iter()
-        .flatten()
-        .map(|p| PolicyRef {
-            identity: p.identity.clone(),
-            access_right: match &p.access_right {
-                Ok(AccessRight::RestrictAccess) => "restrict_access".into(),
-                Ok(AccessRight::DenyAccess) => "deny_access".into(),
-                Err(raw) => raw.clone(),
-            },
-            scope: p.scope_label(),
-        })
-        .collect();
+    access.grants_unknown = inputs.grants_unknown.clone();
+    access.policies = inputs.policies.as_ref().map(|list| {
+        list.iter()
+            .map(|p| PolicyRef {
+                identity: p.identity.clone(),
+                access_right: match &p.access_right {
+                    Ok(AccessRight::RestrictAccess) => "restrict_access".into(),
+                    Ok(AccessRight::DenyAccess) => "deny_access".into(),
+                    Err(raw) => raw.clone(),
+                },
+                scope: p.scope_label(),
+            })
+            .collect()
+    });
     access
 }

@@ -20,6 +20,9 @@ pub struct Tenant {
     /// App registrations, then service principals without one that hold permissions.
     pub apps: Vec<App>,
     pub exchange: Exchange,
+    /// App ids of every app registration and service principal; `None` without
+    /// servicePrincipals.json (then an unknown app id may still exist in the tenant).
+    pub directory_app_ids: Option<HashSet<String>>,
     pub missing: Missing,
 }
 
@@ -188,6 +191,12 @@ pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
         .map(|raw| build_app(raw, snapshot, &resolver))
         .collect();
     let registered: HashSet<String> = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+    let directory_app_ids = snapshot.service_principals.items().map(|sps| {
+        sps.iter()
+            .filter_map(|sp| sp.app_id.as_deref().map(norm))
+            .chain(registered.iter().cloned())
+            .collect()
+    });
     let with_rbac: HashSet<String> = links.assignments_by_app.keys().cloned().collect();
     apps.extend(enterprise_apps(
         snapshot,
@@ -210,6 +219,7 @@ pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
         },
         apps,
         exchange,
+        directory_app_ids,
         missing,
     }
 }

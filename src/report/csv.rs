@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::Report;
 
-const HEADER: [&str; 15] = [
+const HEADER: [&str; 16] = [
     "rule_id",
     "slug",
     "title",
@@ -18,6 +18,7 @@ const HEADER: [&str; 15] = [
     "app_id",
     "object_id",
     "display_name",
+    "identity",
     "item",
     "message",
     "evidence",
@@ -52,6 +53,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.subject.app_id.as_deref().unwrap_or_default(),
             f.subject.object_id.as_deref().unwrap_or_default(),
             f.subject.display_name.as_deref().unwrap_or_default(),
+            f.subject.identity.as_deref().unwrap_or_default(),
             f.item.as_deref().unwrap_or_default(),
             f.message.as_str(),
             evidence.as_str(),

@@ -67,6 +67,8 @@ struct JsonSubject<'a> {
     app_id: Option<&'a str>,
     object_id: Option<&'a str>,
     display_name: Option<&'a str>,
+    /// Exchange objects and mailboxes: their identity.
+    identity: Option<&'a str>,
 }
 
 fn finding<'a>(report: &'a Report, f: &'a Finding) -> JsonFinding<'a> {
@@ -82,6 +84,7 @@ fn finding<'a>(report: &'a Report, f: &'a Finding) -> JsonFinding<'a> {
             app_id: f.subject.app_id.as_deref(),
             object_id: f.subject.object_id.as_deref(),
             display_name: f.subject.display_name.as_deref(),
+            identity: f.subject.identity.as_deref(),
         },
         item: f.item.as_deref(),
         message: &f.message,

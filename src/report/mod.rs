@@ -4,6 +4,8 @@ mod csv;
 mod json_v1;
 mod table;
 
+pub use csv::neutralize;
+
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 

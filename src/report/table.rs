@@ -8,7 +8,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::{Report, format_as_of};
-use crate::engine::{Finding, Outcome, Severity};
+use crate::engine::{Finding, Outcome, Severity, SubjectKind};
 
 /// Width used when stdout is not a terminal (files, pipes, CI logs): wide enough for
 /// messages, stable so that saved reports do not depend on who ran them.
@@ -42,24 +42,52 @@ fn severity_cell(sev: Severity, color: bool) -> Cell {
     }
 }
 
-/// The app column's text: display name, then the app id.
-fn app_label(f: &Finding) -> String {
-    let name = f.subject.display_name.as_deref().unwrap_or("(unnamed app)");
-    match &f.subject.app_id {
-        Some(id) => clean(&format!("{name}\n{id}")),
+/// The subject column's text: display name, then the app id (or what the subject is).
+fn subject_label(f: &Finding) -> String {
+    let s = &f.subject;
+    let name = s
+        .display_name
+        .as_deref()
+        .or(s.identity.as_deref())
+        .unwrap_or("(unnamed)");
+    let second = match s.kind {
+        SubjectKind::Application => s.app_id.clone(),
+        SubjectKind::ServicePrincipal => Some(format!(
+            "{} (service principal)",
+            s.app_id.as_deref().unwrap_or("?")
+        )),
+        SubjectKind::RoleAssignment => Some("(role assignment)".into()),
+        SubjectKind::AccessPolicy => Some("(access policy)".into()),
+        SubjectKind::Mailbox => Some("(mailbox)".into()),
+        SubjectKind::Tenant => Some("(tenant)".into()),
+    };
+    match second {
+        Some(second) => clean(&format!("{name}\n{second}")),
         None => clean(name),
     }
 }
 
-/// Groups findings by app (source and app id, or object id), keeping first-seen order.
-fn group_by_app<'f>(findings: impl Iterator<Item = &'f Finding>) -> Vec<Vec<&'f Finding>> {
-    let mut index: BTreeMap<(usize, Option<&str>, Option<&str>), usize> = BTreeMap::new();
+/// A subject's grouping key: its source, kind and ids.
+type SubjectKey<'f> = (
+    usize,
+    SubjectKind,
+    Option<&'f str>,
+    Option<&'f str>,
+    Option<&'f str>,
+);
+
+/// Groups findings by subject, keeping first-seen order.
+fn group_by_subject<'f>(findings: impl Iterator<Item = &'f Finding>) -> Vec<Vec<&'f Finding>> {
+    let mut index: BTreeMap<SubjectKey<'f>, usize> = BTreeMap::new();
     let mut groups: Vec<Vec<&Finding>> = Vec::new();
     for f in findings {
+        let s = &f.subject;
         let key = (
             f.source,
-            f.subject.app_id.as_deref(),
-            f.subject.object_id.as_deref(),
+            s.kind,
+            s.app_id.as_deref(),
+            s.object_id.as_deref(),
+            s.identity.as_deref(),
         );
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Vec::new());
@@ -93,7 +121,7 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
     let shown = |f: &&Finding| {
         f.outcome == Outcome::Fail || (report.includes_passed && f.outcome == Outcome::Pass)
     };
-    let mut groups = group_by_app(report.findings.iter().filter(shown));
+    let mut groups = group_by_subject(report.findings.iter().filter(shown));
     // Worst app first: highest severity, then most failures, then name.
     groups.sort_by(|a, b| {
         let worst = |g: &[&Finding]| {
@@ -123,7 +151,11 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         for group in &groups {
             for (i, f) in group.iter().enumerate() {
                 let rule = &report.rules.rules[f.rule];
-                let app = if i == 0 { app_label(f) } else { String::new() };
+                let app = if i == 0 {
+                    subject_label(f)
+                } else {
+                    String::new()
+                };
                 let sev = if f.outcome == Outcome::Pass {
                     Cell::new("pass")
                 } else {

@@ -1,0 +1,60 @@
+//! `admin-consent-missing`: a requested application permission has no app role assignment on
+//! the app's service principal: admin consent was not granted (or was revoked), so the app
+//! does not have the permission its product expects.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::util::{evidence, requested_and_granted};
+use super::{Check, Context, Outcomes};
+use crate::model::{App, ServicePrincipal};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConsentMissing {}
+
+impl Check for AdminConsentMissing {
+    fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
+        let Some((requested, granted)) = requested_and_granted(app, cx, out) else {
+            return;
+        };
+        let no_sp = app.service_principal == ServicePrincipal::Absent;
+        let mut missing = 0;
+        for p in requested.iter().filter(|p| p.is_application()) {
+            let consented = granted
+                .iter()
+                .any(|g| g.id == p.id && g.resource_app_id == p.resource_app_id);
+            if consented {
+                continue;
+            }
+            missing += 1;
+            out.fail(
+                Some(p.label()),
+                format!(
+                    "{} requests {} (application) but it is not granted{}",
+                    app.name(),
+                    p.label(),
+                    if no_sp {
+                        ": the app has no service principal, so admin consent was never given"
+                    } else {
+                        ": grant admin consent, or remove the permission from the registration"
+                    }
+                ),
+                evidence(json!({
+                    "permission": p.label(),
+                    "resource_app_id": p.resource_app_id,
+                    "id": p.id,
+                    "service_principal": !no_sp,
+                })),
+            );
+        }
+        if missing == 0 {
+            out.pass(|| {
+                (
+                    None,
+                    "every requested application permission is granted".into(),
+                )
+            });
+        }
+    }
+}

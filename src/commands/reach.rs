@@ -1,0 +1,225 @@
+//! `m365audit reach`: which apps can reach which mailboxes, and how far.
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::json;
+
+use super::{CommandError, exit, read_source, today};
+use crate::cli::ReachArgs;
+use crate::model::{App, AppKind, Catalog, Reach, Tenant, Via};
+use crate::report::Format;
+
+/// Apps with mailbox access (or with `--app`, the one asked for), worst reach first.
+fn rows<'t>(tenant: &'t Tenant, wanted: Option<&str>) -> Vec<&'t App> {
+    let matches = |a: &App| match wanted {
+        None => !a.mailbox_access.paths.is_empty(),
+        Some(w) => {
+            let w_lower = w.to_ascii_lowercase();
+            a.app_id.as_deref() == Some(w_lower.as_str())
+                || a.object_id.as_deref() == Some(w_lower.as_str())
+                || a.display_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(w))
+        }
+    };
+    let mut apps: Vec<&App> = tenant.apps.iter().filter(|a| matches(a)).collect();
+    let rank = |a: &App| match a.mailbox_access.overall() {
+        Reach::AllMailboxes => 0,
+        Reach::AllExcept { .. } => 1,
+        Reach::Unknown { .. } => 2,
+        Reach::ScopedTo { .. } => 3,
+        Reach::NotGranted => 4,
+    };
+    apps.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.name().cmp(b.name())));
+    apps
+}
+
+/// Whether an Entra path is requested; RBAC assignments and service principals whose
+/// registration is in another tenant request nothing here.
+fn requested(p: &crate::model::AccessPath, app: &App) -> &'static str {
+    match (p.via, app.kind) {
+        (Via::Rbac, _) | (_, AppKind::ServicePrincipal) => "-",
+        (Via::Entra, AppKind::Application) => yes_no(p.requested),
+    }
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
+    let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut failed = 0;
+    let mut documents = Vec::new();
+    let mut found_app = false;
+    for path in &args.sources {
+        let scanned = read_source(path, &catalog, today());
+        failed += scanned.summary.errors.len();
+        let Some(tenant) = &scanned.tenant else {
+            continue;
+        };
+        let apps = rows(tenant, args.app.as_deref());
+        found_app |= !apps.is_empty();
+        match args.format {
+            Format::Json => documents.push(json!({
+                "source": scanned.summary.path,
+                "tenant": tenant.info.tenant,
+                "apps": apps.iter().map(|a| json!({
+                    "kind": a.kind,
+                    "app_id": a.app_id,
+                    "object_id": a.object_id,
+                    "display_name": a.display_name,
+                    "reach": a.mailbox_access.overall().label(),
+                    "mailbox_access": a.mailbox_access,
+                })).collect::<Vec<_>>(),
+            })),
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(&mut out);
+                if documents.is_empty() {
+                    w.write_record([
+                        "source",
+                        "app",
+                        "app_id",
+                        "kind",
+                        "via",
+                        "permission",
+                        "requested",
+                        "granted",
+                        "assignment",
+                        "reach",
+                    ])
+                    .map_err(|e| CommandError::Runtime(e.to_string()))?;
+                }
+                for a in &apps {
+                    for p in &a.mailbox_access.paths {
+                        let kind = serde_json::to_value(a.kind).unwrap_or_default();
+                        let row = [
+                            scanned.summary.path.as_str(),
+                            a.name(),
+                            a.app_id.as_deref().unwrap_or_default(),
+                            kind.as_str().unwrap_or_default(),
+                            via(p.via),
+                            &p.permission,
+                            requested(p, a),
+                            yes_no(p.is_granted()),
+                            p.assignment.as_deref().unwrap_or_default(),
+                            &p.reach.label(),
+                        ];
+                        w.write_record(
+                            row.iter()
+                                .map(|c| crate::report::neutralize(c).into_owned()),
+                        )
+                        .map_err(|e| CommandError::Runtime(e.to_string()))?;
+                    }
+                }
+                w.flush()
+                    .map_err(|e| CommandError::Runtime(e.to_string()))?;
+                documents.push(serde_json::Value::Null);
+            }
+            Format::Table => table(&mut out, &scanned.summary.path, tenant, &apps)
+                .map_err(|e| CommandError::Runtime(e.to_string()))?,
+        }
+    }
+    if args.format == Format::Json {
+        let text = serde_json::to_string_pretty(&documents)
+            .map_err(|e| CommandError::Runtime(e.to_string()))?;
+        writeln!(out, "{text}").map_err(|e| CommandError::Runtime(e.to_string()))?;
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(&out)
+        .map_err(|e| CommandError::Runtime(format!("cannot write to standard output: {e}")))?;
+    if let (Some(wanted), false) = (&args.app, found_app) {
+        return Err(CommandError::Input(format!(
+            "no app with app id, object id or display name {wanted:?}"
+        )));
+    }
+    Ok(if failed > 0 { exit::INPUT } else { exit::OK })
+}
+
+fn via(v: Via) -> &'static str {
+    match v {
+        Via::Entra => "Entra grant",
+        Via::Rbac => "RBAC for Applications",
+    }
+}
+
+fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std::io::Result<()> {
+    writeln!(out, "Mailbox reach in {source}")?;
+    if apps.is_empty() {
+        writeln!(out, "No app has app-only access to mailboxes.")?;
+    } else {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header([
+                "App",
+                "Reach (overall)",
+                "Via",
+                "Permission",
+                "Requested",
+                "Granted",
+                "Reach",
+            ]);
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            t.force_no_tty().set_width(160);
+        }
+        for app in apps {
+            let overall = app.mailbox_access.overall().label();
+            let name = match (&app.app_id, app.kind) {
+                (Some(id), AppKind::Application) => format!("{}\n{id}", app.name()),
+                (Some(id), AppKind::ServicePrincipal) => {
+                    format!("{}\n{id}\n(service principal)", app.name())
+                }
+                (None, _) => app.name().to_string(),
+            };
+            for (i, p) in app.mailbox_access.paths.iter().enumerate() {
+                let permission = match &p.assignment {
+                    Some(a) => format!("{}\n({a})", p.permission),
+                    None => p.permission.clone(),
+                };
+                t.add_row([
+                    if i == 0 { name.clone() } else { String::new() },
+                    if i == 0 {
+                        overall.clone()
+                    } else {
+                        String::new()
+                    },
+                    via(p.via).to_string(),
+                    permission,
+                    requested(p, app).to_string(),
+                    yes_no(p.is_granted()).to_string(),
+                    p.reach.label(),
+                ]);
+            }
+        }
+        writeln!(out, "{t}")?;
+    }
+    let unseen: Vec<&str> = tenant
+        .apps
+        .iter()
+        .flat_map(|a| a.mailbox_access.unseen())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for why in unseen {
+        writeln!(out, "Not shown: access the input does not reveal ({why}).")?;
+    }
+    let all = apps
+        .iter()
+        .filter(|a| a.mailbox_access.overall().is_tenant_wide())
+        .count();
+    writeln!(
+        out,
+        "{} app(s) with app-only mailbox access; {all} reach every mailbox (or all but some).\n",
+        apps.len()
+    )?;
+    Ok(())
+}
