@@ -58,6 +58,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
     let mut out = Vec::new();
     let mut failed = 0;
     let mut documents = Vec::new();
+    let mut csv_header_written = false;
     let mut found_app = false;
     for path in &args.sources {
         let scanned = read_source(path, &catalog, today());
@@ -82,7 +83,8 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
             })),
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(&mut out);
-                if documents.is_empty() {
+                if !csv_header_written {
+                    csv_header_written = true;
                     w.write_record([
                         "source",
                         "app",

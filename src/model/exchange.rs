@@ -285,8 +285,8 @@ fn flag(v: Option<Option<bool>>) -> Option<bool> {
 }
 
 /// Builds the Exchange part from the snapshot's `exchange/` files and `groups.json`.
-pub fn build(raw: &ExchangeSnapshot, groups: &Part<RawGroup>) -> Exchange {
-    let groups: Option<Vec<Group>> = groups.items().map(|g| g.iter().map(group).collect());
+pub fn build(raw: &ExchangeSnapshot, groups_part: &Part<RawGroup>) -> Exchange {
+    let groups: Option<Vec<Group>> = groups_part.items().map(|g| g.iter().map(group).collect());
     let cas_mailboxes: Option<Vec<CasMailbox>> = raw
         .cas_mailboxes
         .items()
@@ -302,7 +302,10 @@ pub fn build(raw: &ExchangeSnapshot, groups: &Part<RawGroup>) -> Exchange {
 
     let group_index = groups.as_deref().map(GroupIndex::new);
     let mailbox_index = cas_mailboxes.as_deref().map(MailboxIndex::new);
-    let groups_reason = groups_missing_reason(&raw_missing(groups.as_ref(), "groups.json"));
+    let groups_reason = groups_part
+        .missing_reason()
+        .unwrap_or("the scope matches no group or mailbox")
+        .to_string();
     let access_policies = raw.access_policies.items().map(|list| {
         list.iter()
             .map(|p| {
@@ -337,15 +340,6 @@ pub fn build(raw: &ExchangeSnapshot, groups: &Part<RawGroup>) -> Exchange {
         organization,
         groups,
     }
-}
-
-fn raw_missing<T>(v: Option<&T>, file: &str) -> Option<String> {
-    v.is_none().then(|| format!("{file} was not collected"))
-}
-
-fn groups_missing_reason(r: &Option<String>) -> String {
-    r.clone()
-        .unwrap_or_else(|| "the scope matches no group or mailbox".into())
 }
 
 fn group(g: &RawGroup) -> Group {
@@ -416,18 +410,16 @@ fn organization_config(c: &RawOrganizationConfig) -> OrganizationConfig {
 }
 
 /// Lookups of groups by the keys Exchange may name them with.
-struct GroupIndex<'a> {
-    groups: &'a [Group],
+struct GroupIndex {
     by_id: HashMap<String, usize>,
     by_address: HashMap<String, usize>,
     by_nickname: HashMap<String, usize>,
     by_name: HashMap<String, Vec<usize>>,
 }
 
-impl<'a> GroupIndex<'a> {
-    fn new(groups: &'a [Group]) -> Self {
+impl GroupIndex {
+    fn new(groups: &[Group]) -> Self {
         let mut idx = GroupIndex {
-            groups,
             by_id: HashMap::new(),
             by_address: HashMap::new(),
             by_nickname: HashMap::new(),
@@ -459,7 +451,6 @@ impl<'a> GroupIndex<'a> {
 
     /// Finds the group a policy scope names, and by which property.
     fn find(&self, keys: &[&str]) -> Option<(usize, &'static str)> {
-        let _ = self.groups;
         for key in keys {
             let k = key.trim().to_ascii_lowercase();
             if let Some(&i) = self.by_id.get(&k) {
