@@ -52,6 +52,9 @@ pub enum Command {
         after_help = EXIT_CODES
     )]
     Scan(ScanArgs),
+    /// Read a tenant live (Microsoft Graph, optionally Exchange Online) into an export folder
+    #[command(long_about = COLLECT_ABOUT, after_help = EXIT_CODES)]
+    Collect(CollectArgs),
     /// List the rules or run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -77,8 +80,39 @@ union of both.",
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Export directories or JSON files to scan
-    #[arg(required = true, value_name = "SOURCE")]
+    #[arg(required_unless_present = "tenant", value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+
+    /// Collect this tenant live first (id or domain) and scan it with the SOURCEs; needs
+    /// --client-id and a credential (see `m365audit collect --help`)
+    #[arg(
+        long,
+        value_name = "TENANT",
+        requires = "client_id",
+        help_heading = "Live collection"
+    )]
+    pub tenant: Option<String>,
+
+    /// Application (client) id used with --tenant
+    #[arg(
+        long,
+        value_name = "GUID",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub client_id: Option<String>,
+
+    /// Keep the collected snapshot in DIR (default: a temporary folder, removed after the scan)
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub keep_snapshot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// Output format
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
@@ -219,4 +253,161 @@ pub fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+const COLLECT_ABOUT: &str = "\
+Read a tenant live and write an export folder that `m365audit scan DIR` reads (the same layout \
+as a manual export, plus snapshot.json saying what was collected). Nothing is written unless \
+every request succeeded: the folder appears complete, in one rename, or not at all.
+
+Microsoft Graph: applications (with owners), service principals, app role assignments (listed per \
+resource, not per app), delegated permission grants. With --exchange, the Exchange Online admin \
+API: application access policies, management role assignments and scopes, Exchange service \
+principals, CAS mailboxes, organization config, and the Graph groups the policies scope to.
+
+Authentication: OAuth 2.0 client credentials for an app registration in the tenant.
+  - client secret: from the environment variable named by --client-secret-env (default \
+M365AUDIT_CLIENT_SECRET) or from --client-secret-file. Never on the command line.
+  - certificate: --certificate PEM (the certificate uploaded to the app) and --certificate-key \
+PEM (its RSA private key; default: the same file). A PS256 client assertion is signed per request.
+
+Permissions the app needs (application permissions, admin-consented):
+  - Microsoft Graph Application.Read.All (apps, service principals, assignments, grants; \
+Directory.Read.All also works) and, with --exchange, GroupMember.Read.All (scope groups and their \
+member counts).
+  - with --exchange: Office 365 Exchange Online Exchange.ManageAsApp, plus an Exchange role that \
+can run the Get- cmdlets: e.g. a role group with View-Only Configuration and View-Only \
+Recipients, or the Global Reader directory role.
+
+Politeness: at most --concurrency requests in flight; 429/503/504 wait for Retry-After, other \
+transient failures (resets, timeouts, cut-short or invalid bodies, 500/502) back off \
+exponentially with jitter, up to --max-retries. A request that still fails stops the run (exit \
+3) naming the request; no partial snapshot is left.
+
+The Exchange admin API (adminapi/beta/{tenant}/InvokeCommand) is the endpoint the Exchange Online \
+PowerShell module uses; Microsoft does not document it. If its answers change, collect stops \
+with a message saying so; export with PowerShell instead (see the README).";
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Tenant id (GUID) or a verified domain (contoso.onmicrosoft.com)
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: String,
+
+    /// Application (client) id of the app registration used to read the tenant
+    #[arg(long, value_name = "GUID")]
+    pub client_id: String,
+
+    /// Folder to write (default: m365audit-<tenant>-<UTC time> in the current folder)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Replace --output if it exists and is not empty
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// How to reach and authenticate to the tenant (shared by `collect` and `scan --tenant`).
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Environment variable holding the client secret
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "M365AUDIT_CLIENT_SECRET",
+        help_heading = "Live collection"
+    )]
+    pub client_secret_env: String,
+
+    /// File holding the client secret (first line; takes precedence over --client-secret-env)
+    #[arg(long, value_name = "FILE", help_heading = "Live collection")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Refused: a secret on the command line ends up in shell history and process lists
+    #[arg(long, hide = true, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+
+    /// Certificate (PEM) registered on the app: authenticate with a signed assertion instead
+    /// of a secret
+    #[arg(long, value_name = "PEM", help_heading = "Live collection")]
+    pub certificate: Option<PathBuf>,
+
+    /// The certificate's RSA private key (PEM, PKCS#8 or PKCS#1); default: the --certificate file
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "certificate",
+        help_heading = "Live collection"
+    )]
+    pub certificate_key: Option<PathBuf>,
+
+    /// Also collect Exchange Online (access policies, RBAC for Applications, CAS mailboxes,
+    /// org config); the app needs Exchange.ManageAsApp and an Exchange role
+    #[arg(long, help_heading = "Live collection")]
+    pub exchange: bool,
+
+    /// Requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Live collection")]
+    pub concurrency: u16,
+
+    /// Retries of a failing request before the run stops
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 6,
+        help_heading = "Live collection"
+    )]
+    pub max_retries: u32,
+
+    /// First backoff step (ms) when the server gives no Retry-After; doubles per retry
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 500,
+        help_heading = "Live collection"
+    )]
+    pub backoff_ms: u64,
+
+    /// Per-request timeout in seconds
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        help_heading = "Live collection"
+    )]
+    pub timeout: u64,
+
+    /// Identity platform base URL (sovereign clouds: e.g. https://login.microsoftonline.us)
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://login.microsoftonline.com",
+        help_heading = "Live collection"
+    )]
+    pub login_url: String,
+
+    /// Microsoft Graph base URL; also the token scope ({URL}/.default)
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://graph.microsoft.com",
+        help_heading = "Live collection"
+    )]
+    pub graph_url: String,
+
+    /// Exchange Online base URL; also the token scope ({URL}/.default)
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://outlook.office365.com",
+        help_heading = "Live collection"
+    )]
+    pub exchange_url: String,
+
+    /// No progress display on standard error
+    #[arg(short, long, help_heading = "Live collection")]
+    pub quiet: bool,
 }

@@ -13,5 +13,6 @@ pub mod model;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod synth;
 
 pub use commands::run;

@@ -1,5 +1,6 @@
 //! Subcommand handlers: glue between the command line and the library.
 
+mod collect;
 mod explain;
 mod inspect;
 mod reach;
@@ -64,6 +65,7 @@ impl CommandError {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Collect(args) => collect::run(args),
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
         Command::Explain(args) => explain::run(args),

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use chrono::Utc;
 
-use super::{CommandError, exit, load_rules, read_source, today, write_atomically};
+use super::{CommandError, collect, exit, load_rules, read_source, today, write_atomically};
 use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::engine::{EvalOptions, evaluate};
@@ -25,10 +25,21 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         },
     };
 
-    let mut sources = Vec::with_capacity(args.sources.len());
+    // `--tenant`: collect first, then scan the snapshot with the other sources.
+    let live = match (&args.tenant, &args.client_id) {
+        (Some(tenant), Some(client_id)) => Some(LiveSnapshot::collect(tenant, client_id, &args)?),
+        _ => None,
+    };
+    let paths: Vec<&std::path::Path> = live
+        .iter()
+        .map(|l| l.dir.as_path())
+        .chain(args.sources.iter().map(|p| p.as_path()))
+        .collect();
+
+    let mut sources = Vec::with_capacity(paths.len());
     let mut findings = Vec::new();
     let mut passed = 0;
-    for (index, path) in args.sources.iter().enumerate() {
+    for (index, path) in paths.iter().enumerate() {
         let scanned = read_source(path, &catalog, opts.as_of);
         if let Some(tenant) = &scanned.tenant {
             let result = evaluate(&rules, tenant, index, &opts, &catalog);
@@ -87,4 +98,41 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         return Ok(exit::FINDINGS);
     }
     Ok(exit::OK)
+}
+
+/// A snapshot collected for this scan: kept with `--keep-snapshot`, otherwise in a temporary
+/// folder removed when the scan is done.
+struct LiveSnapshot {
+    dir: std::path::PathBuf,
+    temporary: bool,
+}
+
+impl LiveSnapshot {
+    fn collect(tenant: &str, client_id: &str, args: &ScanArgs) -> Result<Self, CommandError> {
+        let (dir, temporary) = match &args.keep_snapshot {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "m365audit-snapshot-{}-{}",
+                    std::process::id(),
+                    Utc::now().timestamp_millis()
+                )),
+                true,
+            ),
+        };
+        let summary = collect::collect_to(tenant, client_id, &args.live, &dir, false)?;
+        eprintln!("collected {summary}");
+        if !temporary {
+            eprintln!("kept the snapshot in {}", dir.display());
+        }
+        Ok(LiveSnapshot { dir, temporary })
+    }
+}
+
+impl Drop for LiveSnapshot {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

@@ -244,6 +244,19 @@ impl Catalog {
         table.values().find(|e| e.value.eq_ignore_ascii_case(value))
     }
 
+    /// The id of a permission named by its value (case-insensitive).
+    pub fn id_of(&self, resource_app_id: &str, value: &str, kind: PermissionKind) -> Option<&str> {
+        let resource = self.resources.get(resource_app_id)?;
+        let table = match kind {
+            PermissionKind::Application => &resource.app_roles,
+            PermissionKind::Delegated => &resource.scopes,
+        };
+        table
+            .iter()
+            .find(|(_, e)| e.value.eq_ignore_ascii_case(value))
+            .map(|(id, _)| id.as_str())
+    }
+
     /// Looks a permission up by `(resourceAppId, id, type)`. Ids are expected lowercase.
     pub fn lookup(
         &self,

@@ -1,10 +1,12 @@
 //! Sources: where the data lives, turned into a [`Snapshot`]. Offline sources are an export
-//! directory (the layout `collect` writes) or a single file of applications / one manifest.
+//! directory (the layout `collect` writes) or a single file of applications / one manifest;
+//! the live source ([`live`]) reads Microsoft Graph and Exchange Online and writes that layout.
 
 mod error;
 mod export;
 mod file;
 pub mod json;
+pub mod live;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,278 @@
+//! A minimal HTTP/1.1 server on raw TCP, so faults can be injected below the HTTP layer
+//! (a reset connection, a body cut short) exactly as a flaky network produces them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One parsed request.
+pub struct Request {
+    pub method: String,
+    /// Path without the query string, percent-decoded.
+    pub path: String,
+    /// Query parameters, percent-decoded.
+    pub query: Vec<(String, String)>,
+    /// Lower-case header names.
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// What to send back.
+pub enum Reply {
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Close the connection without a response (the client sees a reset).
+    Reset,
+    /// Announce the full length, send half the body, close.
+    Truncated { status: u16, body: Vec<u8> },
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+        Reply::Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: String) -> Reply {
+        if let Reply::Response { headers, .. } = &mut self {
+            headers.push((name.into(), value));
+        }
+        self
+    }
+}
+
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Reply> + Send;
+}
+
+pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let _ = connection(stream, handler).await;
+        });
+    }
+}
+
+async fn connection<H: Handler>(mut stream: TcpStream, handler: Arc<H>) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    loop {
+        let Some((req, used, close)) = read_request(&mut stream, &mut buf).await? else {
+            return Ok(());
+        };
+        buf.drain(..used);
+        match handler.handle(req).await {
+            Reply::Response {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
+                    reason(status),
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if close {
+                    head.push_str("Connection: close\r\n");
+                }
+                head.push_str("\r\n");
+                stream.write_all(head.as_bytes()).await?;
+                stream.write_all(&body).await?;
+                stream.flush().await?;
+                if close {
+                    return Ok(());
+                }
+            }
+            Reply::Reset => {
+                // Linger 0 makes close() send RST rather than FIN.
+                let _ = socket_reset(&stream);
+                return Ok(());
+            }
+            Reply::Truncated { status, body } => {
+                let head = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    reason(status),
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).await?;
+                stream.write_all(&body[..body.len() / 2]).await?;
+                stream.flush().await?;
+                let _ = socket_reset(&stream);
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[allow(deprecated)]
+fn socket_reset(stream: &TcpStream) -> std::io::Result<()> {
+    stream.set_linger(Some(std::time::Duration::ZERO))
+}
+
+/// Reads one request; `None` when the peer closed between requests.
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(Request, usize, bool)>> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Request::new(&mut headers);
+        if let httparse::Status::Complete(head_len) = parsed
+            .parse(buf)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
+        {
+            let mut map = HashMap::new();
+            for h in parsed.headers.iter() {
+                map.insert(
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                );
+            }
+            let len: usize = map
+                .get("content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let method = parsed.method.unwrap_or("GET").to_string();
+            let target = parsed.path.unwrap_or("/").to_string();
+            let close = map
+                .get("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            while buf.len() < head_len + len {
+                if read_more(stream, buf).await? == 0 {
+                    return Ok(None);
+                }
+            }
+            let body = buf[head_len..head_len + len].to_vec();
+            let (path, query) = split_target(&target);
+            return Ok(Some((
+                Request {
+                    method,
+                    path,
+                    query,
+                    headers: map,
+                    body,
+                },
+                head_len + len,
+                close,
+            )));
+        }
+        if read_more(stream, buf).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 16384];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+pub fn split_target(target: &str) -> (String, Vec<(String, String)>) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect();
+    (decode(path), query)
+}
+
+pub fn decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'$'
+            | b','
+            | b'('
+            | b')' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}

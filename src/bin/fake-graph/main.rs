@@ -1,0 +1,173 @@
+//! `fake-graph`: a stand-in for Microsoft Graph, the Entra token endpoint and the Exchange
+//! Online admin API, serving a synthetic tenant on 127.0.0.1. It is what `m365audit collect`
+//! is tested and benchmarked against: real HTTP, real paging, throttling and faults.
+//!
+//! ```text
+//! FAKE_GRAPH_CLIENT_SECRET=s3cret cargo run --release --bin fake-graph -- --apps 10000 --latency-ms 50
+//! ```
+//! Graph is served at `/` and `/graph` (`/v1.0/...`), Exchange at `/exo`
+//! (`/adminapi/beta/{tenant}/InvokeCommand`), tokens at `/{tenant}/oauth2/v2.0/token`, and
+//! `GET /_stats` reports the requests served (not itself counted).
+
+mod auth;
+mod http;
+mod routes;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Parser;
+use m365audit::synth::{SynthOptions, SynthTenant};
+
+/// Serve a synthetic tenant as Microsoft Graph + Entra token endpoint + Exchange admin API,
+/// on 127.0.0.1 only.
+#[derive(Debug, Parser)]
+#[command(name = "fake-graph", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one; the address is printed on stdout)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Number of app registrations in the synthetic tenant
+    #[arg(long, default_value_t = 100)]
+    apps: usize,
+    /// Seed of the synthetic tenant (same seed, same tenant)
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Credential dates are spread around this date (YYYY-MM-DD)
+    #[arg(long, default_value = "2026-06-01")]
+    reference: NaiveDate,
+    /// Latency added to every request, in milliseconds
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Largest page a listing returns ($top above it is a 400, as Graph answers)
+    #[arg(long, default_value_t = 999)]
+    page_max: usize,
+    /// Throttle budget: requests allowed per window before 429 (0 = no throttling)
+    #[arg(long, default_value_t = 0)]
+    throttle_requests: u32,
+    /// Throttle window in milliseconds
+    #[arg(long, default_value_t = 1000)]
+    throttle_window_ms: u64,
+    /// Retry-After seconds sent with 429 (and with injected 503s when --retry-after-on-503)
+    #[arg(long, default_value_t = 1)]
+    retry_after: u64,
+    /// Send no Retry-After header with 429 (clients must back off on their own)
+    #[arg(long)]
+    no_retry_after: bool,
+    /// Share of requests (0.0-1.0) that get an injected fault
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Faults to inject, comma-separated: 429, 503, 504, reset, truncate, invalid-json
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "429,503,reset,truncate,invalid-json"
+    )]
+    faults: Vec<routes::Fault>,
+    /// Every request whose path contains this text fails (persistently) with --fail-kind
+    #[arg(long)]
+    fail_path: Option<String>,
+    /// The fault for --fail-path requests
+    #[arg(long, default_value = "503")]
+    fail_kind: routes::Fault,
+    /// The client id the token endpoint accepts
+    #[arg(long, default_value = "11111111-2222-3333-4444-555555555555")]
+    client_id: String,
+    /// Accept client assertions signed by this certificate's key (PEM); the client secret
+    /// comes from the FAKE_GRAPH_CLIENT_SECRET environment variable
+    #[arg(long)]
+    client_cert: Option<PathBuf>,
+    /// Lifetime of issued tokens, seconds
+    #[arg(long, default_value_t = 3599)]
+    token_lifetime: u64,
+    /// Revoke every issued token once, after this many API requests (tests refresh on 401)
+    #[arg(long)]
+    revoke_tokens_after: Option<u64>,
+    /// Write the tenant in the export layout to this folder and exit
+    #[arg(long)]
+    export: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fake-graph: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let reference: DateTime<Utc> = args
+        .reference
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .ok_or("bad --reference")?;
+    let tenant = SynthTenant::generate(&SynthOptions {
+        apps: args.apps,
+        seed: args.seed,
+        reference,
+    });
+    if let Some(dir) = &args.export {
+        tenant
+            .write_export(dir, reference)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        println!(
+            "wrote {} ({} apps)",
+            dir.display(),
+            tenant.applications.len()
+        );
+        return Ok(());
+    }
+    let secret = std::env::var("FAKE_GRAPH_CLIENT_SECRET").ok();
+    let cert = match &args.client_cert {
+        Some(p) => Some(auth::TrustedCert::load(p)?),
+        None => None,
+    };
+    if secret.is_none() && cert.is_none() {
+        return Err(
+            "set FAKE_GRAPH_CLIENT_SECRET or --client-cert: nothing could get a token".into(),
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
+                .await
+                .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let base = format!("http://{addr}");
+        let config = routes::Config {
+            base: base.clone(),
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            page_max: args.page_max,
+            throttle_requests: args.throttle_requests,
+            throttle_window: std::time::Duration::from_millis(args.throttle_window_ms),
+            retry_after: (!args.no_retry_after).then_some(args.retry_after),
+            fault_rate: args.fault_rate,
+            faults: args.faults,
+            fail_path: args.fail_path,
+            fail_kind: args.fail_kind,
+            seed: args.seed,
+            auth: auth::Auth::new(
+                args.client_id,
+                secret,
+                cert,
+                args.token_lifetime,
+                args.revoke_tokens_after,
+            ),
+        };
+        let app_count = tenant.applications.len();
+        let tenant_id = tenant.tenant_id.clone();
+        let state = Arc::new(routes::Fake::new(tenant, config));
+        println!("fake-graph listening on {base} (tenant {tenant_id}, {app_count} apps)");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        http::serve(listener, state).await;
+        Ok(())
+    })
+}

@@ -1,0 +1,635 @@
+//! Routing, paging, `$select`/`$expand`, `$batch`, the Exchange InvokeCommand endpoint,
+//! throttling and fault injection.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use m365audit::synth::SynthTenant;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Auth;
+use crate::http::{Handler, Reply, Request, encode, split_target};
+
+/// Expanded navigation properties stop here, with no nextLink (as Graph does for
+/// directory objects).
+const EXPAND_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    TooMany,
+    Unavailable,
+    GatewayTimeout,
+    Reset,
+    Truncate,
+    InvalidJson,
+}
+
+impl FromStr for Fault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "429" => Fault::TooMany,
+            "503" => Fault::Unavailable,
+            "504" => Fault::GatewayTimeout,
+            "reset" => Fault::Reset,
+            "truncate" => Fault::Truncate,
+            "invalid-json" => Fault::InvalidJson,
+            _ => {
+                return Err(format!(
+                    "unknown fault {s:?} (429, 503, 504, reset, truncate, invalid-json)"
+                ));
+            }
+        })
+    }
+}
+
+pub struct Config {
+    pub base: String,
+    pub latency: Duration,
+    pub page_max: usize,
+    pub throttle_requests: u32,
+    pub throttle_window: Duration,
+    pub retry_after: Option<u64>,
+    pub fault_rate: f64,
+    pub faults: Vec<Fault>,
+    pub fail_path: Option<String>,
+    pub fail_kind: Fault,
+    pub seed: u64,
+    pub auth: Auth,
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    token: AtomicU64,
+    graph: AtomicU64,
+    batch: AtomicU64,
+    batch_inner: AtomicU64,
+    exchange: AtomicU64,
+    throttled: AtomicU64,
+    faults: AtomicU64,
+    unauthorized: AtomicU64,
+}
+
+pub struct Fake {
+    tenant: SynthTenant,
+    config: Config,
+    stats: Stats,
+    app_by_id: HashMap<String, usize>,
+    group_by_id: HashMap<String, usize>,
+    /// Resource SP object id → its app role assignments.
+    assigned_to: HashMap<String, Vec<usize>>,
+    window: Mutex<(Instant, u32)>,
+}
+
+impl Fake {
+    pub fn new(tenant: SynthTenant, config: Config) -> Self {
+        let index = |list: &[Value]| -> HashMap<String, usize> {
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((v["id"].as_str()?.to_string(), i)))
+                .collect()
+        };
+        let app_by_id = index(&tenant.applications);
+        let group_by_id = index(&tenant.groups);
+        let mut assigned_to: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, a) in tenant.app_role_assignments.iter().enumerate() {
+            if let Some(r) = a["resourceId"].as_str() {
+                assigned_to.entry(r.to_string()).or_default().push(i);
+            }
+        }
+        Fake {
+            tenant,
+            config,
+            stats: Stats::default(),
+            app_by_id,
+            group_by_id,
+            assigned_to,
+            window: Mutex::new((Instant::now(), 0)),
+        }
+    }
+
+    fn stats(&self) -> Value {
+        let s = &self.stats;
+        let g = |a: &AtomicU64| a.load(Ordering::SeqCst);
+        json!({"requests": g(&s.requests), "token": g(&s.token), "graph": g(&s.graph),
+               "batch": g(&s.batch), "batch_inner": g(&s.batch_inner), "exchange": g(&s.exchange),
+               "throttled": g(&s.throttled), "faults": g(&s.faults), "unauthorized": g(&s.unauthorized)})
+    }
+
+    /// A deterministic number in [0, 1) for the n-th request.
+    fn roll(&self, n: u64, salt: u64) -> f64 {
+        let mut z = n
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(self.config.seed ^ salt);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn injected(&self, n: u64) -> Option<Fault> {
+        if self.config.faults.is_empty() || self.roll(n, 1) >= self.config.fault_rate {
+            return None;
+        }
+        let k = (self.roll(n, 2) * self.config.faults.len() as f64) as usize;
+        self.config.faults.get(k).copied()
+    }
+
+    fn throttled(&self) -> bool {
+        if self.config.throttle_requests == 0 {
+            return false;
+        }
+        let Ok(mut w) = self.window.lock() else {
+            return false;
+        };
+        if w.0.elapsed() >= self.config.throttle_window {
+            *w = (Instant::now(), 0);
+        }
+        w.1 += 1;
+        w.1 > self.config.throttle_requests
+    }
+
+    fn too_many(&self) -> Reply {
+        let reply = graph_error(429, "TooManyRequests", "Too many requests").with_header(
+            "x-ms-throttle-scope",
+            "Tenant_Application/ReadWrite/fake/fake".into(),
+        );
+        match self.config.retry_after {
+            Some(s) => reply.with_header("Retry-After", s.to_string()),
+            None => reply,
+        }
+    }
+
+    fn fault(&self, fault: Fault) -> Reply {
+        self.stats.faults.fetch_add(1, Ordering::SeqCst);
+        match fault {
+            Fault::TooMany => self.too_many(),
+            Fault::Unavailable => graph_error(503, "serviceNotAvailable", "Service unavailable"),
+            Fault::GatewayTimeout => graph_error(504, "gatewayTimeout", "Gateway timeout"),
+            Fault::Reset => Reply::Reset,
+            Fault::Truncate => Reply::Truncated {
+                status: 200,
+                body: serde_json::to_vec(&json!({"value": vec![json!({"id": "cut"}); 50]}))
+                    .unwrap_or_default(),
+            },
+            Fault::InvalidJson => Reply::Response {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: b"{\"value\": [{\"id\": \"x\",, ]".to_vec(),
+            },
+        }
+    }
+
+    fn graph_audience(&self, aud: &str) -> bool {
+        aud == "https://graph.microsoft.com"
+            || aud == self.config.base
+            || aud == format!("{}/graph", self.config.base)
+    }
+
+    fn exchange_audience(&self, aud: &str) -> bool {
+        aud == "https://outlook.office365.com" || aud == format!("{}/exo", self.config.base)
+    }
+
+    async fn route(&self, req: &Request, n: u64) -> Reply {
+        if req.method == "POST" && req.path.ends_with("/oauth2/v2.0/token") {
+            self.stats.token.fetch_add(1, Ordering::SeqCst);
+            let (_, form) = split_target(&format!("?{}", String::from_utf8_lossy(&req.body)));
+            let host = req.header("host").unwrap_or("127.0.0.1");
+            let url = format!("http://{host}{}", req.path);
+            return match self.config.auth.token(&form, &url) {
+                Ok(v) => Reply::json(200, &v),
+                Err((status, v)) => Reply::json(status, &v),
+            };
+        }
+        let path = req.path.strip_prefix("/graph").unwrap_or(&req.path);
+        if let Some(rest) = path.strip_prefix("/v1.0") {
+            if let Err(why) =
+                self.config
+                    .auth
+                    .check(req.header("authorization"), |a| self.graph_audience(a), n)
+            {
+                self.stats.unauthorized.fetch_add(1, Ordering::SeqCst);
+                return graph_error(401, "InvalidAuthenticationToken", why);
+            }
+            if rest == "/$batch" && req.method == "POST" {
+                self.stats.batch.fetch_add(1, Ordering::SeqCst);
+                return self.batch(req, n);
+            }
+            self.stats.graph.fetch_add(1, Ordering::SeqCst);
+            if req.method != "GET" {
+                return graph_error(405, "Request_BadRequest", "only GET is served");
+            }
+            let base = format!(
+                "{}{}",
+                self.config.base,
+                &req.path[..req.path.len() - rest.len()]
+            );
+            let (status, body) = self.graph_get(rest, &req.query, &req.headers, &base);
+            return match body {
+                Body::Json(v) => Reply::json(status, &v),
+                Body::Text(t) => Reply::Response {
+                    status,
+                    headers: vec![("Content-Type".into(), "text/plain".into())],
+                    body: t.into_bytes(),
+                },
+            };
+        }
+        let exo = req.path.strip_prefix("/exo").unwrap_or(&req.path);
+        if exo.starts_with("/adminapi/") && exo.ends_with("/InvokeCommand") && req.method == "POST"
+        {
+            self.stats.exchange.fetch_add(1, Ordering::SeqCst);
+            if let Err(why) = self.config.auth.check(
+                req.header("authorization"),
+                |a| self.exchange_audience(a),
+                n,
+            ) {
+                self.stats.unauthorized.fetch_add(1, Ordering::SeqCst);
+                return graph_error(401, "InvalidAuthenticationToken", why);
+            }
+            return self.invoke_command(req);
+        }
+        graph_error(404, "Request_ResourceNotFound", "no such route")
+    }
+
+    /// One Graph GET (direct or inside `$batch`). `path` starts after `/v1.0`.
+    fn graph_get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        headers: &HashMap<String, String>,
+        base: &str,
+    ) -> (u16, Body) {
+        let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let select: Option<Vec<&str>> =
+            param("$select").map(|s| s.split(',').map(str::trim).collect());
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let t = &self.tenant;
+        let listing = |items: Vec<Value>| self.page(items, path, query, base);
+        match segments.as_slice() {
+            ["applications"] => {
+                let owners_select = match param("$expand") {
+                    None => None,
+                    Some("owners") => Some(None),
+                    Some(e) => match e
+                        .strip_prefix("owners($select=")
+                        .and_then(|r| r.strip_suffix(')'))
+                    {
+                        Some(fields) => Some(Some(fields.split(',').collect::<Vec<_>>())),
+                        None => return bad("Request_BadRequest", "unsupported $expand"),
+                    },
+                };
+                let items = t
+                    .applications
+                    .iter()
+                    .map(|a| {
+                        let mut v = project(a, select.as_deref());
+                        if let Some(fields) = &owners_select {
+                            let owners: Vec<Value> = a["owners"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .take(EXPAND_LIMIT)
+                                .map(|o| project(o, fields.as_deref()))
+                                .collect();
+                            v.as_object_mut()
+                                .map(|m| m.insert("owners".into(), Value::Array(owners)));
+                        } else if let Some(m) = v.as_object_mut() {
+                            m.remove("owners");
+                        }
+                        v
+                    })
+                    .collect();
+                listing(items)
+            }
+            ["applications", id, "owners"] => match self.app_by_id.get(*id) {
+                Some(&i) => listing(
+                    t.applications[i]["owners"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| project(o, select.as_deref()))
+                        .collect(),
+                ),
+                None => not_found(id),
+            },
+            [key] if key.starts_with("servicePrincipals(appId='") => {
+                let app_id = key
+                    .trim_start_matches("servicePrincipals(appId='")
+                    .trim_end_matches("')");
+                match t.service_principals.iter().find(|s| s["appId"] == app_id) {
+                    Some(sp) => (200, Body::Json(project(sp, select.as_deref()))),
+                    None => not_found(app_id),
+                }
+            }
+            ["servicePrincipals"] => listing(
+                t.service_principals
+                    .iter()
+                    .map(|s| project(s, select.as_deref()))
+                    .collect(),
+            ),
+            ["servicePrincipals", id, "appRoleAssignedTo"] => {
+                if !t.service_principals.iter().any(|s| s["id"] == *id) {
+                    return not_found(id);
+                }
+                let list = self
+                    .assigned_to
+                    .get(*id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                listing(
+                    list.iter()
+                        .map(|&i| project(&t.app_role_assignments[i], select.as_deref()))
+                        .collect(),
+                )
+            }
+            ["oauth2PermissionGrants"] => listing(
+                t.oauth2_permission_grants
+                    .iter()
+                    .map(|g| project(g, select.as_deref()))
+                    .collect(),
+            ),
+            ["groups", id] => match self.group_by_id.get(*id) {
+                Some(&i) => {
+                    let mut g = project(&t.groups[i], select.as_deref());
+                    g.as_object_mut().map(|m| m.remove("memberCount"));
+                    (200, Body::Json(g))
+                }
+                None => not_found(id),
+            },
+            ["groups", id, "members", "$count"] => {
+                if headers.get("consistencylevel").map(String::as_str) != Some("eventual") {
+                    return bad(
+                        "Request_BadRequest",
+                        "Count is not currently supported without ConsistencyLevel: eventual",
+                    );
+                }
+                match self.group_by_id.get(*id) {
+                    Some(&i) => (200, Body::Text(t.groups[i]["memberCount"].to_string())),
+                    None => not_found(id),
+                }
+            }
+            _ => (
+                404,
+                Body::Json(
+                    json!({"error": {"code": "Request_ResourceNotFound", "message": format!("no route {path}")}}),
+                ),
+            ),
+        }
+    }
+
+    /// One page of a listing, `$top` (default 100, at most `page_max`) and `$skiptoken`.
+    fn page(
+        &self,
+        items: Vec<Value>,
+        path: &str,
+        query: &[(String, String)],
+        base: &str,
+    ) -> (u16, Body) {
+        let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let top = match param("$top").map(str::parse::<usize>) {
+            None => 100,
+            Some(Ok(n)) if (1..=self.config.page_max).contains(&n) => n,
+            Some(_) => return bad("Request_BadRequest", "Invalid page size specified"),
+        };
+        // Graph caps pages at 100 objects when a directory listing uses $expand.
+        let top = if param("$expand").is_some() {
+            top.min(100)
+        } else {
+            top
+        };
+        let start = match param("$skiptoken") {
+            None => 0,
+            Some(t) => match skip_decode(t) {
+                Some(s) if s <= items.len() => s,
+                _ => return bad("Request_BadRequest", "Invalid skip token"),
+            },
+        };
+        let end = (start + top).min(items.len());
+        let mut body = Map::new();
+        body.insert(
+            "@odata.context".into(),
+            json!(format!("{base}/$metadata#{}", path.trim_start_matches('/'))),
+        );
+        if end < items.len() {
+            let mut q: Vec<String> = query
+                .iter()
+                .filter(|(k, _)| k != "$skiptoken")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            q.push(format!("$skiptoken={}", skip_encode(end)));
+            body.insert(
+                "@odata.nextLink".into(),
+                json!(format!("{base}{path}?{}", q.join("&"))),
+            );
+        }
+        let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+        body.insert("value".into(), Value::Array(page));
+        (200, Body::Json(Value::Object(body)))
+    }
+
+    fn batch(&self, req: &Request, n: u64) -> Reply {
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return graph_error(400, "BadRequest", "Invalid batch payload format.");
+        };
+        let Some(requests) = body["requests"].as_array() else {
+            return graph_error(400, "BadRequest", "requests is required");
+        };
+        if requests.len() > 20 {
+            return graph_error(
+                400,
+                "BadRequest",
+                "Number of batch request steps exceeds the maximum of 20.",
+            );
+        }
+        let base = format!("{}/v1.0", self.config.base);
+        let mut responses = Vec::new();
+        for (k, r) in requests.iter().enumerate() {
+            self.stats.batch_inner.fetch_add(1, Ordering::SeqCst);
+            let id = r["id"].clone();
+            let url = r["url"].as_str().unwrap_or_default();
+            let headers: HashMap<String, String> = r["headers"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    (
+                        k.to_ascii_lowercase(),
+                        v.as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            // Inner requests are throttled one by one, as Graph does.
+            let inner = n.wrapping_mul(31).wrapping_add(k as u64 + 1);
+            let throttle = self.config.fault_rate > 0.0
+                && self.config.faults.contains(&Fault::TooMany)
+                && self.roll(inner, 3) < self.config.fault_rate;
+            if throttle {
+                self.stats.faults.fetch_add(1, Ordering::SeqCst);
+                let mut h = Map::new();
+                if let Some(s) = self.config.retry_after {
+                    h.insert("Retry-After".into(), json!(s.to_string()));
+                }
+                responses.push(json!({"id": id, "status": 429, "headers": h,
+                    "body": {"error": {"code": "TooManyRequests", "message": "Too many requests"}}}));
+                continue;
+            }
+            let (path, query) = split_target(url);
+            let (status, body) = self.graph_get(&path, &query, &headers, &base);
+            let body = match body {
+                Body::Json(v) => v,
+                Body::Text(t) => Value::String(t),
+            };
+            responses.push(json!({"id": id, "status": status,
+                "headers": {"Content-Type": "application/json"}, "body": body}));
+        }
+        Reply::json(200, &json!({"responses": responses}))
+    }
+
+    fn invoke_command(&self, req: &Request) -> Reply {
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return graph_error(400, "BadRequest", "invalid JSON body");
+        };
+        let name = body["CmdletInput"]["CmdletName"]
+            .as_str()
+            .unwrap_or_default();
+        let ex = &self.tenant.exchange;
+        let items: Vec<Value> = match name {
+            "Get-ApplicationAccessPolicy" => ex.access_policies.clone(),
+            "Get-ManagementRoleAssignment" => ex.role_assignments.clone(),
+            "Get-ManagementScope" => ex.management_scopes.clone(),
+            "Get-ServicePrincipal" => ex.service_principals.clone(),
+            "Get-CASMailbox" => ex.cas_mailboxes.clone(),
+            "Get-OrganizationConfig" => vec![ex.organization_config.clone()],
+            _ => {
+                return graph_error(
+                    400,
+                    "BadRequest",
+                    &format!("The term '{name}' is not recognized as a name of a cmdlet"),
+                );
+            }
+        };
+        let page_size = req
+            .header("prefer")
+            .and_then(|p| {
+                p.split(';')
+                    .find_map(|x| x.trim().strip_prefix("odata.maxpagesize="))
+            })
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(1000)
+            .clamp(1, 1000);
+        let start = match req.param("$skiptoken").map(skip_decode) {
+            None => 0,
+            Some(Some(s)) if s <= items.len() => s,
+            Some(_) => return graph_error(400, "BadRequest", "Invalid skip token"),
+        };
+        let end = (start + page_size).min(items.len());
+        let mut out = Map::new();
+        out.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}{}/$metadata#Collection(Exchange.GenericHashTable)",
+                self.config.base, req.path
+            )),
+        );
+        out.insert(
+            "adminapi.warnings@odata.type".into(),
+            json!("#Collection(String)"),
+        );
+        out.insert("@adminapi.warnings".into(), json!([]));
+        out.insert("value".into(), Value::Array(items[start..end].to_vec()));
+        if end < items.len() {
+            out.insert(
+                "@odata.nextLink".into(),
+                json!(format!(
+                    "{}{}?$skiptoken={}",
+                    self.config.base,
+                    req.path,
+                    skip_encode(end)
+                )),
+            );
+        }
+        Reply::json(200, &Value::Object(out))
+    }
+}
+
+enum Body {
+    Json(Value),
+    Text(String),
+}
+
+fn bad(code: &str, message: &str) -> (u16, Body) {
+    (
+        400,
+        Body::Json(json!({"error": {"code": code, "message": message}})),
+    )
+}
+
+fn not_found(id: &str) -> (u16, Body) {
+    (
+        404,
+        Body::Json(json!({"error": {"code": "Request_ResourceNotFound",
+            "message": format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present.")}})),
+    )
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({"error": {"code": code, "message": message,
+        "innerError": {"date": "2026-01-01T00:00:00", "request-id": "00000000-0000-0000-0000-000000000000"}}}),
+    )
+}
+
+/// Opaque to clients: they must follow nextLink as given.
+fn skip_encode(offset: usize) -> String {
+    format!("X{:x}", (offset as u64) ^ 0x5eed_cafe)
+}
+
+fn skip_decode(token: &str) -> Option<usize> {
+    let n = u64::from_str_radix(token.strip_prefix('X')?, 16).ok()?;
+    usize::try_from(n ^ 0x5eed_cafe).ok()
+}
+
+/// Keeps the selected top-level properties (`id` always, as Graph does).
+fn project(v: &Value, select: Option<&[&str]>) -> Value {
+    let (Some(fields), Some(obj)) = (select, v.as_object()) else {
+        return v.clone();
+    };
+    let mut out = Map::new();
+    for (k, val) in obj {
+        if k == "id" || k == "@odata.type" || fields.iter().any(|f| f == k) {
+            out.insert(k.clone(), val.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+impl Handler for Fake {
+    async fn handle(&self, req: Request) -> Reply {
+        if req.path == "/_stats" {
+            return Reply::json(200, &self.stats());
+        }
+        let n = self.stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.config.latency.is_zero() {
+            tokio::time::sleep(self.config.latency).await;
+        }
+        if let Some(p) = &self.config.fail_path
+            && (req.path.contains(p.as_str())
+                || req.query.iter().any(|(_, v)| v.contains(p.as_str())))
+        {
+            return self.fault(self.config.fail_kind);
+        }
+        if self.throttled() {
+            self.stats.throttled.fetch_add(1, Ordering::SeqCst);
+            return self.too_many();
+        }
+        if let Some(f) = self.injected(n) {
+            return self.fault(f);
+        }
+        self.route(&req, n).await
+    }
+}

@@ -1,0 +1,519 @@
+//! HTTP with the politeness and fault handling Microsoft's APIs ask for: bounded concurrency,
+//! `Retry-After` on 429/503/504, exponential backoff with jitter otherwise, bounded retries of
+//! resets, timeouts, cut-short bodies and unparsable JSON; then paging (`@odata.nextLink`
+//! followed exactly as given) and `$batch` with per-request retries.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use super::auth::{Secret, TokenSource, path_of, uuid_v4};
+use super::error::CollectError;
+use super::progress::Progress;
+
+/// Graph's `$batch` limit.
+pub const BATCH_MAX: usize = 20;
+/// A listing longer than this many pages is taken for a server that never ends it.
+const MAX_PAGES: usize = 100_000;
+
+/// How hard to retry.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff step when the server gives no `Retry-After`; doubles per retry.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// A `Retry-After` beyond this is capped (a misbehaving proxy must not stall a run).
+    pub retry_after_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            retry_after_max: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A response that is not retried: success, or an error status the caller interprets.
+pub enum Outcome {
+    Ok(Value),
+    Rejected { status: u16, body: Value },
+}
+
+/// Request counters, reported in `snapshot.json` and the closing summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub waited_ms: AtomicU64,
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    permits: Semaphore,
+    retry: RetryPolicy,
+    pub stats: Stats,
+    pub progress: Progress,
+}
+
+/// One attempt's result before the retry decision.
+enum Attempt {
+    Done(Outcome),
+    /// Transient: retry after `wait` (the server's `Retry-After`) or a backoff.
+    Again {
+        why: String,
+        wait: Option<Duration>,
+        throttled: bool,
+    },
+}
+
+impl Http {
+    pub fn new(
+        concurrency: usize,
+        timeout: Duration,
+        retry: RetryPolicy,
+        progress: Progress,
+    ) -> Result<Self, CollectError> {
+        // reqwest is built without a default TLS provider; ring is the one compiled in.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(20))
+            .user_agent(concat!("m365audit/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CollectError::Setup(format!("cannot set up HTTP: {e}")))?;
+        Ok(Http {
+            client,
+            permits: Semaphore::new(concurrency.max(1)),
+            retry,
+            stats: Stats::default(),
+            progress,
+        })
+    }
+
+    /// Sends a request built by `build` (called once per attempt), retrying transient
+    /// failures. Statuses other than 2xx, 429, 500, 502, 503, 504 come back as `Rejected`.
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        build: &(dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, CollectError> + Sync),
+    ) -> Result<Outcome, CollectError> {
+        let mut retries = 0;
+        loop {
+            let request = build(&self.client)?;
+            let attempt = {
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| CollectError::Changed {
+                        what: "the request pool closed".into(),
+                    })?;
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                self.progress.request();
+                attempt(request).await
+            };
+            let (why, wait, throttled) = match attempt {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::Again {
+                    why,
+                    wait,
+                    throttled,
+                } => (why, wait, throttled),
+            };
+            if retries >= self.retry.max_retries {
+                return Err(CollectError::GaveUp {
+                    method: method.to_string(),
+                    path: path_of(url).to_string(),
+                    attempts: retries + 1,
+                    last: why,
+                });
+            }
+            let wait = match wait {
+                Some(w) => w.min(self.retry.retry_after_max),
+                None => self.backoff(retries),
+            };
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            if throttled {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.progress.throttled(wait);
+            }
+            self.stats
+                .waited_ms
+                .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+            retries += 1;
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random, so retries spread
+    /// out but never collapse to zero.
+    fn backoff(&self, retry: u32) -> Duration {
+        let step = self
+            .retry
+            .backoff_base
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.retry.backoff_max);
+        let mut b = [0u8; 8];
+        let _ = SystemRandom::new().fill(&mut b);
+        let r = u64::from_le_bytes(b) as f64 / u64::MAX as f64;
+        step / 2 + step.mul_f64(r / 2.0)
+    }
+}
+
+async fn attempt(request: reqwest::RequestBuilder) -> Attempt {
+    let again = |why: String| Attempt::Again {
+        why,
+        wait: None,
+        throttled: false,
+    };
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return again(transport_error(&e)),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let bytes = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            return again(format!(
+                "HTTP {status}, body cut short: {}",
+                transport_error(&e)
+            ));
+        }
+    };
+    match status {
+        200..=299 => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => Attempt::Done(Outcome::Ok(v)),
+            Err(e) => again(format!("HTTP {status} with invalid JSON: {e}")),
+        },
+        429 | 500 | 502 | 503 | 504 => Attempt::Again {
+            why: format!(
+                "HTTP {status}{}",
+                error_code(&bytes)
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
+            wait: retry_after,
+            throttled: status == 429,
+        },
+        _ => Attempt::Done(Outcome::Rejected {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }),
+    }
+}
+
+fn error_code(bytes: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    v["error"]["code"]
+        .as_str()
+        .or_else(|| v["error"].as_str())
+        .map(String::from)
+}
+
+/// A transport error without the URL (errors name requests by path themselves).
+fn transport_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the body"
+    } else {
+        "connection failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// `Retry-After`: delta-seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// One API (Graph or the Exchange admin API): a token scope on top of [`Http`].
+pub struct Api<'a> {
+    pub http: &'a Http,
+    pub tokens: &'a TokenSource<'a>,
+    /// `{resource}/.default`.
+    pub scope: String,
+    /// Added to every request (Exchange wants its own set).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Api<'_> {
+    /// One call; a 401 fetches a fresh token and tries once more. Non-2xx answers other than
+    /// the transient ones are errors naming the request, unless `accept` lets the caller
+    /// interpret them (e.g. 404).
+    pub async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        accept: &[u16],
+    ) -> Result<Outcome, CollectError> {
+        let mut rejected: Option<Secret> = None;
+        let mut refreshed = false;
+        loop {
+            let token = self
+                .tokens
+                .token(self.http, &self.scope, rejected.as_ref())
+                .await?;
+            let build = |client: &reqwest::Client| {
+                let mut rb = match method {
+                    "POST" => client.post(url),
+                    _ => client.get(url),
+                };
+                rb = rb
+                    .bearer_auth(token.expose())
+                    .header("client-request-id", uuid_v4());
+                for (k, v) in &self.headers {
+                    rb = rb.header(*k, v);
+                }
+                if let Some(b) = body {
+                    rb = rb.json(b);
+                }
+                Ok(rb)
+            };
+            match self.http.send(method, url, &build).await? {
+                Outcome::Rejected { status: 401, .. } if !refreshed => {
+                    refreshed = true;
+                    rejected = Some(token);
+                }
+                Outcome::Rejected { status, body } if !accept.contains(&status) => {
+                    return Err(request_error(method, url, status, &body));
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Every item of a listing: follows `@odata.nextLink` until there is none. Exchange's
+    /// InvokeCommand pages by POSTing the same body to the nextLink.
+    pub async fn list(
+        &self,
+        collection: &'static str,
+        method: &str,
+        first: &str,
+        body: Option<&Value>,
+    ) -> Result<Vec<Value>, CollectError> {
+        let mut items = Vec::new();
+        let mut url = first.to_string();
+        let mut seen = HashSet::new();
+        loop {
+            let Outcome::Ok(page) = self.call(method, &url, body, &[]).await? else {
+                unreachable!("call returns Rejected only for accepted statuses");
+            };
+            let next = self.page_items(&page, &url, collection, &mut items)?;
+            match next {
+                None => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.clone()) || seen.len() > MAX_PAGES {
+                        return Err(CollectError::Changed {
+                            what: format!(
+                                "{method} {}: the server's @odata.nextLink repeats itself; stopped instead of looping (nothing written)",
+                                path_of(first)
+                            ),
+                        });
+                    }
+                    url = next;
+                }
+            }
+        }
+    }
+
+    /// Moves a page's `value` into `items`; returns its nextLink.
+    fn page_items(
+        &self,
+        page: &Value,
+        url: &str,
+        collection: &'static str,
+        items: &mut Vec<Value>,
+    ) -> Result<Option<String>, CollectError> {
+        let Some(values) = page.get("value").and_then(Value::as_array) else {
+            return Err(CollectError::Changed {
+                what: format!(
+                    "{}: the response has no \"value\" array; the API's answer format has changed",
+                    path_of(url)
+                ),
+            });
+        };
+        self.http.progress.page(collection, values.len() as u64);
+        items.extend(values.iter().cloned());
+        Ok(page
+            .get("@odata.nextLink")
+            .and_then(Value::as_str)
+            .map(String::from))
+    }
+
+    /// GETs many relative Graph URLs through `$batch` (20 per batch, batches run
+    /// concurrently). Inner 429/5xx answers are retried; the rest come back per request, in
+    /// order, as `(status, body)`.
+    pub async fn batch_get(
+        &self,
+        batch_url: &str,
+        requests: &[(String, Vec<(&'static str, &'static str)>)],
+    ) -> Result<Vec<(u16, Value)>, CollectError> {
+        let chunks = requests
+            .chunks(BATCH_MAX)
+            .map(|chunk| self.batch_chunk(batch_url, chunk));
+        let results = futures_util::future::join_all(chunks).await;
+        let mut out = Vec::with_capacity(requests.len());
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    async fn batch_chunk(
+        &self,
+        batch_url: &str,
+        chunk: &[(String, Vec<(&'static str, &'static str)>)],
+    ) -> Result<Vec<(u16, Value)>, CollectError> {
+        let mut results: Vec<Option<(u16, Value)>> = vec![None; chunk.len()];
+        let mut retries = 0u32;
+        loop {
+            let pending: Vec<usize> = (0..chunk.len()).filter(|&i| results[i].is_none()).collect();
+            if pending.is_empty() {
+                return Ok(results.into_iter().flatten().collect());
+            }
+            let requests: Vec<Value> = pending
+                .iter()
+                .map(|&i| {
+                    let headers: serde_json::Map<String, Value> = chunk[i]
+                        .1
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), json!(v)))
+                        .collect();
+                    json!({"id": i.to_string(), "method": "GET", "url": chunk[i].0, "headers": headers})
+                })
+                .collect();
+            let body = json!({ "requests": requests });
+            let Outcome::Ok(answer) = self.call("POST", batch_url, Some(&body), &[]).await? else {
+                unreachable!("call returns Rejected only for accepted statuses");
+            };
+            let Some(responses) = answer["responses"].as_array() else {
+                return Err(CollectError::Changed {
+                    what: format!(
+                        "{}: the batch response has no \"responses\" array",
+                        path_of(batch_url)
+                    ),
+                });
+            };
+            let mut wait: Option<Duration> = None;
+            let mut last = String::new();
+            for r in responses {
+                let Some(i) = r["id"].as_str().and_then(|s| s.parse::<usize>().ok()) else {
+                    continue;
+                };
+                if i >= chunk.len() {
+                    continue;
+                }
+                let status = r["status"].as_u64().unwrap_or(0) as u16;
+                if matches!(status, 429 | 500 | 502 | 503 | 504) {
+                    let after = r["headers"]
+                        .as_object()
+                        .and_then(|h| {
+                            h.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                        })
+                        .and_then(|(_, v)| v.as_str().and_then(parse_retry_after));
+                    wait = wait.max(after);
+                    last = format!("GET {} inside $batch: HTTP {status}", path_of(&chunk[i].0));
+                    if status == 429 {
+                        self.http.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                results[i] = Some((status, r["body"].clone()));
+            }
+            if results.iter().all(Option::is_some) {
+                continue;
+            }
+            if last.is_empty() {
+                return Err(CollectError::Changed {
+                    what: format!(
+                        "{}: the batch response lacks some requests' answers",
+                        path_of(batch_url)
+                    ),
+                });
+            }
+            if retries >= self.http.retry.max_retries {
+                return Err(CollectError::GaveUp {
+                    method: "POST".into(),
+                    path: path_of(batch_url).to_string(),
+                    attempts: retries + 1,
+                    last,
+                });
+            }
+            let wait = wait
+                .map(|w| w.min(self.http.retry.retry_after_max))
+                .unwrap_or_else(|| self.http.backoff(retries));
+            self.http.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.http.progress.throttled(wait);
+            self.http
+                .stats
+                .waited_ms
+                .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+            retries += 1;
+        }
+    }
+}
+
+/// A Graph/Exchange error answer, naming the request.
+fn request_error(method: &str, url: &str, status: u16, body: &Value) -> CollectError {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let hint = match status {
+        403 => Some(
+            "the app lacks a permission: see `m365audit collect --help` for the permissions it needs"
+                .to_string(),
+        ),
+        404 if path_of(url).contains("/adminapi/") => Some(
+            "the Exchange Online admin API endpoint was not found; it is undocumented and may have changed"
+                .to_string(),
+        ),
+        _ => (!message.is_empty()).then(|| message.chars().take(300).collect()),
+    };
+    CollectError::Request {
+        method: method.to_string(),
+        path: path_of(url).to_string(),
+        status,
+        code,
+        hint,
+    }
+}

@@ -1,0 +1,441 @@
+//! Live collection against `fake-graph`, a real HTTP server on 127.0.0.1: the collected
+//! snapshot scans exactly like the tenant's export files; faults and throttling change
+//! nothing; a persistent fault stops the run with exit 3 and leaves nothing behind; tokens
+//! are refreshed on 401; secrets and tokens never reach a file or a log.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use common::{TempDir, code, stderr};
+use serde_json::Value;
+
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "Xq8~not-a-real-secret.Jm2uT7vFz3kL0pWcYb9N";
+const TENANT: &str = "synthetic7.onmicrosoft.com";
+
+/// A running fake-graph, killed on drop.
+struct Fake {
+    child: Child,
+    base: String,
+}
+
+impl Fake {
+    fn start(args: &[&str]) -> Fake {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-graph"))
+            .args(["--seed", "7"])
+            .args(args)
+            .env("FAKE_GRAPH_CLIENT_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("fake-graph starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("fake-graph prints its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Fake { child, base }
+    }
+
+    /// Counters of the requests served.
+    fn stats(&self) -> Value {
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect to fake-graph");
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET /_stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("read");
+        let body = text.split("\r\n\r\n").nth(1).expect("a body");
+        serde_json::from_str(body).expect("stats are JSON")
+    }
+
+    /// The arguments pointing m365audit at this fake.
+    fn urls(&self) -> Vec<String> {
+        vec![
+            "--login-url".into(),
+            self.base.clone(),
+            "--graph-url".into(),
+            format!("{}/graph", self.base),
+            "--exchange-url".into(),
+            format!("{}/exo", self.base),
+        ]
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs m365audit with the secret in the environment (and nothing else from the caller's).
+fn m365audit(args: &[String], secret: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_m365audit"));
+    cmd.args(args)
+        .env_remove("M365AUDIT_CLIENT_SECRET")
+        .env("NO_COLOR", "1");
+    if let Some(s) = secret {
+        cmd.env("M365AUDIT_CLIENT_SECRET", s);
+    }
+    cmd.output().expect("m365audit runs")
+}
+
+/// `m365audit COMMAND --tenant --client-id EXTRA...` pointed at `fake`.
+fn args(command: &str, fake: &Fake, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [command, "--tenant", TENANT, "--client-id", CLIENT_ID]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(fake.urls());
+    args
+}
+
+fn collect(fake: &Fake, out: &Path, extra: &[&str]) -> Output {
+    let out = out.display().to_string();
+    let mut a = args(
+        "collect",
+        fake,
+        &["--exchange", "--backoff-ms", "2", "-o", &out],
+    );
+    a.extend(extra.iter().map(|s| s.to_string()));
+    m365audit(&a, Some(SECRET))
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert_eq!(code(o), 0, "{what} failed:\n{}", stderr(o));
+}
+
+/// The JSON findings of a scan, without the parts that name the source folder.
+fn findings(dir: &Path) -> (Value, Value) {
+    let out = m365audit(
+        &[
+            "scan".into(),
+            "--format".into(),
+            "json".into(),
+            "--as-of".into(),
+            "2026-06-01".into(),
+            "--include-passed".into(),
+            dir.display().to_string(),
+        ],
+        None,
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("scan printed no JSON ({e}):\n{}", stderr(&out)));
+    let mut f = report["findings"].clone();
+    for item in f.as_array_mut().expect("findings") {
+        item.as_object_mut().expect("object").remove("source");
+    }
+    (f, report["summary"].clone())
+}
+
+/// Every data file of an export folder (snapshot.json differs per run by design).
+fn data_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for sub in ["", "exchange"] {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .expect("folder")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_file() && e.file_name() != "snapshot.json")
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p).expect("read");
+            files.push((
+                p.strip_prefix(dir).expect("inside").display().to_string(),
+                text,
+            ));
+        }
+    }
+    files
+}
+
+#[test]
+fn collected_snapshot_scans_like_the_export_files() {
+    let tmp = TempDir::new("collect-equal");
+    let fake = Fake::start(&["--apps", "400"]);
+    let live = tmp.path().join("live");
+    let o = collect(&fake, &live, &[]);
+    assert_ok(&o, "collect");
+    assert!(
+        stderr(&o).contains("collected 400 applications"),
+        "{}",
+        stderr(&o)
+    );
+
+    let export = tmp.path().join("export");
+    let out = Command::new(env!("CARGO_BIN_EXE_fake-graph"))
+        .args(["--seed", "7", "--apps", "400", "--export"])
+        .arg(&export)
+        .output()
+        .expect("fake-graph --export");
+    assert!(out.status.success());
+
+    let (live_findings, live_summary) = findings(&live);
+    let (export_findings, export_summary) = findings(&export);
+    assert_eq!(live_summary, export_summary);
+    assert!(live_summary["fail"].as_u64().expect("fail count") > 100);
+    assert_eq!(live_findings, export_findings);
+
+    // snapshot.json says what was collected, so "collected, none" stays distinct.
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(live.join("snapshot.json")).expect("meta"))
+            .expect("JSON");
+    assert_eq!(meta["tenant"], TENANT);
+    assert_eq!(meta["parts"].as_array().expect("parts").len(), 11);
+    let served = fake.stats();
+    assert_eq!(meta["request_count"], served["requests"]);
+}
+
+#[test]
+fn owners_beyond_the_expand_limit_are_completed() {
+    let tmp = TempDir::new("collect-owners");
+    let fake = Fake::start(&["--apps", "200"]);
+    let live = tmp.path().join("live");
+    assert_ok(&collect(&fake, &live, &[]), "collect");
+    let apps: Value = serde_json::from_str(
+        &std::fs::read_to_string(live.join("applications.json")).expect("apps"),
+    )
+    .expect("JSON");
+    let most = apps
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["owners"].as_array().map_or(0, Vec::len))
+        .max()
+        .expect("apps");
+    assert_eq!(
+        most, 25,
+        "the synthetic tenant has apps with 25 owners; $expand shows 20"
+    );
+    assert!(fake.stats()["batch"].as_u64().expect("batch") >= 2);
+}
+
+#[test]
+fn faults_and_throttling_do_not_change_the_snapshot() {
+    let tmp = TempDir::new("collect-faults");
+    let clean = Fake::start(&["--apps", "300"]);
+    let reference = tmp.path().join("clean");
+    assert_ok(&collect(&clean, &reference, &[]), "fault-free collect");
+
+    let flaky = Fake::start(&[
+        "--apps",
+        "300",
+        "--fault-rate",
+        "0.1",
+        "--faults",
+        "429,503,504,reset,truncate,invalid-json",
+        "--retry-after",
+        "0",
+    ]);
+    let faulty = tmp.path().join("faulty");
+    let o = collect(&flaky, &faulty, &["--max-retries", "8"]);
+    assert_ok(&o, "collect under faults");
+    let stats = flaky.stats();
+    assert!(stats["faults"].as_u64().expect("faults") >= 3, "{stats}");
+    assert_eq!(data_files(&faulty), data_files(&reference));
+
+    let throttled = Fake::start(&[
+        "--apps",
+        "300",
+        "--throttle-requests",
+        "4",
+        "--throttle-window-ms",
+        "100",
+        "--no-retry-after",
+    ]);
+    let slow = tmp.path().join("throttled");
+    let o = collect(&throttled, &slow, &["--max-retries", "10"]);
+    assert_ok(&o, "collect under throttling");
+    assert!(throttled.stats()["throttled"].as_u64().expect("throttled") > 0);
+    assert_eq!(data_files(&slow), data_files(&reference));
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(slow.join("snapshot.json")).expect("meta"))
+            .expect("JSON");
+    assert!(meta["collection"]["throttled"].as_u64().expect("count") > 0);
+}
+
+#[test]
+fn a_persistent_fault_exits_3_naming_the_request_and_writes_nothing() {
+    let tmp = TempDir::new("collect-persistent");
+    for (kind, expect) in [
+        ("503", "HTTP 503"),
+        ("reset", "connection"),
+        ("invalid-json", "invalid JSON"),
+    ] {
+        let fake = Fake::start(&[
+            "--apps",
+            "50",
+            "--fail-path",
+            "appRoleAssignedTo",
+            "--fail-kind",
+            kind,
+        ]);
+        let out = tmp.path().join(format!("never-{kind}"));
+        let o = collect(&fake, &out, &["--max-retries", "2"]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 3, "{kind}: {err}");
+        assert!(err.contains("/appRoleAssignedTo"), "{kind}: {err}");
+        assert!(
+            err.contains("after 3 attempts") && err.contains(expect),
+            "{kind}: {err}"
+        );
+        assert!(!out.exists(), "{kind}: a partial snapshot was left");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .filter_map(Result::ok)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // With no retries allowed, the first failure stops the run; Exchange calls are named too.
+    let fake = Fake::start(&["--apps", "10", "--fail-path", "/exo/", "--fail-kind", "503"]);
+    let o = collect(&fake, &tmp.path().join("x"), &["--max-retries", "0"]);
+    assert_eq!(code(&o), 3);
+    assert!(
+        stderr(&o).contains("POST /exo/adminapi/beta/"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_revoked_token_is_refreshed_once() {
+    let tmp = TempDir::new("collect-401");
+    let fake = Fake::start(&["--apps", "150", "--revoke-tokens-after", "6"]);
+    let out = tmp.path().join("snap");
+    assert_ok(&collect(&fake, &out, &[]), "collect with a revoked token");
+    let stats = fake.stats();
+    assert!(
+        stats["unauthorized"].as_u64().expect("401s") >= 1,
+        "{stats}"
+    );
+    assert!(stats["token"].as_u64().expect("tokens") >= 3, "{stats}");
+}
+
+#[test]
+fn token_errors_say_what_to_fix() {
+    let tmp = TempDir::new("collect-token");
+    let fake = Fake::start(&["--apps", "5"]);
+    let out = tmp.path().join("s").display().to_string();
+    let args = args("collect", &fake, &["-o", &out]);
+
+    let o = m365audit(&args, Some("wrong-secret"));
+    assert_eq!(code(&o), 3);
+    assert!(stderr(&o).contains("AADSTS7000215") && stderr(&o).contains("client secret is wrong"));
+
+    let o = m365audit(&args, None);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("M365AUDIT_CLIENT_SECRET"),
+        "{}",
+        stderr(&o)
+    );
+
+    let mut argv = args.clone();
+    argv.extend(["--client-secret".to_string(), SECRET.to_string()]);
+    let o = m365audit(&argv, None);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(SECRET));
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn certificate_credentials_sign_a_client_assertion() {
+    let tmp = TempDir::new("collect-cert");
+    let auth = common::root().join("tests/fixtures/auth");
+    let cert = auth.join("cert.pem").display().to_string();
+    let fake = Fake::start(&["--apps", "20", "--client-cert", &cert]);
+    for key in ["key.pem", "key-pkcs1.pem", "other-key.pem"] {
+        let out = tmp.path().join(key);
+        let (key_path, out_arg) = (
+            auth.join(key).display().to_string(),
+            out.display().to_string(),
+        );
+        let a = [
+            "--certificate",
+            &cert,
+            "--certificate-key",
+            &key_path,
+            "-o",
+            &out_arg,
+        ];
+        let o = m365audit(&args("collect", &fake, &a), None);
+        if key == "other-key.pem" {
+            assert_eq!(code(&o), 2);
+            assert!(
+                stderr(&o).contains("does not belong to the certificate"),
+                "{}",
+                stderr(&o)
+            );
+            assert!(!out.exists());
+        } else {
+            assert_ok(&o, key);
+            assert!(out.join("applications.json").exists());
+        }
+    }
+}
+
+#[test]
+fn scan_tenant_collects_then_scans_and_never_writes_the_secret() {
+    let tmp = TempDir::new("scan-tenant");
+    let fake = Fake::start(&["--apps", "120", "--revoke-tokens-after", "3"]);
+    let kept = tmp.path().join("kept");
+    let report = tmp.path().join("report.json");
+    let (kept_arg, report_arg) = (kept.display().to_string(), report.display().to_string());
+    let args = args(
+        "scan",
+        &fake,
+        &[
+            "--exchange",
+            "--keep-snapshot",
+            &kept_arg,
+            "--as-of",
+            "2026-06-01",
+            "--format",
+            "json",
+            "-o",
+            &report_arg,
+        ],
+    );
+    let o = m365audit(&args, Some(SECRET));
+    assert_ok(&o, "scan --tenant");
+    let scanned: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(scanned["summary"]["apps"], 120);
+    let (offline, _) = findings(&kept);
+    let failing: Vec<&Value> = offline
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["outcome"] != "pass")
+        .collect();
+    assert_eq!(
+        scanned["findings"].as_array().expect("findings").len(),
+        failing.len()
+    );
+
+    // Neither the secret nor any issued token ("fake-<hex>") is in any file or log.
+    let mut texts = vec![stderr(&o), String::from_utf8_lossy(&o.stdout).into_owned()];
+    texts.push(std::fs::read_to_string(&report).expect("report"));
+    texts.extend(data_files(&kept).into_iter().map(|(_, t)| t));
+    texts.push(std::fs::read_to_string(kept.join("snapshot.json")).expect("meta"));
+    for t in &texts {
+        assert!(!t.contains(SECRET), "the secret leaked");
+        assert!(!t.contains("fake-"), "a token leaked");
+    }
+}
