@@ -13,7 +13,8 @@ Exit codes:
   0  the command completed (findings do not change this unless --fail-on is given)
   1  scan: a failing finding at or above --fail-on; rules test: an example gave the wrong count
   2  bad input or usage: unreadable source, malformed JSON, invalid rule file, unknown option
-  3  runtime failure: cannot write the report, internal error";
+  3  runtime failure: a live request still failing after retries, a token refused, cannot
+     write the report, internal error";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -80,6 +80,7 @@ pub struct Fake {
     stats: Stats,
     app_by_id: HashMap<String, usize>,
     group_by_id: HashMap<String, usize>,
+    sp_ids: std::collections::HashSet<String>,
     /// Resource SP object id → its app role assignments.
     assigned_to: HashMap<String, Vec<usize>>,
     window: Mutex<(Instant, u32)>,
@@ -95,6 +96,7 @@ impl Fake {
         };
         let app_by_id = index(&tenant.applications);
         let group_by_id = index(&tenant.groups);
+        let sp_ids = index(&tenant.service_principals).into_keys().collect();
         let mut assigned_to: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, a) in tenant.app_role_assignments.iter().enumerate() {
             if let Some(r) = a["resourceId"].as_str() {
@@ -107,6 +109,7 @@ impl Fake {
             stats: Stats::default(),
             app_by_id,
             group_by_id,
+            sp_ids,
             assigned_to,
             window: Mutex::new((Instant::now(), 0)),
         }
@@ -268,7 +271,8 @@ impl Fake {
             param("$select").map(|s| s.split(',').map(str::trim).collect());
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let t = &self.tenant;
-        let listing = |items: Vec<Value>| self.page(items, path, query, base);
+        let listing =
+            |len: usize, item: &dyn Fn(usize) -> Value| self.page(len, item, path, query, base);
         match segments.as_slice() {
             ["applications"] => {
                 let owners_select = match param("$expand") {
@@ -282,38 +286,34 @@ impl Fake {
                         None => return bad("Request_BadRequest", "unsupported $expand"),
                     },
                 };
-                let items = t
-                    .applications
-                    .iter()
-                    .map(|a| {
-                        let mut v = project(a, select.as_deref());
-                        if let Some(fields) = &owners_select {
-                            let owners: Vec<Value> = a["owners"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .take(EXPAND_LIMIT)
-                                .map(|o| project(o, fields.as_deref()))
-                                .collect();
-                            v.as_object_mut()
-                                .map(|m| m.insert("owners".into(), Value::Array(owners)));
-                        } else if let Some(m) = v.as_object_mut() {
-                            m.remove("owners");
-                        }
-                        v
-                    })
-                    .collect();
-                listing(items)
+                let item = |i: usize| {
+                    let a = &t.applications[i];
+                    let mut v = project(a, select.as_deref());
+                    if let Some(fields) = &owners_select {
+                        let owners: Vec<Value> = a["owners"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .take(EXPAND_LIMIT)
+                            .map(|o| project(o, fields.as_deref()))
+                            .collect();
+                        v.as_object_mut()
+                            .map(|m| m.insert("owners".into(), Value::Array(owners)));
+                    } else if let Some(m) = v.as_object_mut() {
+                        m.remove("owners");
+                    }
+                    v
+                };
+                listing(t.applications.len(), &item)
             }
             ["applications", id, "owners"] => match self.app_by_id.get(*id) {
-                Some(&i) => listing(
-                    t.applications[i]["owners"]
+                Some(&i) => {
+                    let owners = t.applications[i]["owners"]
                         .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|o| project(o, select.as_deref()))
-                        .collect(),
-                ),
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    listing(owners.len(), &|k| project(&owners[k], select.as_deref()))
+                }
                 None => not_found(id),
             },
             [key] if key.starts_with("servicePrincipals(appId='") => {
@@ -325,14 +325,11 @@ impl Fake {
                     None => not_found(app_id),
                 }
             }
-            ["servicePrincipals"] => listing(
-                t.service_principals
-                    .iter()
-                    .map(|s| project(s, select.as_deref()))
-                    .collect(),
-            ),
+            ["servicePrincipals"] => listing(t.service_principals.len(), &|i| {
+                project(&t.service_principals[i], select.as_deref())
+            }),
             ["servicePrincipals", id, "appRoleAssignedTo"] => {
-                if !t.service_principals.iter().any(|s| s["id"] == *id) {
+                if !self.sp_ids.contains(*id) {
                     return not_found(id);
                 }
                 let list = self
@@ -340,18 +337,13 @@ impl Fake {
                     .get(*id)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                listing(
-                    list.iter()
-                        .map(|&i| project(&t.app_role_assignments[i], select.as_deref()))
-                        .collect(),
-                )
+                listing(list.len(), &|k| {
+                    project(&t.app_role_assignments[list[k]], select.as_deref())
+                })
             }
-            ["oauth2PermissionGrants"] => listing(
-                t.oauth2_permission_grants
-                    .iter()
-                    .map(|g| project(g, select.as_deref()))
-                    .collect(),
-            ),
+            ["oauth2PermissionGrants"] => listing(t.oauth2_permission_grants.len(), &|i| {
+                project(&t.oauth2_permission_grants[i], select.as_deref())
+            }),
             ["groups", id] => match self.group_by_id.get(*id) {
                 Some(&i) => {
                     let mut g = project(&t.groups[i], select.as_deref());
@@ -384,7 +376,8 @@ impl Fake {
     /// One page of a listing, `$top` (default 100, at most `page_max`) and `$skiptoken`.
     fn page(
         &self,
-        items: Vec<Value>,
+        len: usize,
+        item: &dyn Fn(usize) -> Value,
         path: &str,
         query: &[(String, String)],
         base: &str,
@@ -404,17 +397,17 @@ impl Fake {
         let start = match param("$skiptoken") {
             None => 0,
             Some(t) => match skip_decode(t) {
-                Some(s) if s <= items.len() => s,
+                Some(s) if s <= len => s,
                 _ => return bad("Request_BadRequest", "Invalid skip token"),
             },
         };
-        let end = (start + top).min(items.len());
+        let end = (start + top).min(len);
         let mut body = Map::new();
         body.insert(
             "@odata.context".into(),
             json!(format!("{base}/$metadata#{}", path.trim_start_matches('/'))),
         );
-        if end < items.len() {
+        if end < len {
             let mut q: Vec<String> = query
                 .iter()
                 .filter(|(k, _)| k != "$skiptoken")
@@ -426,7 +419,7 @@ impl Fake {
                 json!(format!("{base}{path}?{}", q.join("&"))),
             );
         }
-        let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+        let page: Vec<Value> = (start..end).map(item).collect();
         body.insert("value".into(), Value::Array(page));
         (200, Body::Json(Value::Object(body)))
     }
@@ -497,13 +490,13 @@ impl Fake {
             .as_str()
             .unwrap_or_default();
         let ex = &self.tenant.exchange;
-        let items: Vec<Value> = match name {
-            "Get-ApplicationAccessPolicy" => ex.access_policies.clone(),
-            "Get-ManagementRoleAssignment" => ex.role_assignments.clone(),
-            "Get-ManagementScope" => ex.management_scopes.clone(),
-            "Get-ServicePrincipal" => ex.service_principals.clone(),
-            "Get-CASMailbox" => ex.cas_mailboxes.clone(),
-            "Get-OrganizationConfig" => vec![ex.organization_config.clone()],
+        let items: &[Value] = match name {
+            "Get-ApplicationAccessPolicy" => &ex.access_policies,
+            "Get-ManagementRoleAssignment" => &ex.role_assignments,
+            "Get-ManagementScope" => &ex.management_scopes,
+            "Get-ServicePrincipal" => &ex.service_principals,
+            "Get-CASMailbox" => &ex.cas_mailboxes,
+            "Get-OrganizationConfig" => std::slice::from_ref(&ex.organization_config),
             _ => {
                 return graph_error(
                     400,
