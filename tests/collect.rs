@@ -273,6 +273,7 @@ fn a_persistent_fault_exits_3_naming_the_request_and_writes_nothing() {
     let tmp = TempDir::new("collect-persistent");
     for (kind, expect) in [
         ("503", "HTTP 503"),
+        ("truncate", "cut short"),
         ("reset", "connection"),
         ("invalid-json", "invalid JSON"),
     ] {
@@ -438,4 +439,37 @@ fn scan_tenant_collects_then_scans_and_never_writes_the_secret() {
         assert!(!t.contains(SECRET), "the secret leaked");
         assert!(!t.contains("fake-"), "a token leaked");
     }
+}
+
+#[test]
+fn tokens_are_refreshed_before_they_expire() {
+    let tmp = TempDir::new("collect-expiry");
+    // Two-second tokens are refreshed after one second, before any request is refused.
+    let fake = Fake::start(&[
+        "--apps",
+        "1000",
+        "--latency-ms",
+        "150",
+        "--token-lifetime",
+        "2",
+    ]);
+    assert_ok(&collect(&fake, &tmp.path().join("s"), &[]), "collect");
+    let stats = fake.stats();
+    assert_eq!(stats["unauthorized"], 0, "{stats}");
+    assert!(stats["token"].as_u64().expect("tokens") >= 3, "{stats}");
+}
+
+#[test]
+fn a_changed_exchange_api_stops_with_a_message_saying_so() {
+    let tmp = TempDir::new("collect-exo-changed");
+    let fake = Fake::start(&["--apps", "10", "--exchange-changed"]);
+    let out = tmp.path().join("s");
+    let o = collect(&fake, &out, &[]);
+    assert_eq!(code(&o), 3);
+    let err = stderr(&o);
+    assert!(
+        err.contains("Exchange admin API, Get-") && err.contains("has changed"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }

@@ -85,6 +85,10 @@ struct Args {
     /// Revoke every issued token once, after this many API requests (tests refresh on 401)
     #[arg(long)]
     revoke_tokens_after: Option<u64>,
+    /// Answer Exchange InvokeCommand calls in a different format (no "value" array), as if the
+    /// undocumented endpoint had changed
+    #[arg(long)]
+    exchange_changed: bool,
     /// Write the tenant in the export layout to this folder and exit
     #[arg(long)]
     export: Option<PathBuf>,
@@ -153,6 +157,7 @@ fn run(args: Args) -> Result<(), String> {
             fail_path: args.fail_path,
             fail_kind: args.fail_kind,
             seed: args.seed,
+            exchange_changed: args.exchange_changed,
             auth: auth::Auth::new(
                 args.client_id,
                 secret,

@@ -58,6 +58,7 @@ pub struct Config {
     pub fail_path: Option<String>,
     pub fail_kind: Fault,
     pub seed: u64,
+    pub exchange_changed: bool,
     pub auth: Auth,
 }
 
@@ -520,6 +521,9 @@ impl Fake {
             Some(_) => return graph_error(400, "BadRequest", "Invalid skip token"),
         };
         let end = (start + page_size).min(items.len());
+        if self.config.exchange_changed {
+            return Reply::json(200, &json!({"Results": items[start..end].to_vec()}));
+        }
         let mut out = Map::new();
         out.insert(
             "@odata.context".into(),
