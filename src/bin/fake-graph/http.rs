@@ -71,6 +71,7 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         tokio::spawn(async move {
             let _ = connection(stream, handler).await;
@@ -103,8 +104,10 @@ async fn connection<H: Handler>(mut stream: TcpStream, handler: Arc<H>) -> std::
                     head.push_str("Connection: close\r\n");
                 }
                 head.push_str("\r\n");
-                stream.write_all(head.as_bytes()).await?;
-                stream.write_all(&body).await?;
+                // One write: a separate small head write would wait on Nagle + delayed ACK.
+                let mut bytes = head.into_bytes();
+                bytes.extend_from_slice(&body);
+                stream.write_all(&bytes).await?;
                 stream.flush().await?;
                 if close {
                     return Ok(());

@@ -72,7 +72,7 @@ impl std::fmt::Display for Summary {
             .collect();
         write!(
             f,
-            "{} in {:.1} s: {} requests, {} retried, {} throttled ({:.1} s waited)",
+            "{} in {:.1} s: {} requests, {} retried, {} throttled ({:.1} s of waits, summed over concurrent requests)",
             objects.join(", "),
             self.elapsed.as_secs_f64(),
             self.requests,
