@@ -273,15 +273,13 @@ pub struct Api<'a> {
 
 impl Api<'_> {
     /// One call; a 401 fetches a fresh token and tries once more. Non-2xx answers other than
-    /// the transient ones are errors naming the request, unless `accept` lets the caller
-    /// interpret them (e.g. 404).
+    /// the transient ones (retried by [`Http::send`]) are errors naming the request.
     pub async fn call(
         &self,
         method: &str,
         url: &str,
         body: Option<&Value>,
-        accept: &[u16],
-    ) -> Result<Outcome, CollectError> {
+    ) -> Result<Value, CollectError> {
         let mut rejected: Option<Secret> = None;
         let mut refreshed = false;
         loop {
@@ -310,10 +308,10 @@ impl Api<'_> {
                     refreshed = true;
                     rejected = Some(token);
                 }
-                Outcome::Rejected { status, body } if !accept.contains(&status) => {
+                Outcome::Rejected { status, body } => {
                     return Err(request_error(method, url, status, &body));
                 }
-                other => return Ok(other),
+                Outcome::Ok(v) => return Ok(v),
             }
         }
     }
@@ -331,9 +329,7 @@ impl Api<'_> {
         let mut url = first.to_string();
         let mut seen = HashSet::new();
         loop {
-            let Outcome::Ok(page) = self.call(method, &url, body, &[]).await? else {
-                unreachable!("call returns Rejected only for accepted statuses");
-            };
+            let page = self.call(method, &url, body).await?;
             let next = self.page_items(&page, &url, collection, &mut items)?;
             match next {
                 None => return Ok(items),
@@ -419,9 +415,7 @@ impl Api<'_> {
                 })
                 .collect();
             let body = json!({ "requests": requests });
-            let Outcome::Ok(answer) = self.call("POST", batch_url, Some(&body), &[]).await? else {
-                unreachable!("call returns Rejected only for accepted statuses");
-            };
+            let answer = self.call("POST", batch_url, Some(&body)).await?;
             let Some(responses) = answer["responses"].as_array() else {
                 return Err(CollectError::Changed {
                     what: format!(
