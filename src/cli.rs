@@ -56,6 +56,12 @@ pub enum Command {
     /// Read a tenant live (Microsoft Graph, optionally Exchange Online) into an export folder
     #[command(long_about = COLLECT_ABOUT, after_help = EXIT_CODES)]
     Collect(CollectArgs),
+    /// Pre-go-live checklist: a vendor guide's steps checked on one app registration
+    #[command(long_about = CHECKLIST_ABOUT, after_help = CHECKLIST_EXIT)]
+    Checklist(ChecklistArgs),
+    /// List the vendor profiles, or show one's steps
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
     /// List the rules or run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -411,4 +417,97 @@ pub struct LiveArgs {
     /// No progress display on standard error
     #[arg(short, long, help_heading = "Live collection")]
     pub quiet: bool,
+}
+
+const CHECKLIST_ABOUT: &str = "\
+Checks one app registration against a vendor's setup guide, step by step, in the guide's order: \
+pass, fail, not evaluated (the input lacks data the step needs; the reason is given) or manual \
+(nothing in tenant data can show it), with the evidence. Where a guide's instruction is now \
+unsafe or retired (ApplicationImpersonation, EWS, Azure AD Graph, implicit grant, 24-month \
+secrets), the step says so and what to do instead, and checks the end state that is right today. \
+Then the app's general findings from the full rule pack.
+
+Shipped profiles: sage-crm, sensehq-calendar-sync, sysaid-email, sinch-contact-pro, \
+exact-exchange-online (`m365audit profiles list`). Without --app, lists the app registrations \
+that look like the profile's integration.";
+
+const CHECKLIST_EXIT: &str = "\
+Exit codes:
+  0  every checkable step passed (manual and not-evaluated steps do not fail the checklist)
+  1  a step failed
+  2  bad input or usage: unknown profile, no --app (candidates are listed), bad --set
+  3  runtime failure";
+
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// The export directory or file with the app registration
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+
+    /// A shipped profile (see `m365audit profiles list`)
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "profile_file",
+        conflicts_with = "profile_file"
+    )]
+    pub profile: Option<String>,
+
+    /// A profile file of your own (same format as rules/profiles/*.toml)
+    #[arg(long, value_name = "PATH")]
+    pub profile_file: Option<PathBuf>,
+
+    /// The app registration: application (client) id, object id, or exact display name
+    #[arg(long, value_name = "ID|NAME")]
+    pub app: Option<String>,
+
+    /// A placeholder of the guide's redirect URIs, e.g. --set server=crm01 (repeatable);
+    /// unset placeholders match any value
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+
+    /// The integration's mailbox or service account (address); repeatable
+    #[arg(long = "mailbox", value_name = "ADDRESS")]
+    pub mailboxes: Vec<String>,
+
+    /// Audit date (YYYY-MM-DD or RFC 3339); default: today (UTC)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<DateTime<Utc>>,
+
+    /// Output format (markdown is for pasting into a go-live ticket)
+    #[arg(short, long, value_enum, default_value_t = crate::report::checklist::ChecklistFormat::Table)]
+    pub format: crate::report::checklist::ChecklistFormat,
+
+    /// Write to FILE (atomically) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected KEY=VALUE"))?;
+    if k.trim().is_empty() {
+        return Err(format!("{s:?}: the key is empty"));
+    }
+    Ok((k.trim().to_string(), v.to_string()))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// The shipped profiles: id, vendor, steps
+    List,
+    /// A profile's steps, the guide's words and the advice
+    Show(ProfileShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileShowArgs {
+    /// A shipped profile's id
+    #[arg(value_name = "NAME", required_unless_present = "profile_file")]
+    pub name: Option<String>,
+
+    /// Show a profile file instead (and validate it)
+    #[arg(long, value_name = "PATH")]
+    pub profile_file: Option<PathBuf>,
 }

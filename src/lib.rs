@@ -10,6 +10,7 @@ pub mod commands;
 pub mod dates;
 pub mod engine;
 pub mod model;
+pub mod profile;
 pub mod report;
 pub mod snapshot;
 pub mod source;

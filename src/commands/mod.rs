@@ -1,5 +1,6 @@
 //! Subcommand handlers: glue between the command line and the library.
 
+mod checklist;
 mod collect;
 mod explain;
 mod inspect;
@@ -66,6 +67,8 @@ pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Collect(args) => collect::run(args),
+        Command::Checklist(args) => checklist::run(args),
+        Command::Profiles(cmd) => checklist::profiles(cmd),
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
         Command::Explain(args) => explain::run(args),

@@ -244,6 +244,15 @@ impl Catalog {
         table.values().find(|e| e.value.eq_ignore_ascii_case(value))
     }
 
+    /// A resource named by its catalogue name (case-insensitive) or appId: `(appId, name)`.
+    pub fn resource(&self, name_or_id: &str) -> Option<(&str, &str)> {
+        let key = name_or_id.trim().to_ascii_lowercase();
+        self.resources
+            .iter()
+            .find(|(id, r)| **id == key || r.name.eq_ignore_ascii_case(&key))
+            .map(|(id, r)| (id.as_str(), r.name.as_str()))
+    }
+
     /// The id of a permission named by its value (case-insensitive).
     pub fn id_of(&self, resource_app_id: &str, value: &str, kind: PermissionKind) -> Option<&str> {
         let resource = self.resources.get(resource_app_id)?;

@@ -1,5 +1,6 @@
 //! Report writers: one per format, each from the same [`Report`].
 
+pub mod checklist;
 mod csv;
 mod json_v1;
 mod table;
