@@ -1,5 +1,5 @@
-//! The README shows generated text: the rule table (from the rule files), the demo scan and
-//! the demo's mailbox reach.
+//! The README shows generated text: the rule table (from the rule files), the demo scan, the
+//! demo's mailbox reach and one go-live checklist.
 //! This test fails when either is stale; `UPDATE_README=1 cargo test --test readme` rewrites
 //! them.
 
@@ -40,7 +40,24 @@ fn readme_generated_sections_are_current() {
     let reach = m365audit(["reach", "examples/demo-tenant"]);
     assert_eq!(code(&reach), 0, "{}", stderr(&reach));
 
+    let checklist = m365audit([
+        "checklist",
+        "--profile",
+        "exact-exchange-online",
+        "--app",
+        "Exact Globe+ Exchange Online",
+        "--as-of",
+        "2026-11-22",
+        "examples/demo-tenant",
+    ]);
+    assert_eq!(code(&checklist), 1, "{}", stderr(&checklist));
+
     let expected = replace_section(&readme, "rules", &stdout(&rules));
+    let expected = replace_section(
+        &expected,
+        "checklist",
+        &format!("```text\n{}```\n", stdout(&checklist)),
+    );
     let expected = replace_section(
         &expected,
         "reach",

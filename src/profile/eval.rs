@@ -94,6 +94,8 @@ struct Found {
     fail: Vec<String>,
     not_evaluated: Vec<String>,
     pass: Vec<String>,
+    /// Shown whatever the outcome (what a guide gets wrong about a permission, ...).
+    notes: Vec<String>,
 }
 
 fn evaluate_step(step: &Step, env: &Env<'_>) -> StepResult {
@@ -115,6 +117,11 @@ fn evaluate_step(step: &Step, env: &Env<'_>) -> StepResult {
     for check in &step.checks {
         run(check, env, &mut found);
     }
+    let notes = std::mem::take(&mut found.notes);
+    let result = |outcome, mut evidence: Vec<String>| {
+        evidence.extend(notes.iter().map(|n| format!("note: {n}")));
+        result(outcome, evidence)
+    };
     let dead = step
         .advice
         .as_ref()
@@ -406,11 +413,9 @@ fn required_permissions(
             .iter()
             .any(|r| same(p, r.resource_app_id.as_deref(), &r.id, r.kind));
         let label = p.label();
-        let note = p
-            .note
-            .as_ref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
+        if let Some(n) = &p.note {
+            found.notes.push(format!("{label}: {n}"));
+        }
         if let Some(dead) = p.dead_from.filter(|d| *d <= cx.as_of) {
             let held = is_requested
                 || app.granted_app_roles.as_ref().is_some_and(|g| {
@@ -420,7 +425,7 @@ fn required_permissions(
             let since = crate::dates::ymd(dead);
             if held {
                 found.fail.push(format!(
-                    "{label} is still configured but stopped working on {since}: remove it{note}"
+                    "{label} is still configured but stopped working on {since}: remove it"
                 ));
             } else {
                 found.pass.push(format!(
@@ -430,11 +435,11 @@ fn required_permissions(
             continue;
         }
         if !is_requested {
-            found.fail.push(format!("{label} is not requested{note}"));
+            found.fail.push(format!("{label} is not requested"));
             continue;
         }
         if !granted {
-            found.pass.push(format!("{label} is requested{note}"));
+            found.pass.push(format!("{label} is requested"));
             continue;
         }
         let consent = match p.kind {
@@ -451,10 +456,10 @@ fn required_permissions(
             )),
             Some(true) => found
                 .pass
-                .push(format!("{label} is requested and admin-consented{note}")),
-            Some(false) => found.fail.push(format!(
-                "{label} is requested but not admin-consented{note}"
-            )),
+                .push(format!("{label} is requested and admin-consented")),
+            Some(false) => found
+                .fail
+                .push(format!("{label} is requested but not admin-consented")),
         }
     }
 }

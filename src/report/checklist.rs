@@ -135,7 +135,7 @@ fn table(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "App:   {}", app_line(c))?;
     writeln!(w, "Source: {}", c.source)?;
     if let Some(s) = &c.summary {
-        writeln!(w, "\n{}", crate::engine::rule::wrap(s, 100, ""))?;
+        writeln!(w, "\n{}", crate::engine::rule::wrap(s, 100, "").trim_end())?;
     }
     writeln!(w)?;
     let mut t = new_table(["Step", "Status", "Guide says / evidence"]);
