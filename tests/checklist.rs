@@ -526,6 +526,27 @@ fn candidates_user_profiles_and_errors() {
     assert_eq!(outcome(&r, "2"), "fail");
     assert_eq!(exit, 1);
 
+    // An RBAC for Applications role counts only when assigned to this app's service principal.
+    let role = tmp.write(
+        "rbac.toml",
+        "id = \"rbac\"\nvendor = \"Acme\"\ntitle = \"t\"\nguide = \"g\"\n\n[[steps]]\nnumber = \"1\"\ntitle = \"role\"\nguide = \"y\"\n[[steps.checks]]\nkind = \"exchange-role\"\nrole = \"Application Mail.Send\"\n",
+    );
+    let role = role.to_str().expect("utf-8");
+    for (app, expect) in [(EXACT, "pass"), (SYSAID, "fail")] {
+        let out = m365audit([
+            "checklist",
+            "--profile-file",
+            role,
+            "--app",
+            app,
+            "-f",
+            "json",
+            "examples/demo-tenant",
+        ]);
+        let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(outcome(&r, "1"), expect, "{app}: {}", evidence(&r, "1"));
+    }
+
     let out = m365audit(["profiles", "show", "sinch-contact-pro"]);
     assert_eq!(code(&out), 0);
     assert!(common::stdout(&out).contains("not a valid GUID"));

@@ -201,9 +201,25 @@ fn run(check: &StepCheck, env: &Env<'_>, found: &mut Found) {
                 );
                 return;
             };
+            // An assignment to a service principal counts only for this app's; one to a user
+            // or role group (a service account, as the vendor guides set up) counts as is.
+            let exchange_sps = env
+                .cx
+                .exchange
+                .service_principals
+                .as_deref()
+                .unwrap_or_default();
+            let app_id = app.app_id.as_deref().map(str::to_ascii_lowercase);
             let holders: Vec<String> = assignments
                 .iter()
                 .filter(|a| a.is_role(role) && a.is_enabled())
+                .filter(|a| match a.service_principal {
+                    Some(i) => exchange_sps.get(i).and_then(|sp| sp.app_id.clone()) == app_id,
+                    None => !a
+                        .assignee_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("ServicePrincipal")),
+                })
                 .map(
                     |a| match a.assignee_name.as_deref().or(a.assignee.as_deref()) {
                         Some(who) => format!("{who} ({})", a.label()),
