@@ -59,6 +59,9 @@ pub enum Command {
     /// Pre-go-live checklist: a vendor guide's steps checked on one app registration
     #[command(long_about = CHECKLIST_ABOUT, after_help = CHECKLIST_EXIT)]
     Checklist(ChecklistArgs),
+    /// Compare two JSON reports: new, resolved and unchanged findings
+    #[command(after_help = DIFF_EXIT)]
+    Diff(DiffArgs),
     /// List the vendor profiles, or show one's steps
     #[command(subcommand)]
     Profiles(ProfilesCommand),
@@ -154,6 +157,15 @@ pub struct ScanArgs {
     /// Exit 1 when a failing finding is at or above this severity
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+
+    /// An earlier JSON report: mark each failing or not-evaluated finding new or unchanged
+    /// (by fingerprint: rule, subject, item) and list the resolved ones
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: exit 1 when a new failing finding is at or above this severity
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, requires = "baseline")]
+    pub fail_on_new: Option<Severity>,
 
     /// Colour in the table: auto (when writing to a terminal and NO_COLOR is unset)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -510,4 +522,36 @@ pub struct ProfileShowArgs {
     /// Show a profile file instead (and validate it)
     #[arg(long, value_name = "PATH")]
     pub profile_file: Option<PathBuf>,
+}
+
+const DIFF_EXIT: &str = "\
+Findings are matched by fingerprint (rule id + subject ids + item), never by message text, so a
+day count changing in a message is not a new finding. Reports written before fingerprints were
+added are compared by the same fields.
+
+Exit codes:
+  0  compared (whatever the differences, unless --fail-on-new)
+  1  --fail-on-new: a new failing finding at or above the severity
+  2  a file is not an m365audit JSON report";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (scan --format json)
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+    /// The later report
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+    /// table (default) or json
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Exit 1 when a new failing finding is at or above this severity
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on_new: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
 }

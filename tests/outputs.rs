@@ -97,7 +97,9 @@ fn csv_has_one_row_per_finding_with_the_json_fields() {
             "evidence",
             "remediation",
             "references",
-            "source"
+            "source",
+            "fingerprint",
+            "change"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
@@ -108,6 +110,8 @@ fn csv_has_one_row_per_finding_with_the_json_fields() {
         assert_eq!(&row[11], f["message"].as_str().expect("message"));
         let evidence: Value = serde_json::from_str(&row[12]).expect("evidence is JSON");
         assert_eq!(evidence, f["evidence"]);
+        assert_eq!(&row[16], f["fingerprint"].as_str().expect("fingerprint"));
+        assert_eq!(&row[17], "", "no baseline, no change column");
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod checklist;
 mod collect;
+mod diff;
 mod explain;
 mod inspect;
 mod reach;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Scan(args) => scan::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Checklist(args) => checklist::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Profiles(cmd) => checklist::profiles(cmd),
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),

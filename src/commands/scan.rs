@@ -12,6 +12,11 @@ use crate::model::Catalog;
 use crate::report::{self, Format, Report};
 
 pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
+    // Read the baseline first: a bad one is a usage error, before any collection.
+    let prior = match &args.baseline {
+        Some(path) => Some(crate::report::baseline::load(path).map_err(CommandError::Input)?),
+        None => None,
+    };
     let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
     let mut rules = load_rules(&args.rule_dirs)?;
     if !args.only.is_empty() {
@@ -50,7 +55,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     }
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
 
-    let report = Report::new(
+    let mut report = Report::new(
         &rules,
         sources,
         findings,
@@ -59,6 +64,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         Utc::now(),
         args.include_passed,
     );
+    if let (Some(prior), Some(path)) = (prior, &args.baseline) {
+        report.compare(path.display().to_string(), prior);
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -93,6 +101,11 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         return Ok(exit::INPUT);
     }
     if let (Some(threshold), Some(worst)) = (args.fail_on, report.worst_failure())
+        && worst >= threshold
+    {
+        return Ok(exit::FINDINGS);
+    }
+    if let (Some(threshold), Some(worst)) = (args.fail_on_new, report.worst_new_failure())
         && worst >= threshold
     {
         return Ok(exit::FINDINGS);

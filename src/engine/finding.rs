@@ -139,3 +139,58 @@ pub struct Finding {
     pub message: String,
     pub evidence: Evidence,
 }
+
+impl SubjectKind {
+    /// The name JSON reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Application => "application",
+            SubjectKind::ServicePrincipal => "service_principal",
+            SubjectKind::RoleAssignment => "role_assignment",
+            SubjectKind::AccessPolicy => "access_policy",
+            SubjectKind::Mailbox => "mailbox",
+            SubjectKind::Tenant => "tenant",
+        }
+    }
+}
+
+/// A finding's stable identity across runs: rule id, subject (kind and ids, not its display
+/// name, which admins rename) and item; never the message text, which carries dates and
+/// counts. 32 hex digits of SHA-256. Computable from a JSON v1 report alone, so reports
+/// written before the field existed can be compared too.
+pub fn fingerprint(
+    rule_id: &str,
+    subject_kind: &str,
+    app_id: Option<&str>,
+    object_id: Option<&str>,
+    identity: Option<&str>,
+    item: Option<&str>,
+) -> String {
+    let lower = |s: Option<&str>| s.unwrap_or_default().to_ascii_lowercase();
+    let input = format!(
+        "{}\n{subject_kind}\n{}\n{}\n{}\n{}",
+        rule_id.to_ascii_uppercase(),
+        lower(app_id),
+        lower(object_id),
+        identity.unwrap_or_default(),
+        item.unwrap_or_default()
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, input.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Finding {
+    pub fn fingerprint(&self, rule_id: &str) -> String {
+        fingerprint(
+            rule_id,
+            self.subject.kind.as_str(),
+            self.subject.app_id.as_deref(),
+            self.subject.object_id.as_deref(),
+            self.subject.identity.as_deref(),
+            self.item.as_deref(),
+        )
+    }
+}

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::Report;
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 18] = [
     "rule_id",
     "slug",
     "title",
@@ -25,6 +25,8 @@ const HEADER: [&str; 16] = [
     "remediation",
     "references",
     "source",
+    "fingerprint",
+    "change",
 ];
 
 /// Neutralizes a cell a spreadsheet would evaluate.
@@ -43,6 +45,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let rule = &report.rules.rules[f.rule];
         let evidence = serde_json::to_string(&f.evidence)?;
         let subject_kind = serde_json::to_value(f.subject.kind)?;
+        let fingerprint = f.fingerprint(&rule.id);
+        let change = report.change(f).map(|c| c.as_str()).unwrap_or_default();
         let row = [
             rule.id.as_str(),
             rule.slug.as_str(),
@@ -60,6 +64,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             rule.docs.remediation.as_str(),
             &rule.docs.references.join(" | "),
             report.sources.get(f.source).map_or("", |s| s.path.as_str()),
+            fingerprint.as_str(),
+            change,
         ];
         w.write_record(row.iter().map(|c| neutralize(c).into_owned()))?;
     }

@@ -19,6 +19,17 @@ struct Document<'a> {
     sources: Vec<Source<'a>>,
     summary: Summary,
     findings: Vec<JsonFinding<'a>>,
+    /// With `--baseline`: the comparison, and the earlier findings no longer reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<JsonBaseline<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonBaseline<'a> {
+    path: &'a str,
+    new: usize,
+    unchanged: usize,
+    resolved: &'a [super::baseline::Prior],
 }
 
 #[derive(Serialize)]
@@ -59,6 +70,11 @@ struct JsonFinding<'a> {
     remediation: &'a str,
     references: &'a [String],
     source: &'a str,
+    /// Stable across runs: rule id + subject ids + item (see `m365audit diff`).
+    fingerprint: String,
+    /// With `--baseline`: `new` or `unchanged` (failing and not-evaluated findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<super::baseline::Change>,
 }
 
 #[derive(Serialize)]
@@ -92,6 +108,8 @@ fn finding<'a>(report: &'a Report, f: &'a Finding) -> JsonFinding<'a> {
         remediation: &rule.docs.remediation,
         references: &rule.docs.references,
         source: report.sources.get(f.source).map_or("", |s| s.path.as_str()),
+        fingerprint: f.fingerprint(&rule.id),
+        change: report.change(f),
     }
 }
 
@@ -132,6 +150,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .collect(),
         },
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
+        baseline: report.changes.as_ref().map(|c| JsonBaseline {
+            path: &c.baseline,
+            new: c.new,
+            unchanged: c.unchanged,
+            resolved: &c.resolved,
+        }),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

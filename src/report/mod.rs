@@ -1,5 +1,6 @@
 //! Report writers: one per format, each from the same [`Report`].
 
+pub mod baseline;
 pub mod checklist;
 mod csv;
 mod json_v1;
@@ -63,6 +64,8 @@ pub struct Report<'a> {
     pub summary: Summary,
     /// Whether passes were kept in `findings` (`--include-passed`).
     pub includes_passed: bool,
+    /// The comparison with `--baseline`, if given.
+    pub changes: Option<baseline::Changes>,
 }
 
 impl<'a> Report<'a> {
@@ -122,7 +125,39 @@ impl<'a> Report<'a> {
             findings,
             summary,
             includes_passed,
+            changes: None,
         }
+    }
+
+    /// Compares the failing and not-evaluated findings with an earlier report's.
+    pub fn compare(&mut self, baseline: String, prior: Vec<baseline::Prior>) {
+        let current: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.outcome != Outcome::Pass)
+            .map(|f| f.fingerprint(&self.rules.rules[f.rule].id))
+            .collect();
+        self.changes = Some(baseline::Changes::compute(
+            baseline,
+            prior,
+            current.iter().map(String::as_str),
+        ));
+    }
+
+    /// `new`/`unchanged` for a finding, when there is a baseline (passes have none).
+    pub fn change(&self, f: &Finding) -> Option<baseline::Change> {
+        let changes = self.changes.as_ref()?;
+        (f.outcome != Outcome::Pass)
+            .then(|| changes.change(&f.fingerprint(&self.rules.rules[f.rule].id)))
+    }
+
+    /// The most severe new failing finding, for `--fail-on-new`.
+    pub fn worst_new_failure(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| f.outcome == Outcome::Fail && self.change(f) == Some(baseline::Change::New))
+            .map(|f| f.severity)
+            .max()
     }
 
     /// The most severe failing finding, for `--fail-on`.

@@ -161,11 +161,16 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
                 } else {
                     severity_cell(f.severity, color)
                 };
+                // With --baseline, findings the earlier run did not have are marked.
+                let message = match report.change(f) {
+                    Some(super::baseline::Change::New) => format!("NEW: {}", clean(&f.message)),
+                    _ => clean(&f.message),
+                };
                 table.add_row(vec![
                     Cell::new(app),
                     sev,
                     Cell::new(format!("{}\n{}", rule.id, rule.slug)),
-                    Cell::new(clean(&f.message)),
+                    Cell::new(message),
                 ]);
             }
         }
@@ -196,6 +201,29 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         s.pass,
         format_as_of(report.as_of)
     )?;
+    if let Some(c) = &report.changes {
+        writeln!(
+            out,
+            "Against {}: {} new, {} unchanged, {} resolved.",
+            c.baseline,
+            c.new,
+            c.unchanged,
+            c.resolved.len()
+        )?;
+        for r in &c.resolved {
+            writeln!(
+                out,
+                "  resolved: {} {} {}{}",
+                r.rule_id,
+                r.subject.label(),
+                r.item
+                    .as_deref()
+                    .map(|i| format!("[{i}] "))
+                    .unwrap_or_default(),
+                clean(&r.message)
+            )?;
+        }
+    }
     let broken: usize = report.sources.iter().map(|s| s.errors.len()).sum();
     if broken > 0 {
         writeln!(

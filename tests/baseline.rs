@@ -1,0 +1,215 @@
+//! `scan --baseline`, `--fail-on-new` and `m365audit diff`: findings matched across runs by
+//! fingerprint (rule + subject + item), never by message text.
+
+mod common;
+
+use std::path::Path;
+
+use common::{TempDir, code, m365audit, root, stderr, stdout};
+use serde_json::Value;
+
+/// Scans `dir` as of `as_of` into `out` (JSON), with extra arguments.
+fn scan(dir: &Path, as_of: &str, out: &Path, extra: &[&str]) -> i32 {
+    let (dir, out) = (dir.display().to_string(), out.display().to_string());
+    let mut args = vec!["scan", "--format", "json", "--as-of", as_of, "-o", &out];
+    args.extend_from_slice(extra);
+    args.push(&dir);
+    let o = m365audit(&args);
+    assert!(code(&o) <= 1, "{}", stderr(&o));
+    code(&o)
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("JSON")
+}
+
+/// The demo tenant with SysAid's secret expired and Exact's implicit grant turned off.
+fn changed_demo(tmp: &TempDir) -> std::path::PathBuf {
+    let dir = tmp.path().join("tenant");
+    std::fs::create_dir_all(dir.join("exchange")).expect("mkdir");
+    for e in walk(&root().join("examples/demo-tenant")) {
+        let rel = e
+            .strip_prefix(root().join("examples/demo-tenant"))
+            .expect("inside");
+        std::fs::copy(&e, dir.join(rel)).expect("copy");
+    }
+    let path = dir.join("applications.json");
+    let mut apps = read(&path);
+    for a in apps["value"].as_array_mut().expect("apps") {
+        if a["displayName"] == "SysAid Helpdesk Mail" {
+            a["passwordCredentials"][0]["endDateTime"] = "2025-06-15T13:30:00Z".into();
+        }
+        if a["displayName"] == "Exact Globe+ Exchange Online" {
+            a["web"]["implicitGrantSettings"]["enableAccessTokenIssuance"] = false.into();
+        }
+    }
+    std::fs::write(&path, apps.to_string()).expect("write");
+    dir
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn baseline_marks_new_unchanged_and_resolved() {
+    let tmp = TempDir::new("baseline");
+    let before = tmp.path().join("before.json");
+    scan(
+        &root().join("examples/demo-tenant"),
+        "2026-11-22",
+        &before,
+        &[],
+    );
+    let tenant = changed_demo(&tmp);
+    let after = tmp.path().join("after.json");
+    let b = before.display().to_string();
+    scan(&tenant, "2026-11-22", &after, &["--baseline", &b]);
+
+    let report = read(&after);
+    let findings = report["findings"].as_array().expect("findings");
+    let new: Vec<String> = findings
+        .iter()
+        .filter(|f| f["change"] == "new")
+        .map(|f| format!("{} {}", f["rule_id"], f["subject"]["display_name"]))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            r#""CRED-001" "SysAid Helpdesk Mail""#,
+            r#""CRED-004" "SysAid Helpdesk Mail""#
+        ]
+    );
+    let unchanged = findings
+        .iter()
+        .filter(|f| f["change"] == "unchanged")
+        .count();
+    assert_eq!(report["baseline"]["unchanged"], unchanged);
+    assert_eq!(report["baseline"]["new"], 2);
+    let resolved: Vec<&str> = report["baseline"]["resolved"]
+        .as_array()
+        .expect("resolved")
+        .iter()
+        .filter_map(|r| r["rule_id"].as_str())
+        .collect();
+    assert_eq!(resolved, ["CRED-002", "CRED-003", "CRED-005", "URI-004"]);
+
+    // --fail-on-new looks only at new failures.
+    let out = tmp.path().join("x.json");
+    assert_eq!(
+        scan(
+            &tenant,
+            "2026-11-22",
+            &out,
+            &["--baseline", &b, "--fail-on-new", "high"]
+        ),
+        1
+    );
+    assert_eq!(
+        scan(
+            &tenant,
+            "2026-11-22",
+            &out,
+            &["--baseline", &b, "--fail-on-new", "critical"]
+        ),
+        0
+    );
+
+    // The table marks new findings and lists the resolved ones.
+    let t = m365audit([
+        "scan",
+        "--as-of",
+        "2026-11-22",
+        "--baseline",
+        &b,
+        tenant.to_str().expect("utf-8"),
+    ]);
+    let text = stdout(&t);
+    assert!(text.contains("NEW: Client secret SysAid OAuth"), "{text}");
+    assert!(text.contains("2 new, 49 unchanged, 4 resolved"), "{text}");
+
+    // diff says the same from the two files.
+    let a = after.display().to_string();
+    let d = m365audit(["diff", "--format", "json", &b, &a]);
+    assert_eq!(code(&d), 0, "{}", stderr(&d));
+    let diff: Value = serde_json::from_slice(&d.stdout).expect("JSON");
+    assert_eq!(diff["counts"]["new"], 2);
+    assert_eq!(diff["counts"]["resolved"], 4);
+    assert_eq!(diff["counts"]["unchanged"], report["baseline"]["unchanged"]);
+    assert_eq!(
+        code(&m365audit(["diff", "--fail-on-new", "high", &b, &a])),
+        1
+    );
+}
+
+#[test]
+fn fingerprints_ignore_message_text_and_old_reports_compare_too() {
+    let tmp = TempDir::new("fingerprint");
+    let demo = root().join("examples/demo-tenant");
+    let (day1, day2) = (tmp.path().join("d1.json"), tmp.path().join("d2.json"));
+    scan(&demo, "2026-11-22", &day1, &[]);
+    scan(&demo, "2026-11-23", &day2, &[]);
+    // Day counts in messages change from one day to the next; the findings do not.
+    assert_ne!(
+        std::fs::read_to_string(&day1).expect("d1"),
+        std::fs::read_to_string(&day2).expect("d2")
+    );
+    let (a, b) = (day1.display().to_string(), day2.display().to_string());
+    let d = m365audit(["diff", &a, &b]);
+    assert!(
+        stdout(&d).contains("0 new, 0 resolved, 53 unchanged"),
+        "{}",
+        stdout(&d)
+    );
+
+    // A report without the fingerprint field (older versions) gives the same result.
+    let mut old = read(&day1);
+    for f in old["findings"].as_array_mut().expect("findings") {
+        f.as_object_mut().expect("object").remove("fingerprint");
+    }
+    let stripped = tmp.path().join("old.json");
+    std::fs::write(&stripped, old.to_string()).expect("write");
+    let d = m365audit(["diff", stripped.to_str().expect("utf-8"), &b]);
+    assert!(
+        stdout(&d).contains("0 new, 0 resolved, 53 unchanged"),
+        "{}",
+        stdout(&d)
+    );
+}
+
+#[test]
+fn a_bad_baseline_is_a_usage_error() {
+    let tmp = TempDir::new("bad-baseline");
+    let bad = tmp.write(
+        "bad.json",
+        "{\"schema\": \"something/else\", \"findings\": []}",
+    );
+    let o = m365audit([
+        "scan",
+        "--baseline",
+        bad.to_str().expect("utf-8"),
+        "examples/demo-tenant",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.json") && stderr(&o).contains("m365audit/findings/v1"),
+        "{}",
+        stderr(&o)
+    );
+    let broken = tmp.write("broken.json", "{\"schema\": ");
+    let o = m365audit([
+        "diff",
+        broken.to_str().expect("utf-8"),
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("broken.json:1:"), "{}", stderr(&o));
+}
