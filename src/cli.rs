@@ -59,6 +59,8 @@ pub enum Command {
     /// Pre-go-live checklist: a vendor guide's steps checked on one app registration
     #[command(long_about = CHECKLIST_ABOUT, after_help = CHECKLIST_EXIT)]
     Checklist(ChecklistArgs),
+    /// Write a commented m365audit.toml (rules, severities, parameters, waivers)
+    Init(InitArgs),
     /// Compare two JSON reports: new, resolved and unchanged findings
     #[command(after_help = DIFF_EXIT)]
     Diff(DiffArgs),
@@ -89,9 +91,13 @@ union of both.",
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Export directories or JSON files to scan
-    #[arg(required_unless_present = "tenant", value_name = "SOURCE")]
+    /// Export directories or JSON files to scan (default: [scan] sources of m365audit.toml)
+    #[arg(value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+
+    /// Configuration file (default: ./m365audit.toml when present; `m365audit init` writes one)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Collect this tenant live first (id or domain) and scan it with the SOURCEs; needs
     /// --client-id and a credential (see `m365audit collect --help`)
@@ -554,4 +560,14 @@ pub struct DiffArgs {
 pub enum DiffFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it
+    #[arg(value_name = "FILE", default_value = "m365audit.toml")]
+    pub path: PathBuf,
+    /// Replace an existing file
+    #[arg(long)]
+    pub force: bool,
 }

@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Collect(args) => collect::run(args),
         Command::Checklist(args) => checklist::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Init(args) => init(args),
         Command::Profiles(cmd) => checklist::profiles(cmd),
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
@@ -193,3 +194,18 @@ fn staleness(collected_at: Option<DateTime<Utc>>, as_of: DateTime<Utc>) -> Optio
 
 /// Exports older than this (relative to `--as-of`) get a warning.
 const STALE_AFTER_DAYS: i64 = 30;
+
+/// `m365audit init`: the commented configuration template.
+fn init(args: crate::cli::InitArgs) -> Result<u8, CommandError> {
+    if args.path.exists() && !args.force {
+        return Err(CommandError::Input(format!(
+            "{} exists (use --force to replace it)",
+            args.path.display()
+        )));
+    }
+    write_atomically(&args.path, |w| {
+        w.write_all(crate::config::TEMPLATE.as_bytes())
+    })?;
+    eprintln!("wrote {}", args.path.display());
+    Ok(exit::OK)
+}

@@ -1,12 +1,15 @@
 //! `m365audit scan`.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
 use super::{CommandError, collect, exit, load_rules, read_source, today, write_atomically};
 use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
+use crate::config::Config;
+use crate::engine::waiver::{self, WaiverState};
 use crate::engine::{EvalOptions, evaluate};
 use crate::model::Catalog;
 use crate::report::{self, Format, Report};
@@ -17,17 +20,53 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         Some(path) => Some(crate::report::baseline::load(path).map_err(CommandError::Input)?),
         None => None,
     };
+    let config =
+        Config::find(args.config.as_deref()).map_err(|e| CommandError::Input(e.to_string()))?;
+    // Paths in a config file are relative to the file's folder.
+    let base = config
+        .path
+        .as_deref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
-    let mut rules = load_rules(&args.rule_dirs)?;
+    let rule_dirs: Vec<PathBuf> = args
+        .rule_dirs
+        .iter()
+        .cloned()
+        .chain(config.scan.rules.iter().map(|d| base.join(d)))
+        .collect();
+    let mut rules = load_rules(&rule_dirs)?;
+    config
+        .apply(&mut rules)
+        .map_err(|e| CommandError::Input(e.to_string()))?;
     if !args.only.is_empty() {
         rules.retain_ids(&args.only).map_err(CommandError::Input)?;
     }
+    let mailboxes = if args.mailboxes.is_empty() {
+        config.scan.mailboxes.clone()
+    } else {
+        args.mailboxes.clone()
+    };
+    let fail_on = args.fail_on.or(config.scan.fail_on);
+    let fail_on_new = args.fail_on_new.or(config.scan.fail_on_new);
     let opts = EvalOptions {
         as_of: args.as_of.unwrap_or_else(today),
         keep_passed: args.include_passed,
         inputs: ScanInputs {
-            integration_mailboxes: args.mailboxes.clone(),
+            integration_mailboxes: mailboxes,
         },
+    };
+    let configured: Vec<PathBuf> = config.scan.sources.iter().map(|s| base.join(s)).collect();
+    let source_paths: &[PathBuf] = if args.sources.is_empty() && args.tenant.is_none() {
+        if configured.is_empty() {
+            return Err(CommandError::Input(
+                "no SOURCE: name an export folder or file, use --tenant, or set [scan] sources in m365audit.toml".into(),
+            ));
+        }
+        &configured
+    } else {
+        &args.sources
     };
 
     // `--tenant`: collect first, then scan the snapshot with the other sources.
@@ -38,7 +77,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let paths: Vec<&std::path::Path> = live
         .iter()
         .map(|l| l.dir.as_path())
-        .chain(args.sources.iter().map(|p| p.as_path()))
+        .chain(source_paths.iter().map(|p| p.as_path()))
         .collect();
 
     let mut sources = Vec::with_capacity(paths.len());
@@ -54,6 +93,20 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         sources.push(scanned.summary);
     }
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
+    let waivers = waiver::apply(&config.waivers, &mut findings, &rules, opts.as_of);
+    for w in &waivers {
+        if w.state != WaiverState::Applied {
+            let at = config
+                .path
+                .as_ref()
+                .map(|p| {
+                    let (l, c) = w.waiver.position.unwrap_or((0, 0));
+                    format!("{}:{l}:{c}: ", p.display())
+                })
+                .unwrap_or_default();
+            eprintln!("warning: {at}{}", w.describe());
+        }
+    }
 
     let mut report = Report::new(
         &rules,
@@ -67,6 +120,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     if let (Some(prior), Some(path)) = (prior, &args.baseline) {
         report.compare(path.display().to_string(), prior);
     }
+    report.waivers = waivers;
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -100,12 +154,12 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         );
         return Ok(exit::INPUT);
     }
-    if let (Some(threshold), Some(worst)) = (args.fail_on, report.worst_failure())
+    if let (Some(threshold), Some(worst)) = (fail_on, report.worst_failure())
         && worst >= threshold
     {
         return Ok(exit::FINDINGS);
     }
-    if let (Some(threshold), Some(worst)) = (args.fail_on_new, report.worst_new_failure())
+    if let (Some(threshold), Some(worst)) = (fail_on_new, report.worst_new_failure())
         && worst >= threshold
     {
         return Ok(exit::FINDINGS);

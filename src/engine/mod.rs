@@ -5,6 +5,7 @@ pub mod finding;
 pub mod loader;
 pub mod rego;
 pub mod rule;
+pub mod waiver;
 
 pub use eval::{EvalOptions, Evaluation, evaluate};
 pub use finding::{Evidence, Finding, Outcome, Severity, Subject, SubjectKind};

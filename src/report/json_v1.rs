@@ -22,6 +22,9 @@ struct Document<'a> {
     /// With `--baseline`: the comparison, and the earlier findings no longer reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<JsonBaseline<'a>>,
+    /// Configured waivers: applied, expired or unmatched.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    waivers: &'a [crate::engine::waiver::WaiverStatus],
 }
 
 #[derive(Serialize)]
@@ -156,6 +159,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             unchanged: c.unchanged,
             resolved: &c.resolved,
         }),
+        waivers: &report.waivers,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

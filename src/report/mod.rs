@@ -66,6 +66,8 @@ pub struct Report<'a> {
     pub includes_passed: bool,
     /// The comparison with `--baseline`, if given.
     pub changes: Option<baseline::Changes>,
+    /// What became of each configured waiver.
+    pub waivers: Vec<crate::engine::waiver::WaiverStatus>,
 }
 
 impl<'a> Report<'a> {
@@ -126,6 +128,7 @@ impl<'a> Report<'a> {
             summary,
             includes_passed,
             changes: None,
+            waivers: Vec::new(),
         }
     }
 

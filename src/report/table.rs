@@ -201,6 +201,20 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         s.pass,
         format_as_of(report.as_of)
     )?;
+    if s.waived > 0 {
+        writeln!(
+            out,
+            "{} finding(s) waived (see the JSON report for each waiver's reason).",
+            s.waived
+        )?;
+    }
+    for w in report
+        .waivers
+        .iter()
+        .filter(|w| w.state != crate::engine::waiver::WaiverState::Applied)
+    {
+        writeln!(out, "{}", w.describe())?;
+    }
     if let Some(c) = &report.changes {
         writeln!(
             out,

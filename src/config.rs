@@ -1,0 +1,332 @@
+//! `m365audit.toml`: defaults for scheduled runs. Found in the working directory or given
+//! with `--config`; validated like rule files (every error names file, line and column).
+//! `m365audit init` writes the commented template below.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::checks::{self, BuildContext};
+use crate::engine::{RuleSet, Severity};
+use crate::source::json::line_column;
+
+/// The file looked for in the working directory.
+pub const FILE_NAME: &str = "m365audit.toml";
+
+/// The template `m365audit init` writes.
+pub const TEMPLATE: &str = include_str!("config-template.toml");
+
+/// A configuration error: `file:line:col: message`.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: String,
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Config {
+    pub path: Option<PathBuf>,
+    pub scan: ScanDefaults,
+    pub rules: RuleSettings,
+    pub waivers: Vec<Waiver>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanDefaults {
+    /// Sources scanned when the command line names none.
+    #[serde(default)]
+    pub sources: Vec<PathBuf>,
+    /// Extra rule directories.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+    #[serde(default, deserialize_with = "severity")]
+    pub fail_on: Option<Severity>,
+    #[serde(default, deserialize_with = "severity")]
+    pub fail_on_new: Option<Severity>,
+    /// Integration mailboxes (as `--mailbox`).
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<Severity>().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{s:?} is not a severity (info, low, medium, high, critical)"
+        ))
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct RuleSettings {
+    /// Evaluate only these (empty: all).
+    pub only: Vec<String>,
+    pub disable: Vec<String>,
+    pub severity: BTreeMap<String, Severity>,
+    /// Rule id → parameters merged over the rule file's `[check]`, with where they were written.
+    pub params: BTreeMap<String, (toml::Table, Option<(usize, usize)>)>,
+}
+
+/// A finding accepted for a reason, until a date.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Waiver {
+    pub rule: String,
+    /// App id or object id (apps), or the identity (policies, role assignments, mailboxes).
+    pub subject: String,
+    /// Credential key id, URI, permission...: only that part of the subject.
+    pub item: Option<String>,
+    pub reason: String,
+    /// Last day the waiver applies (YYYY-MM-DD, inclusive).
+    pub expires: Option<String>,
+    pub ticket: Option<String>,
+    /// Where in the config file it is, for messages.
+    #[serde(skip)]
+    pub position: Option<(usize, usize)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverFile {
+    rule: String,
+    subject: String,
+    #[serde(default)]
+    item: Option<String>,
+    reason: String,
+    #[serde(default)]
+    expires: Option<Spanned<String>>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    only: Vec<String>,
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    severity: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// `--config PATH`, else `m365audit.toml` in the working directory, else defaults.
+    pub fn find(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = PathBuf::from(FILE_NAME);
+                if !p.is_file() {
+                    return Ok(Config::default());
+                }
+                p
+            }
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+            path: shown.clone(),
+            position: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut config = parse(&shown, &text)?;
+        config.path = Some(path);
+        Ok(config)
+    }
+
+    /// Checks rule ids against the loaded rules and applies severities, parameters and the
+    /// rule selection. Unknown ids are errors (a typo must not silently keep a rule on).
+    pub fn apply(&self, rules: &mut RuleSet) -> Result<(), ConfigError> {
+        let path = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let err = |position, message: String| ConfigError {
+            path: path.clone(),
+            position,
+            message,
+        };
+        let known = |id: &str| rules.get(id).is_some();
+        for id in self
+            .rules
+            .only
+            .iter()
+            .chain(&self.rules.disable)
+            .chain(self.rules.severity.keys())
+            .chain(self.rules.params.keys())
+            .chain(self.waivers.iter().map(|w| &w.rule))
+        {
+            if !known(id) {
+                return Err(err(None, format!("unknown rule id {id:?}")));
+            }
+        }
+        for rule in &mut rules.rules {
+            if let Some(s) = self.rules.severity.get(&rule.id) {
+                rule.severity = *s;
+            }
+            if let Some((overrides, position)) = self.rules.params.get(&rule.id) {
+                let mut params = rule.params.clone();
+                for (k, v) in overrides {
+                    if k == "kind" {
+                        return Err(err(
+                            *position,
+                            format!("rule {}: `kind` cannot be changed", rule.id),
+                        ));
+                    }
+                    params.insert(k.clone(), v.clone());
+                }
+                params.remove("kind");
+                let text = toml::to_string(&params)
+                    .map_err(|e| err(*position, format!("rule {}: {e}", rule.id)))?;
+                let doc =
+                    DeTable::parse(&text).map_err(|e| err(*position, e.message().to_string()))?;
+                let span = doc.span();
+                let build = checks::builder(&rule.kind)
+                    .ok_or_else(|| err(*position, format!("rule {}: unknown kind", rule.id)))?;
+                rule.check = build(
+                    ValueDeserializer::from(Spanned::new(span, DeValue::Table(doc.into_inner()))),
+                    &BuildContext { text: &text },
+                )
+                .map_err(|e| {
+                    err(
+                        *position,
+                        format!("rule {} parameters: {}", rule.id, e.message),
+                    )
+                })?;
+                params.insert("kind".into(), toml::Value::String(rule.kind.clone()));
+                rule.params = params;
+            }
+        }
+        if !self.rules.only.is_empty() {
+            rules
+                .retain_ids(&self.rules.only)
+                .map_err(|m| err(None, m))?;
+        }
+        rules.rules.retain(|r| {
+            !self
+                .rules
+                .disable
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&r.id))
+        });
+        Ok(())
+    }
+}
+
+fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+    let at = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+        path: path.to_string(),
+        position: span.map(|s| line_column(text.as_bytes(), s.start)),
+        message,
+    };
+    let toml_err = |e: toml::de::Error| at(e.span(), e.message().to_string());
+    let doc = DeTable::parse(text).map_err(toml_err)?;
+    let mut table = doc.into_inner();
+
+    let mut config = Config::default();
+    if let Some(scan) = table.remove("scan") {
+        config.scan = ScanDefaults::deserialize(ValueDeserializer::from(scan)).map_err(toml_err)?;
+    }
+    if let Some(rules) = table.remove("rules") {
+        let span = rules.span();
+        let DeValue::Table(mut t) = rules.into_inner() else {
+            return Err(at(Some(span), "[rules] must be a table".into()));
+        };
+        if let Some(params) = t.remove("params") {
+            let pspan = params.span();
+            let DeValue::Table(p) = params.into_inner() else {
+                return Err(at(
+                    Some(pspan),
+                    "[rules.params] must be a table of tables".into(),
+                ));
+            };
+            for (id, v) in p {
+                let position = Some(line_column(text.as_bytes(), v.span().start));
+                let table =
+                    toml::Table::deserialize(ValueDeserializer::from(v)).map_err(toml_err)?;
+                config
+                    .rules
+                    .params
+                    .insert(id.get_ref().to_ascii_uppercase(), (table, position));
+            }
+        }
+        let file = RulesFile::deserialize(ValueDeserializer::from(Spanned::new(
+            span.clone(),
+            DeValue::Table(t),
+        )))
+        .map_err(toml_err)?;
+        config.rules.only = file.only.iter().map(|s| s.to_ascii_uppercase()).collect();
+        config.rules.disable = file
+            .disable
+            .iter()
+            .map(|s| s.to_ascii_uppercase())
+            .collect();
+        for (id, sev) in file.severity {
+            let s = sev.parse::<Severity>().map_err(|_| {
+                at(
+                    Some(span.clone()),
+                    format!("[rules.severity] {id}: {sev:?} is not a severity (info, low, medium, high, critical)"),
+                )
+            })?;
+            config.rules.severity.insert(id.to_ascii_uppercase(), s);
+        }
+    }
+    if let Some(waivers) = table.remove("waivers") {
+        let span = waivers.span();
+        let DeValue::Array(list) = waivers.into_inner() else {
+            return Err(at(
+                Some(span),
+                "`waivers` must be an array of tables ([[waivers]])".into(),
+            ));
+        };
+        for w in list {
+            let position = Some(line_column(text.as_bytes(), w.span().start));
+            let f = WaiverFile::deserialize(ValueDeserializer::from(w)).map_err(toml_err)?;
+            if f.reason.trim().is_empty() {
+                return Err(ConfigError {
+                    path: path.to_string(),
+                    position,
+                    message: "a waiver needs a reason".into(),
+                });
+            }
+            let expires = match f.expires {
+                Some(e) => {
+                    let ok = chrono::NaiveDate::parse_from_str(e.get_ref(), "%Y-%m-%d").is_ok();
+                    if !ok {
+                        return Err(at(
+                            Some(e.span()),
+                            format!("expires {:?} is not a date (YYYY-MM-DD)", e.get_ref()),
+                        ));
+                    }
+                    Some(e.into_inner())
+                }
+                None => None,
+            };
+            config.waivers.push(Waiver {
+                rule: f.rule.to_ascii_uppercase(),
+                subject: f.subject,
+                item: f.item,
+                reason: f.reason,
+                expires,
+                ticket: f.ticket,
+                position,
+            });
+        }
+    }
+    if let Some((key, v)) = table.into_iter().next() {
+        return Err(at(
+            Some(v.span()),
+            format!(
+                "unknown key {:?}: expected scan, rules or waivers",
+                key.get_ref()
+            ),
+        ));
+    }
+    Ok(config)
+}

@@ -1,0 +1,107 @@
+//! Applying waivers: a matching failing finding becomes `waived` (its evidence kept, the
+//! waiver's reason added); a waiver past its `expires` date waives nothing and is reported;
+//! a waiver that matches nothing is reported too, so stale entries do not pile up.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::{Finding, Outcome, RuleSet};
+use crate::config::Waiver;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverState {
+    /// Waived at least one finding.
+    Applied,
+    /// Past its expiry date: the findings it names fail again.
+    Expired,
+    /// Matches no finding of this run.
+    Unmatched,
+}
+
+/// What became of one waiver in this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverStatus {
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    pub state: WaiverState,
+    /// Findings it waived (or, expired, would have waived).
+    pub findings: usize,
+}
+
+impl WaiverStatus {
+    pub fn describe(&self) -> String {
+        let w = &self.waiver;
+        let what = format!(
+            "waiver {} for {}{}",
+            w.rule,
+            w.subject,
+            w.item
+                .as_deref()
+                .map(|i| format!(" [{i}]"))
+                .unwrap_or_default()
+        );
+        match self.state {
+            WaiverState::Applied => format!("{what}: waives {} finding(s)", self.findings),
+            WaiverState::Expired => format!(
+                "{what}: expired on {}; {} finding(s) are no longer waived",
+                w.expires.as_deref().unwrap_or("?"),
+                self.findings
+            ),
+            WaiverState::Unmatched => format!("{what}: matches no finding (remove it?)"),
+        }
+    }
+}
+
+fn matches(w: &Waiver, f: &Finding, rule_id: &str) -> bool {
+    let eq = |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
+    rule_id.eq_ignore_ascii_case(&w.rule)
+        && (eq(&f.subject.app_id, &w.subject)
+            || eq(&f.subject.object_id, &w.subject)
+            || eq(&f.subject.identity, &w.subject))
+        && w.item.as_deref().is_none_or(|i| eq(&f.item, i))
+}
+
+/// Applies the waivers to the failing findings; returns each waiver's state.
+pub fn apply(
+    waivers: &[Waiver],
+    findings: &mut [Finding],
+    rules: &RuleSet,
+    as_of: DateTime<Utc>,
+) -> Vec<WaiverStatus> {
+    let today = as_of.date_naive();
+    waivers
+        .iter()
+        .map(|w| {
+            let expired = w
+                .expires
+                .as_deref()
+                .and_then(|e| NaiveDate::parse_from_str(e, "%Y-%m-%d").ok())
+                .is_some_and(|e| e < today);
+            let mut count = 0;
+            for f in findings.iter_mut() {
+                if f.outcome != Outcome::Fail || !matches(w, f, &rules.rules[f.rule].id) {
+                    continue;
+                }
+                count += 1;
+                if !expired {
+                    f.outcome = Outcome::Waived;
+                    f.evidence.insert(
+                        "waiver".into(),
+                        serde_json::json!({"reason": w.reason, "expires": w.expires, "ticket": w.ticket}),
+                    );
+                }
+            }
+            let state = match (expired, count) {
+                (true, _) => WaiverState::Expired,
+                (false, 0) => WaiverState::Unmatched,
+                (false, _) => WaiverState::Applied,
+            };
+            WaiverStatus {
+                waiver: w.clone(),
+                state,
+                findings: count,
+            }
+        })
+        .collect()
+}
