@@ -251,8 +251,8 @@ pub struct ReachArgs {
     pub app: Option<String>,
 
     /// Output format
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = ReachFormat::Table)]
+    pub format: ReachFormat,
 }
 
 #[derive(Debug, Args)]
@@ -570,4 +570,12 @@ pub struct InitArgs {
     /// Replace an existing file
     #[arg(long)]
     pub force: bool,
+}
+
+/// `reach` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReachFormat {
+    Table,
+    Json,
+    Csv,
 }

@@ -7,9 +7,8 @@ use comfy_table::{ContentArrangement, Table};
 use serde_json::json;
 
 use super::{CommandError, exit, read_source, today};
-use crate::cli::ReachArgs;
+use crate::cli::{ReachArgs, ReachFormat};
 use crate::model::{App, AppKind, Catalog, Reach, Tenant, Via};
-use crate::report::Format;
 
 /// Apps with mailbox access (or with `--app`, the one asked for), worst reach first.
 fn rows<'t>(tenant: &'t Tenant, wanted: Option<&str>) -> Vec<&'t App> {
@@ -69,7 +68,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
         let apps = rows(tenant, args.app.as_deref());
         found_app |= !apps.is_empty();
         match args.format {
-            Format::Json => documents.push(json!({
+            ReachFormat::Json => documents.push(json!({
                 "source": scanned.summary.path,
                 "tenant": tenant.info.tenant,
                 "apps": apps.iter().map(|a| json!({
@@ -81,7 +80,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                     "mailbox_access": a.mailbox_access,
                 })).collect::<Vec<_>>(),
             })),
-            Format::Csv => {
+            ReachFormat::Csv => {
                 let mut w = csv::Writer::from_writer(&mut out);
                 if !csv_header_written {
                     csv_header_written = true;
@@ -125,11 +124,11 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                     .map_err(|e| CommandError::Runtime(e.to_string()))?;
                 documents.push(serde_json::Value::Null);
             }
-            Format::Table => table(&mut out, &scanned.summary.path, tenant, &apps)
+            ReachFormat::Table => table(&mut out, &scanned.summary.path, tenant, &apps)
                 .map_err(|e| CommandError::Runtime(e.to_string()))?,
         }
     }
-    if args.format == Format::Json {
+    if args.format == ReachFormat::Json {
         let text = serde_json::to_string_pretty(&documents)
             .map_err(|e| CommandError::Runtime(e.to_string()))?;
         writeln!(out, "{text}").map_err(|e| CommandError::Runtime(e.to_string()))?;

@@ -4,6 +4,8 @@ pub mod baseline;
 pub mod checklist;
 mod csv;
 mod json_v1;
+mod junit;
+mod markdown;
 mod table;
 
 pub use csv::neutralize;
@@ -23,6 +25,10 @@ pub enum Format {
     Json,
     /// One row per finding, evidence as compact JSON.
     Csv,
+    /// Summary and table of what needs attention, for tickets and email.
+    Markdown,
+    /// JUnit XML for CI systems: a test suite per rule, a test case per subject.
+    Junit,
 }
 
 /// One scanned source as the report shows it.
@@ -49,6 +55,19 @@ pub struct Summary {
     pub pass: usize,
     /// Failing findings per severity.
     pub by_severity: BTreeMap<Severity, usize>,
+}
+
+impl Summary {
+    /// `["8 critical", "16 high", ...]`, most severe first, zero counts left out.
+    pub fn failing_by_severity(&self) -> Vec<String> {
+        Severity::ALL
+            .iter()
+            .filter_map(|sev| {
+                let n = self.by_severity.get(sev).copied().unwrap_or(0);
+                (n > 0).then(|| format!("{n} {sev}"))
+            })
+            .collect()
+    }
 }
 
 /// Everything a writer needs.
@@ -179,6 +198,8 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write, color: bool) 
         Format::Table => table::write(report, out, color),
         Format::Json => json_v1::write(report, out),
         Format::Csv => csv::write(report, out),
+        Format::Markdown => markdown::write(report, out),
+        Format::Junit => junit::write(report, out),
     }
 }
 

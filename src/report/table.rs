@@ -180,13 +180,7 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
     write_not_evaluated(report, out)?;
 
     let s = &report.summary;
-    let by_sev: Vec<String> = Severity::ALL
-        .iter()
-        .filter_map(|sev| {
-            let n = s.by_severity.get(sev).copied().unwrap_or(0);
-            (n > 0).then(|| format!("{n} {sev}"))
-        })
-        .collect();
+    let by_sev = s.failing_by_severity();
     let failing = if by_sev.is_empty() {
         "0 failing".to_string()
     } else {

@@ -1,0 +1,79 @@
+//! Markdown and JUnit reports: parsed back and compared with the JSON report of the same run.
+
+mod common;
+
+use common::{AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
+use quick_xml::events::Event;
+
+fn scan(format: &str, sources: &[&str]) -> String {
+    let mut args = vec!["scan", "--as-of", AS_OF, "--format", format];
+    args.extend_from_slice(sources);
+    let o = m365audit(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn junit_parses_and_counts_match_the_json() {
+    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let xml = scan("junit", &["examples/demo-tenant"]);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut skipped, mut suites) = (0, 0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                b"testsuite" => suites += 1,
+                b"testcase" => cases += 1,
+                b"failure" => failures += 1,
+                b"skipped" => skipped += 1,
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let findings = json["findings"].as_array().expect("findings");
+    assert_eq!(cases, findings.len());
+    assert_eq!(
+        failures,
+        json["summary"]["fail"].as_u64().expect("fail") as usize
+    );
+    assert_eq!(
+        skipped,
+        json["summary"]["not_evaluated"].as_u64().expect("ne") as usize
+    );
+    let rules: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(suites, rules.len());
+}
+
+#[test]
+fn markdown_lists_what_needs_attention_and_escapes_cells() {
+    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let md = scan("markdown", &["examples/demo-tenant"]);
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Severity"))
+        .count();
+    let expected = json["summary"]["fail"].as_u64().expect("fail")
+        + json["summary"]["not_evaluated"].as_u64().expect("ne");
+    assert_eq!(rows as u64, expected);
+    let failing = format!("**{} failing**", json["summary"]["fail"]);
+    assert!(md.contains(&failing), "{md}");
+
+    // A display name with a pipe and markup stays one cell.
+    let tmp = TempDir::new("md-hostile");
+    let file = tmp.write(
+        "app.json",
+        r#"{"id": "00000000-0000-4000-8000-0000000000ab", "appId": "11111111-0000-4000-8000-0000000000ab",
+            "displayName": "a|b <script>x</script>", "web": {"redirectUris": ["http://evil.example/cb"]}}"#,
+    );
+    let md = scan("markdown", &[file.to_str().expect("utf-8")]);
+    assert!(md.contains(r"a\|b &lt;script&gt;x&lt;/script&gt;"), "{md}");
+    let xml = scan("junit", &[file.to_str().expect("utf-8")]);
+    assert!(xml.contains("a|b &lt;script&gt;"), "{xml}");
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    while !matches!(reader.read_event().expect("well-formed"), Event::Eof) {}
+}
