@@ -52,7 +52,7 @@ pub enum Command {
     Missing data is never reported as a pass.",
         after_help = EXIT_CODES
     )]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Read a tenant live (Microsoft Graph, optionally Exchange Online) into an export folder
     #[command(long_about = COLLECT_ABOUT, after_help = EXIT_CODES)]
     Collect(CollectArgs),
@@ -169,8 +169,21 @@ pub struct ScanArgs {
     #[arg(long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
 
+    /// Also write the report into DIR/<tenant>/<UTC timestamp>/findings.* (atomically), refresh
+    /// DIR/<tenant>/latest/, and compare with the previous run there unless --baseline is given
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Formats written to --report-dir (comma-separated; default json,csv)
+    #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',')]
+    pub report_format: Vec<Format>,
+
+    /// Keep the newest N runs per tenant in --report-dir (older run folders are deleted)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+
     /// With --baseline: exit 1 when a new failing finding is at or above this severity
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, requires = "baseline")]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on_new: Option<Severity>,
 
     /// Colour in the table: auto (when writing to a terminal and NO_COLOR is unset)

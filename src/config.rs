@@ -32,6 +32,7 @@ pub struct ConfigError {
 pub struct Config {
     pub path: Option<PathBuf>,
     pub scan: ScanDefaults,
+    pub reports: ReportDefaults,
     pub rules: RuleSettings,
     pub waivers: Vec<Waiver>,
 }
@@ -52,6 +53,21 @@ pub struct ScanDefaults {
     /// Integration mailboxes (as `--mailbox`).
     #[serde(default)]
     pub mailboxes: Vec<String>,
+}
+
+/// `[reports]`: the reports folder of scheduled runs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDefaults {
+    /// As --report-dir (relative to the config file).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// As --report-format: json, csv, markdown, junit, table.
+    #[serde(default)]
+    pub formats: Vec<crate::report::Format>,
+    /// As --keep.
+    #[serde(default)]
+    pub keep: Option<u32>,
 }
 
 fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
@@ -232,6 +248,10 @@ fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
     let mut config = Config::default();
     if let Some(scan) = table.remove("scan") {
         config.scan = ScanDefaults::deserialize(ValueDeserializer::from(scan)).map_err(toml_err)?;
+    }
+    if let Some(reports) = table.remove("reports") {
+        config.reports =
+            ReportDefaults::deserialize(ValueDeserializer::from(reports)).map_err(toml_err)?;
     }
     if let Some(rules) = table.remove("rules") {
         let span = rules.span();

@@ -234,7 +234,8 @@ fn bad_config_files_name_the_line() {
             "[rules.params]\nCRED-002 = { warn_dayz = 3 }\n",
             "warn_dayz",
         ),
-        ("[reports]\ndir = \"r\"\n", "unknown key \"reports\""),
+        ("[report]\ndir = \"r\"\n", "unknown key \"report\""),
+        ("[reports]\nformats = [\"pdf\"]\n", "pdf"),
     ] {
         let path = tmp.write("m365audit.toml", text);
         let (_, err, exit) = scan(&path, &[]);

@@ -66,7 +66,7 @@ impl CommandError {
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(*args),
         Command::Collect(args) => collect::run(args),
         Command::Checklist(args) => checklist::run(args),
         Command::Diff(args) => diff::run(args),

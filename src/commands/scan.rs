@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::engine::waiver::{self, WaiverState};
 use crate::engine::{EvalOptions, evaluate};
 use crate::model::Catalog;
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, Report, folder};
 
 pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     // Read the baseline first: a bad one is a usage error, before any collection.
@@ -121,6 +121,27 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         report.compare(path.display().to_string(), prior);
     }
     report.waivers = waivers;
+
+    // The reports folder: compared with the previous run there unless --baseline is given.
+    let report_dir = args
+        .report_dir
+        .clone()
+        .or_else(|| config.reports.dir.as_ref().map(|d| base.join(d)));
+    let tenant_folder = {
+        let tenants: std::collections::BTreeSet<Option<&str>> =
+            report.sources.iter().map(|s| s.tenant.as_deref()).collect();
+        match tenants.len() {
+            1 => folder::tenant_folder(tenants.into_iter().next().flatten()),
+            _ => "combined".to_string(),
+        }
+    };
+    if let Some(dir) = &report_dir
+        && args.baseline.is_none()
+        && let Some(previous) = folder::previous(dir, &tenant_folder)
+    {
+        let prior = crate::report::baseline::load(&previous).map_err(CommandError::Input)?;
+        report.compare(previous.display().to_string(), prior);
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -145,6 +166,27 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                     "cannot write to standard output: {e}"
                 )));
             }
+        }
+    }
+
+    if let Some(dir) = &report_dir {
+        let formats = if !args.report_format.is_empty() {
+            args.report_format.clone()
+        } else if !config.reports.formats.is_empty() {
+            config.reports.formats.clone()
+        } else {
+            vec![Format::Json, Format::Csv]
+        };
+        let keep = args.keep.or(config.reports.keep).map(|k| k as usize);
+        let written = folder::write(&report, dir, &tenant_folder, &formats, keep).map_err(|e| {
+            CommandError::Runtime(format!(
+                "{}: cannot write the report folder: {e}",
+                dir.display()
+            ))
+        })?;
+        eprintln!("wrote {}", written.run.display());
+        if written.removed > 0 {
+            eprintln!("removed {} older run(s) (--keep)", written.removed);
         }
     }
 

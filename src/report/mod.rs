@@ -3,6 +3,7 @@
 pub mod baseline;
 pub mod checklist;
 mod csv;
+pub mod folder;
 mod json_v1;
 mod junit;
 mod markdown;
@@ -17,7 +18,8 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::{Finding, Outcome, RuleSet, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Readable table grouped by app (default).
     Table,

@@ -1,0 +1,171 @@
+//! The reports folder of scheduled runs: `<dir>/<tenant>/<UTC timestamp>/findings.<ext>`, a
+//! `latest/` copy beside them, and retention. A run's folder is written under a temporary
+//! name and renamed into place in one step, so a crashed or killed run never leaves a
+//! half-written report where readers (or the next run's baseline) would find it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Format, Report};
+
+/// The environment variable that makes a run fail right after writing its temporary folder.
+/// Tests use it to prove that nothing partial is left behind; it has no other effect.
+pub const FAIL_AFTER_TEMP_WRITE: &str = "M365AUDIT_TEST_FAIL_AFTER_TEMP_WRITE";
+
+/// A folder name from a tenant name: letters, digits, `.`, `-` and `_` only, no leading dot,
+/// so a tenant name can never point outside the reports folder.
+pub fn tenant_folder(tenant: Option<&str>) -> String {
+    let raw = tenant.unwrap_or("unknown-tenant");
+    let safe: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        "unknown-tenant".into()
+    } else {
+        safe.chars().take(100).collect()
+    }
+}
+
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Table => "txt",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Markdown => "md",
+        Format::Junit => "junit.xml",
+    }
+}
+
+/// The previous run's JSON report for `tenant`, if any (the default baseline).
+pub fn previous(dir: &Path, tenant: &str) -> Option<PathBuf> {
+    let p = dir.join(tenant).join("latest").join("findings.json");
+    p.is_file().then_some(p)
+}
+
+/// Where a run was written.
+pub struct Written {
+    pub run: PathBuf,
+    pub removed: usize,
+}
+
+/// Writes the report in every format into a new run folder, refreshes `latest/`, and keeps
+/// the newest `keep` run folders (all when `None`).
+pub fn write(
+    report: &Report,
+    dir: &Path,
+    tenant: &str,
+    formats: &[Format],
+    keep: Option<usize>,
+) -> std::io::Result<Written> {
+    let tenant_dir = dir.join(tenant);
+    std::fs::create_dir_all(&tenant_dir)?;
+    let stamp = report.generated_at.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut name = stamp.clone();
+    let mut n = 1;
+    while tenant_dir.join(&name).exists() {
+        n += 1;
+        name = format!("{stamp}-{n}");
+    }
+    let run = tenant_dir.join(&name);
+    let tmp = tenant_dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        std::fs::create_dir_all(&tmp)?;
+        for format in formats {
+            let path = tmp.join(format!("findings.{}", extension(*format)));
+            let file = std::fs::File::create(&path)?;
+            let mut w = std::io::BufWriter::new(file);
+            super::write(report, *format, &mut w, false)?;
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+        }
+        if std::env::var_os(FAIL_AFTER_TEMP_WRITE).is_some() {
+            return Err(std::io::Error::other(
+                "failing after the temporary write, as asked by the test hook",
+            ));
+        }
+        std::fs::rename(&tmp, &run)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result?;
+    refresh_latest(&tenant_dir, &run)?;
+    let removed = match keep {
+        Some(k) => prune(&tenant_dir, k)?,
+        None => 0,
+    };
+    Ok(Written { run, removed })
+}
+
+/// `latest/` becomes a copy of `run`, swapped in by renames.
+fn refresh_latest(tenant_dir: &Path, run: &Path) -> std::io::Result<()> {
+    let pid = std::process::id();
+    let tmp = tenant_dir.join(format!(".latest.partial-{pid}"));
+    let old = tenant_dir.join(format!(".latest.old-{pid}"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    for entry in std::fs::read_dir(run)? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), tmp.join(entry.file_name()))?;
+    }
+    let latest = tenant_dir.join("latest");
+    if latest.exists() {
+        std::fs::rename(&latest, &old)?;
+    }
+    std::fs::rename(&tmp, &latest)?;
+    let _ = std::fs::remove_dir_all(&old);
+    let mut marker = std::fs::File::create(latest.join("RUN"))?;
+    writeln!(
+        marker,
+        "{}",
+        run.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// Run folders are named by their UTC timestamp (`20261122T060000Z`, `…-2`).
+fn is_run(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 16 && b[8] == b'T' && b[15] == b'Z' && b[..8].iter().all(u8::is_ascii_digit)
+}
+
+fn prune(tenant_dir: &Path, keep: usize) -> std::io::Result<usize> {
+    let mut runs: Vec<String> = std::fs::read_dir(tenant_dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_run(n))
+        .collect();
+    runs.sort();
+    let excess = runs.len().saturating_sub(keep.max(1));
+    for old in &runs[..excess] {
+        std::fs::remove_dir_all(tenant_dir.join(old))?;
+    }
+    Ok(excess)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_names_cannot_escape_the_folder() {
+        assert_eq!(
+            tenant_folder(Some("contoso.onmicrosoft.com")),
+            "contoso.onmicrosoft.com"
+        );
+        assert_eq!(tenant_folder(Some("../../etc")), "_.._etc");
+        assert_eq!(tenant_folder(Some("/abs/path")), "_abs_path");
+        assert_eq!(tenant_folder(Some("..")), "unknown-tenant");
+        assert_eq!(tenant_folder(None), "unknown-tenant");
+        assert!(is_run("20261122T060000Z") && is_run("20261122T060000Z-2"));
+        assert!(!is_run("latest") && !is_run(".20261122T060000Z.partial-1"));
+    }
+}

@@ -1,0 +1,135 @@
+//! `scan --report-dir`: one folder per run under the tenant, a `latest/` copy, retention, the
+//! previous run as the default baseline, and no partial folder after a failed write.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{TempDir, code, root, stderr};
+use serde_json::Value;
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+
+fn scan(dir: &Path, source: &Path, extra: &[&str], fail_after_temp: bool) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_m365audit"));
+    cmd.args(["scan", "--as-of", "2026-11-22", "--format", "json", "-o"])
+        .arg(dir.join("stdout.json"))
+        .arg("--report-dir")
+        .arg(dir.join("reports"))
+        .args(extra)
+        .arg(source)
+        .env_remove(m365audit::report::folder::FAIL_AFTER_TEMP_WRITE);
+    if fail_after_temp {
+        cmd.env(m365audit::report::folder::FAIL_AFTER_TEMP_WRITE, "1");
+    }
+    cmd.output().expect("runs")
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn runs_latest_retention_and_default_baseline() {
+    let tmp = TempDir::new("report-dir");
+    let demo = root().join("examples/demo-tenant");
+    for _ in 0..3 {
+        let o = scan(
+            tmp.path(),
+            &demo,
+            &["--keep", "2", "--report-format", "json,csv,junit"],
+            false,
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let tenant = tmp.path().join("reports").join(TENANT);
+    let names = entries(&tenant);
+    assert_eq!(names.len(), 3, "two runs and latest: {names:?}");
+    assert_eq!(names[2], "latest");
+    let newest = &names[1];
+    let marker = std::fs::read_to_string(tenant.join("latest/RUN")).expect("RUN");
+    assert_eq!(marker.trim(), newest);
+    assert_eq!(
+        entries(&tenant.join(newest)),
+        ["findings.csv", "findings.json", "findings.junit.xml"]
+    );
+    // The latest copy is the newest run, byte for byte.
+    assert_eq!(
+        std::fs::read(tenant.join("latest/findings.json")).expect("latest"),
+        std::fs::read(tenant.join(newest).join("findings.json")).expect("run")
+    );
+    // Each later run was compared with the one before.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(tenant.join("latest/findings.json")).expect("json"))
+            .expect("JSON");
+    assert_eq!(report["baseline"]["new"], 0);
+    assert_eq!(
+        report["baseline"]["resolved"]
+            .as_array()
+            .expect("resolved")
+            .len(),
+        0
+    );
+    assert!(
+        report["baseline"]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("latest/findings.json")
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_no_partial_report() {
+    let tmp = TempDir::new("report-crash");
+    let demo = root().join("examples/demo-tenant");
+    let o = scan(tmp.path(), &demo, &[], false);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let tenant = tmp.path().join("reports").join(TENANT);
+    let before = entries(&tenant);
+    let latest = std::fs::read(tenant.join("latest/findings.json")).expect("latest");
+
+    let o = scan(tmp.path(), &demo, &[], true);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write the report folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        entries(&tenant),
+        before,
+        "no new run folder, no .partial folder"
+    );
+    assert_eq!(
+        std::fs::read(tenant.join("latest/findings.json")).expect("latest"),
+        latest
+    );
+}
+
+#[test]
+fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
+    let tmp = TempDir::new("report-traversal");
+    let src = tmp.path().join("export");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::copy(
+        root().join("examples/demo-tenant/applications.json"),
+        src.join("applications.json"),
+    )
+    .expect("copy");
+    std::fs::write(
+        src.join("snapshot.json"),
+        r#"{"tenant": "../../escaped", "parts": ["applications.json"]}"#,
+    )
+    .expect("write");
+    let o = scan(tmp.path(), &src, &[], false);
+    assert!(code(&o) <= 1, "{}", stderr(&o));
+    assert_eq!(entries(&tmp.path().join("reports")), ["_.._escaped"]);
+    assert!(!tmp.path().join("escaped").exists());
+}
