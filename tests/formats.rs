@@ -77,3 +77,50 @@ fn markdown_lists_what_needs_attention_and_escapes_cells() {
     let mut reader = quick_xml::Reader::from_str(&xml);
     while !matches!(reader.read_event().expect("well-formed"), Event::Eof) {}
 }
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::root().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let (json, _) = scan_json(&["examples/demo-tenant"], &["--include-passed"]);
+    let text = scan("sarif", &["--include-passed", "examples/demo-tenant"]);
+    let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    let findings = json["findings"].as_array().expect("findings");
+    assert_eq!(results.len(), findings.len());
+    assert_eq!(
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .expect("rules")
+            .len(),
+        31
+    );
+    for (r, f) in results.iter().zip(findings) {
+        assert_eq!(r["ruleId"], f["rule_id"]);
+        assert_eq!(
+            r["partialFingerprints"]["m365auditFinding/v1"],
+            f["fingerprint"]
+        );
+        let rule =
+            &run["tool"]["driver"]["rules"][r["ruleIndex"].as_u64().expect("index") as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+    }
+    let open = results.iter().filter(|r| r["kind"] == "open").count();
+    assert_eq!(
+        open as u64,
+        json["summary"]["not_evaluated"].as_u64().expect("ne")
+    );
+}

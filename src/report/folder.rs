@@ -41,6 +41,7 @@ fn extension(format: Format) -> &'static str {
         Format::Csv => "csv",
         Format::Markdown => "md",
         Format::Junit => "junit.xml",
+        Format::Sarif => "sarif",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod folder;
 mod json_v1;
 mod junit;
 mod markdown;
+mod sarif;
 mod table;
 
 pub use csv::neutralize;
@@ -31,6 +32,8 @@ pub enum Format {
     Markdown,
     /// JUnit XML for CI systems: a test suite per rule, a test case per subject.
     Junit,
+    /// SARIF 2.1.0 for code-scanning dashboards (GitHub, Azure DevOps).
+    Sarif,
 }
 
 /// One scanned source as the report shows it.
@@ -202,6 +205,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write, color: bool) 
         Format::Csv => csv::write(report, out),
         Format::Markdown => markdown::write(report, out),
         Format::Junit => junit::write(report, out),
+        Format::Sarif => sarif::write(report, out),
     }
 }
 
