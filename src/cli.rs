@@ -169,6 +169,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
 
+    /// Exit 0 even when --fail-on / --fail-on-new is met (report-only pipelines); bad input
+    /// (2) and runtime failures (3) still fail
+    #[arg(long)]
+    pub no_exit_codes: bool,
+
     /// Also write the report into DIR/<tenant>/<UTC timestamp>/findings.* (atomically), refresh
     /// DIR/<tenant>/latest/, and compare with the previous run there unless --baseline is given
     #[arg(long, value_name = "DIR")]

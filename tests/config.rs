@@ -189,6 +189,9 @@ fn rules_can_be_disabled_reweighted_and_reparameterized() {
     // The command line wins over the file.
     let (_, _, exit) = scan(&path, &["--fail-on", "info", "--rule", "APP-001"]);
     assert_eq!(exit, 1);
+    let (_, err, exit) = scan(&path, &["--no-exit-codes"]);
+    assert_eq!(exit, 0);
+    assert!(err.contains("--no-exit-codes"), "{err}");
 }
 
 #[test]

@@ -196,17 +196,20 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         );
         return Ok(exit::INPUT);
     }
-    if let (Some(threshold), Some(worst)) = (fail_on, report.worst_failure())
-        && worst >= threshold
-    {
-        return Ok(exit::FINDINGS);
+    let over = |threshold: Option<crate::engine::Severity>,
+                worst: Option<crate::engine::Severity>| {
+        matches!((threshold, worst), (Some(t), Some(w)) if w >= t)
+    };
+    let threshold_met =
+        over(fail_on, report.worst_failure()) || over(fail_on_new, report.worst_new_failure());
+    if threshold_met && args.no_exit_codes {
+        eprintln!("note: the --fail-on threshold is met; exit 0 because of --no-exit-codes");
     }
-    if let (Some(threshold), Some(worst)) = (fail_on_new, report.worst_new_failure())
-        && worst >= threshold
-    {
-        return Ok(exit::FINDINGS);
-    }
-    Ok(exit::OK)
+    Ok(if threshold_met && !args.no_exit_codes {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }
 
 /// A snapshot collected for this scan: kept with `--keep-snapshot`, otherwise in a temporary
