@@ -42,6 +42,7 @@ fn extension(format: Format) -> &'static str {
         Format::Markdown => "md",
         Format::Junit => "junit.xml",
         Format::Sarif => "sarif",
+        Format::Html => "html",
     }
 }
 

@@ -9,23 +9,7 @@ use std::io::{self, Write};
 use super::Report;
 use crate::engine::{Finding, Outcome};
 
-/// XML text and attribute escaping; control characters (invalid in XML 1.0) dropped.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape_markup as esc;
 
 fn case_name(f: &Finding) -> String {
     let s = &f.subject;

@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod checklist;
 mod csv;
 pub mod folder;
+mod html;
 mod json_v1;
 mod junit;
 mod markdown;
@@ -34,6 +35,8 @@ pub enum Format {
     Junit,
     /// SARIF 2.1.0 for code-scanning dashboards (GitHub, Azure DevOps).
     Sarif,
+    /// One self-contained HTML file with filters and expandable findings.
+    Html,
 }
 
 /// One scanned source as the report shows it.
@@ -206,6 +209,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write, color: bool) 
         Format::Markdown => markdown::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Sarif => sarif::write(report, out),
+        Format::Html => html::write(report, out),
     }
 }
 
@@ -216,4 +220,23 @@ pub fn format_as_of(as_of: DateTime<Utc>) -> String {
     } else {
         crate::dates::rfc3339(as_of)
     }
+}
+
+/// Escapes text for HTML and XML, in element content and quoted attributes. Control
+/// characters (invalid in XML 1.0, and terminal escapes in display names) become U+FFFD.
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
