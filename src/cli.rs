@@ -179,6 +179,19 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
+    /// Folder name under --report-dir (default: the scanned tenant's name)
+    #[arg(long, value_name = "NAME", requires = "report_dir")]
+    pub report_name: Option<String>,
+
+    /// Scan every [[tenants]] entry of the config file, each in its own process (a failing
+    /// tenant does not stop the others), into the reports folder; prints a combined summary
+    #[arg(long, conflicts_with_all = ["sources", "tenant"])]
+    pub all_tenants: bool,
+
+    /// With --all-tenants: tenants scanned at once
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub tenant_concurrency: u16,
+
     /// Formats written to --report-dir (comma-separated; default json,csv)
     #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',')]
     pub report_format: Vec<Format>,

@@ -35,6 +35,34 @@ pub struct Config {
     pub reports: ReportDefaults,
     pub rules: RuleSettings,
     pub waivers: Vec<Waiver>,
+    pub tenants: Vec<TenantEntry>,
+}
+
+/// `[[tenants]]`: one tenant of `scan --all-tenants`, read live or from export sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantEntry {
+    /// Folder name under the reports folder, and the name in the combined summary.
+    pub name: String,
+    /// Live: tenant id or domain (with `client_id` and a credential reference).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Name of the environment variable holding this tenant's client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    #[serde(default)]
+    pub certificate_key: Option<PathBuf>,
+    #[serde(default)]
+    pub exchange: bool,
+    /// Offline: export folders or files (relative to the config file).
+    #[serde(default)]
+    pub sources: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -337,6 +365,35 @@ fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
                 ticket: f.ticket,
                 position,
             });
+        }
+    }
+    if let Some(tenants) = table.remove("tenants") {
+        let span = tenants.span();
+        let DeValue::Array(list) = tenants.into_inner() else {
+            return Err(at(
+                Some(span),
+                "`tenants` must be an array of tables ([[tenants]])".into(),
+            ));
+        };
+        for t in list {
+            let tspan = t.span();
+            let entry = TenantEntry::deserialize(ValueDeserializer::from(t)).map_err(toml_err)?;
+            let live = entry.tenant.is_some() || entry.client_id.is_some();
+            let problem = if entry.name.trim().is_empty() {
+                Some("a tenant needs a name")
+            } else if live && (entry.tenant.is_none() || entry.client_id.is_none()) {
+                Some("a live tenant needs both `tenant` and `client_id`")
+            } else if live != entry.sources.is_empty() {
+                Some("a tenant is either live (`tenant`, `client_id`) or offline (`sources`)")
+            } else if config.tenants.iter().any(|o| o.name == entry.name) {
+                Some("two tenants have this name")
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                return Err(at(Some(tspan), format!("tenant {:?}: {p}", entry.name)));
+            }
+            config.tenants.push(entry);
         }
     }
     if let Some((key, v)) = table.into_iter().next() {

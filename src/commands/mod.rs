@@ -8,6 +8,7 @@ mod inspect;
 mod reach;
 mod rules;
 mod scan;
+mod tenants;
 
 use std::io::Write;
 use std::path::Path;

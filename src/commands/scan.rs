@@ -57,6 +57,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
             integration_mailboxes: mailboxes,
         },
     };
+    if args.all_tenants {
+        return super::tenants::run(&args, &config, &base);
+    }
     let configured: Vec<PathBuf> = config.scan.sources.iter().map(|s| base.join(s)).collect();
     let source_paths: &[PathBuf] = if args.sources.is_empty() && args.tenant.is_none() {
         if configured.is_empty() {
@@ -127,7 +130,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         .report_dir
         .clone()
         .or_else(|| config.reports.dir.as_ref().map(|d| base.join(d)));
-    let tenant_folder = {
+    let tenant_folder = if let Some(name) = &args.report_name {
+        folder::tenant_folder(Some(name))
+    } else {
         let tenants: std::collections::BTreeSet<Option<&str>> =
             report.sources.iter().map(|s| s.tenant.as_deref()).collect();
         match tenants.len() {

@@ -1,0 +1,145 @@
+//! `scan --all-tenants`: each `[[tenants]]` entry scanned in its own process into its own
+//! report folder, one combined summary; a broken tenant is reported and does not stop the
+//! others.
+
+mod common;
+
+use common::{TempDir, code, m365audit, root, stderr, stdout};
+
+#[test]
+fn every_tenant_is_scanned_and_a_broken_one_is_reported() {
+    let tmp = TempDir::new("tenants");
+    let demo = root()
+        .join("examples/demo-tenant")
+        .display()
+        .to_string()
+        .replace('\\', "/");
+    let config = tmp.write(
+        "m365audit.toml",
+        format!(
+            r#"[reports]
+dir = "reports"
+
+[[tenants]]
+name = "contoso"
+sources = ["{demo}"]
+
+[[tenants]]
+name = "broken"
+sources = ["does-not-exist"]
+
+[[tenants]]
+name = "contoso-again"
+sources = ["{demo}"]
+
+[[tenants]]
+name = "no-credential"
+tenant = "fabrikam.onmicrosoft.com"
+client_id = "11111111-2222-3333-4444-555555555555"
+client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
+"#
+        ),
+    );
+    let c = config.display().to_string();
+    let o = m365audit([
+        "scan",
+        "--config",
+        &c,
+        "--all-tenants",
+        "--as-of",
+        "2026-11-22",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        code(&o),
+        3,
+        "a failed tenant makes the run fail: {}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{out}"))
+            .to_string()
+    };
+    assert!(
+        line("contoso").contains("over") && line("contoso").contains(" 50 "),
+        "{out}"
+    );
+    assert!(line("contoso-again").contains("over"), "{out}");
+    assert!(line("broken").contains("could not be read"), "{out}");
+    assert!(
+        line("no-credential").contains("M365AUDIT_TEST_UNSET_SECRET"),
+        "{out}"
+    );
+    assert!(out.contains("4 tenant(s): 2 scanned, 2 failed."), "{out}");
+    // Each tenant's output is labelled on stderr.
+    assert!(stderr(&o).contains("[broken] error:"), "{}", stderr(&o));
+
+    let reports = tmp.path().join("reports");
+    for name in ["contoso", "contoso-again"] {
+        assert!(
+            reports.join(name).join("latest/findings.json").is_file(),
+            "{name}"
+        );
+    }
+    assert!(!reports.join("no-credential").exists());
+
+    // A second run compares each tenant with its previous run.
+    let o = m365audit([
+        "scan",
+        "--config",
+        &c,
+        "--all-tenants",
+        "--as-of",
+        "2026-11-22",
+    ]);
+    let out = stdout(&o);
+    let contoso = out
+        .lines()
+        .find(|l| l.starts_with("contoso "))
+        .expect("contoso line");
+    let cols: Vec<&str> = contoso.split_whitespace().collect();
+    assert_eq!(cols[3], "0", "no new findings the second time: {contoso}");
+}
+
+#[test]
+fn all_tenants_needs_tenants_and_a_reports_folder() {
+    let tmp = TempDir::new("tenants-usage");
+    let empty = tmp.write("empty.toml", "[scan]\n");
+    let o = m365audit([
+        "scan",
+        "--config",
+        empty.to_str().expect("utf-8"),
+        "--all-tenants",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no [[tenants]]"), "{}", stderr(&o));
+    let no_dir = tmp.write(
+        "nodir.toml",
+        "[[tenants]]\nname = \"a\"\nsources = [\"x\"]\n",
+    );
+    let o = m365audit([
+        "scan",
+        "--config",
+        no_dir.to_str().expect("utf-8"),
+        "--all-tenants",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--report-dir"), "{}", stderr(&o));
+    let bad = tmp.write("bad.toml", "[[tenants]]\nname = \"a\"\ntenant = \"t\"\n");
+    let o = m365audit([
+        "scan",
+        "--config",
+        bad.to_str().expect("utf-8"),
+        "--all-tenants",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.toml:1:1") && stderr(&o).contains("client_id"),
+        "{}",
+        stderr(&o)
+    );
+}
