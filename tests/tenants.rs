@@ -108,38 +108,27 @@ client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
 #[test]
 fn all_tenants_needs_tenants_and_a_reports_folder() {
     let tmp = TempDir::new("tenants-usage");
-    let empty = tmp.write("empty.toml", "[scan]\n");
-    let o = m365audit([
-        "scan",
-        "--config",
-        empty.to_str().expect("utf-8"),
-        "--all-tenants",
-    ]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("no [[tenants]]"), "{}", stderr(&o));
-    let no_dir = tmp.write(
-        "nodir.toml",
-        "[[tenants]]\nname = \"a\"\nsources = [\"x\"]\n",
-    );
-    let o = m365audit([
-        "scan",
-        "--config",
-        no_dir.to_str().expect("utf-8"),
-        "--all-tenants",
-    ]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("--report-dir"), "{}", stderr(&o));
-    let bad = tmp.write("bad.toml", "[[tenants]]\nname = \"a\"\ntenant = \"t\"\n");
-    let o = m365audit([
-        "scan",
-        "--config",
-        bad.to_str().expect("utf-8"),
-        "--all-tenants",
-    ]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("bad.toml:1:1") && stderr(&o).contains("client_id"),
-        "{}",
-        stderr(&o)
-    );
+    for (file, text, expect) in [
+        ("empty.toml", "[scan]\n", "no [[tenants]]"),
+        (
+            "nodir.toml",
+            "[[tenants]]\nname = \"a\"\nsources = [\"x\"]\n",
+            "--report-dir",
+        ),
+        (
+            "bad.toml",
+            "[[tenants]]\nname = \"a\"\ntenant = \"t\"\n",
+            "bad.toml:1:1",
+        ),
+    ] {
+        let path = tmp.write(file, text);
+        let o = m365audit([
+            "scan",
+            "--config",
+            path.to_str().expect("utf-8"),
+            "--all-tenants",
+        ]);
+        assert_eq!(code(&o), 2, "{file}");
+        assert!(stderr(&o).contains(expect), "{file}: {}", stderr(&o));
+    }
 }
