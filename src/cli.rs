@@ -176,7 +176,8 @@ pub struct ScanArgs {
 
     /// Also write the report into DIR/<tenant>/<UTC timestamp>/findings.* (atomically), refresh
     /// DIR/<tenant>/latest/, and compare with the previous run there unless --baseline is given
-    #[arg(long, value_name = "DIR")]
+    /// (DIR defaults to `reports`)
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "reports")]
     pub report_dir: Option<PathBuf>,
 
     /// Folder name under --report-dir (default: the scanned tenant's name)
