@@ -133,3 +133,63 @@ fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
     assert_eq!(entries(&tmp.path().join("reports")), ["_.._escaped"]);
     assert!(!tmp.path().join("escaped").exists());
 }
+
+/// `-o` naming something that is not a regular file (here a named pipe, standing in for
+/// `/dev/null` or `/dev/stdout`) is written in place: it must still be a pipe afterwards, not a
+/// plain file renamed over it.
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let tmp = TempDir::new("report-fifo");
+    let fifo = tmp.path().join("findings.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).expect("read the pipe"))
+    };
+    let o = common::m365audit([
+        "scan",
+        "--as-of",
+        common::AS_OF,
+        "--format",
+        "json",
+        "-o",
+        fifo.to_str().expect("utf-8 path"),
+        "examples/demo-tenant",
+    ]);
+    // If the scan never opened the pipe, the reader is still blocked in open(): release it
+    // so the test fails below instead of hanging. (No reader left means this open fails.)
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc_o_nonblock())
+            .open(&fifo);
+    }
+    let bytes = reader.join().expect("reader");
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&bytes).expect("the report came through the pipe");
+    assert_eq!(report["schema"], "m365audit/findings/v1");
+    let kind = std::fs::symlink_metadata(&fifo)
+        .expect("still there")
+        .file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+    assert!(
+        !entries(tmp.path()).iter().any(|n| n.contains(".tmp-")),
+        "no temporary file left: {:?}",
+        entries(tmp.path())
+    );
+}
+
+/// `O_NONBLOCK` on Linux and the BSDs/macOS, without a libc dependency for one constant.
+#[cfg(unix)]
+fn libc_o_nonblock() -> i32 {
+    if cfg!(target_os = "linux") {
+        0o4000
+    } else {
+        0x0004
+    }
+}

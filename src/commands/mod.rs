@@ -9,6 +9,7 @@ mod reach;
 mod rules;
 mod scan;
 mod tenants;
+mod timings;
 
 use std::io::Write;
 use std::path::Path;
@@ -100,10 +101,33 @@ fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet, CommandError> {
 
 /// Writes to `path` through a temporary file in the same directory and a rename, so a crash
 /// never leaves a half-written report behind. `render` streams into a buffered writer.
+///
+/// Only regular files are replaced that way. An existing path that is anything else — a
+/// device such as `/dev/null` or `/dev/stdout`, a named pipe, a socket — is written in place:
+/// renaming over it would replace the device node with a plain file.
 fn write_atomically(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), CommandError> {
+    let failed =
+        |e: std::io::Error| CommandError::Runtime(format!("{}: cannot write: {e}", path.display()));
+    // `metadata` follows symlinks: `-o /dev/stdout` is the character device behind it.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(CommandError::Input(format!(
+                "{}: is a directory, not a file",
+                path.display()
+            )));
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(failed)?;
+        let mut w = std::io::BufWriter::new(file);
+        return render(&mut w).and_then(|()| w.flush()).map_err(failed);
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -126,7 +150,7 @@ fn write_atomically(
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(|e| CommandError::Runtime(format!("{}: cannot write: {e}", path.display())))
+    result.map_err(failed)
 }
 
 /// A source read and normalized; `tenant` is `None` when it could not be read at all (the
@@ -139,7 +163,10 @@ struct Scanned {
 /// Reads and normalizes one source, printing its warnings and errors to standard error.
 fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned {
     let shown = path.display().to_string();
-    let mut loaded = match source::load(path) {
+    let mut laps = timings::Laps::start();
+    let loaded = source::load(path);
+    laps.lap("load");
+    let mut loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
@@ -168,6 +195,7 @@ fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned 
         eprintln!("error: {e}");
     }
     let tenant = model::build(&loaded.snapshot, catalog);
+    laps.lap("model");
     Scanned {
         summary: SourceSummary {
             path: shown,

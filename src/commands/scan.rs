@@ -89,7 +89,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     for (index, path) in paths.iter().enumerate() {
         let scanned = read_source(path, &catalog, opts.as_of);
         if let Some(tenant) = &scanned.tenant {
+            let mut laps = super::timings::Laps::start();
             let result = evaluate(&rules, tenant, index, &opts, &catalog);
+            laps.lap("rules");
             passed += result.passed;
             findings.extend(result.findings);
         }
@@ -111,6 +113,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         }
     }
 
+    let mut laps = super::timings::Laps::start();
     let mut report = Report::new(
         &rules,
         sources,
@@ -124,6 +127,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         report.compare(path.display().to_string(), prior);
     }
     report.waivers = waivers;
+    laps.lap("report");
 
     // The reports folder: compared with the previous run there unless --baseline is given.
     let report_dir = args
@@ -173,6 +177,8 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
             }
         }
     }
+
+    laps.lap("write");
 
     if let Some(dir) = &report_dir {
         let formats = if !args.report_format.is_empty() {
