@@ -329,9 +329,9 @@ M365AUDIT_CLIENT_SECRET) or from --client-secret-file. Never on the command line
 PEM (its RSA private key; default: the same file). A PS256 client assertion is signed per request.
 
 Permissions the app needs (application permissions, admin-consented):
-  - Microsoft Graph Application.Read.All (apps, service principals, assignments, grants; \
-Directory.Read.All also works) and, with --exchange, GroupMember.Read.All (scope groups and their \
-member counts).
+  - Microsoft Graph Directory.Read.All (apps, service principals, assignments and delegated \
+grants: Application.Read.All covers all but the grant listing, which needs Directory.Read.All) and, \
+with --exchange, GroupMember.Read.All (scope groups and their member counts).
   - with --exchange: Office 365 Exchange Online Exchange.ManageAsApp, plus an Exchange role that \
 can run the Get- cmdlets: e.g. a role group with View-Only Configuration and View-Only \
 Recipients, or the Global Reader directory role.

@@ -1,6 +1,10 @@
 //! `parse-floor`: reads and deserializes an export folder (or file) exactly as `scan` does,
 //! and nothing else: the floor `bench/scan.sh` compares a full scan with.
 
+/// The same allocator as `m365audit`, so the floor measures the same loader.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let Some(path) = std::env::args_os().nth(1) else {
         eprintln!("usage: parse-floor SOURCE");

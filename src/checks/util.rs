@@ -301,10 +301,12 @@ pub fn find_permissions(
     accept: impl Fn(&Candidate<'_>) -> bool,
 ) -> Found {
     let mut list: Vec<Seen> = Vec::new();
-    let mut add = |p: Candidate<'_>, label: String, how: SeenAs| {
+    // Labels are built only for accepted permissions: most checks accept few of an app's.
+    let mut add = |p: Candidate<'_>, label: &dyn Fn() -> String, how: SeenAs| {
         if !accept(&p) {
             return;
         }
+        let label = label();
         let same = |s: &Seen| {
             s.resource_app_id.as_deref() == p.resource_app_id
                 && s.kind == p.kind
@@ -333,7 +335,7 @@ pub fn find_permissions(
                 kind: p.kind,
                 classes: &p.classes,
             };
-            add(candidate, p.label(), how);
+            add(candidate, &|| p.label(), how);
         }
     }
     for grant in app.delegated_grants.iter().flatten() {
@@ -342,21 +344,23 @@ pub fn find_permissions(
             let entry =
                 resource.and_then(|r| cx.catalog.lookup_value(r, scope, PermissionKind::Delegated));
             let classes = entry.map(|e| e.classes.as_slice()).unwrap_or_default();
-            let label = format!(
-                "{} {scope}",
-                grant
-                    .resource_name
-                    .as_deref()
-                    .or(resource)
-                    .unwrap_or("unknown resource")
-            );
+            let label = || {
+                format!(
+                    "{} {scope}",
+                    grant
+                        .resource_name
+                        .as_deref()
+                        .or(resource)
+                        .unwrap_or("unknown resource")
+                )
+            };
             let candidate = Candidate {
                 resource_app_id: resource,
                 value: Some(scope),
                 kind: Some(PermissionKind::Delegated),
                 classes,
             };
-            add(candidate, label, SeenAs::Consented);
+            add(candidate, &label, SeenAs::Consented);
         }
     }
     let missing = if app.requested_permissions.is_none() && app.kind == AppKind::Application {

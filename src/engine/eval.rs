@@ -2,11 +2,16 @@
 //! findings.
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 
 use super::finding::{Finding, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::model::{App, AppKind, Catalog, Tenant};
+
+/// Apps per parallel task: small enough to balance two cores, large enough that the
+/// per-task setup (an outcome buffer) does not show.
+const APPS_PER_TASK: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -54,8 +59,6 @@ pub fn evaluate(
     opts: &EvalOptions,
     catalog: &Catalog,
 ) -> Evaluation {
-    let mut result = Evaluation::default();
-    let mut out = Outcomes::new(opts.keep_passed);
     let context = || {
         Context::new(
             opts.as_of,
@@ -66,19 +69,40 @@ pub fn evaluate(
             catalog,
         )
     };
-    for app in &tenant.apps {
-        let cx = context();
-        for (index, rule) in rules.rules.iter().enumerate() {
-            let Evaluator::PerApp(check) = &rule.check else {
-                continue;
-            };
-            if !check.applies_to(app.kind) {
-                continue;
+    // Apps are independent: evaluate chunks of them in parallel, then concatenate in app
+    // order so the report does not depend on scheduling.
+    let parts: Vec<Evaluation> = tenant
+        .apps
+        .par_chunks(APPS_PER_TASK)
+        .map(|apps| {
+            let mut part = Evaluation::default();
+            let mut out = Outcomes::new(opts.keep_passed);
+            for app in apps {
+                let cx = context();
+                for (index, rule) in rules.rules.iter().enumerate() {
+                    let Evaluator::PerApp(check) = &rule.check else {
+                        continue;
+                    };
+                    if !check.applies_to(app.kind) {
+                        continue;
+                    }
+                    check.evaluate(app, &cx, &mut out);
+                    collect(&mut out, index, rule, source, || subject(app), &mut part);
+                }
             }
-            check.evaluate(app, &cx, &mut out);
-            collect(&mut out, index, rule, source, || subject(app), &mut result);
-        }
+            part.passed = out.passed;
+            part
+        })
+        .collect();
+    let mut result = Evaluation {
+        findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
+        passed: 0,
+    };
+    for part in parts {
+        result.passed += part.passed;
+        result.findings.extend(part.findings);
     }
+    let mut out = Outcomes::new(opts.keep_passed);
     let cx = context();
     for (index, rule) in rules.rules.iter().enumerate() {
         let Evaluator::PerTenant(check) = &rule.check else {
@@ -95,7 +119,7 @@ pub fn evaluate(
         };
         collect(&mut out, index, rule, source, whole_tenant, &mut result);
     }
-    result.passed = out.passed;
+    result.passed += out.passed;
     result
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::app::App;
@@ -185,9 +186,11 @@ pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
     let exchange = exchange::build(&snapshot.exchange, &snapshot.groups);
     let links = ExchangeLinks::new(&exchange, &idx);
 
+    // Apps are built independently (the indexes are read-only): in parallel.
     let mut apps: Vec<App> = snapshot
         .applications
-        .iter()
+        .par_iter()
+        .with_min_len(256)
         .map(|raw| build_app(raw, snapshot, &resolver))
         .collect();
     let registered: HashSet<String> = apps.iter().filter_map(|a| a.app_id.clone()).collect();
@@ -205,9 +208,9 @@ pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
         &resolver,
     ));
 
-    for app in &mut apps {
+    apps.par_iter_mut().with_min_len(256).for_each(|app| {
         app.mailbox_access = mailbox_access(app, &exchange, &links, &missing, catalog);
-    }
+    });
 
     let organization = exchange.organization.as_ref();
     Tenant {

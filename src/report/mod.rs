@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
+use rayon::slice::ParallelSliceMut;
 
 use crate::engine::{Finding, Outcome, RuleSet, Severity};
 
@@ -115,7 +116,8 @@ impl<'a> Report<'a> {
             Outcome::Waived => 2,
             Outcome::Pass => 3,
         };
-        findings.sort_by(|a, b| {
+        // Stable, so equal findings keep the order the rules produced them in.
+        findings.par_sort_by(|a, b| {
             outcome_rank(a.outcome)
                 .cmp(&outcome_rank(b.outcome))
                 .then(b.severity.cmp(&a.severity))

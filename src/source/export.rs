@@ -11,7 +11,10 @@ use serde::de::DeserializeOwned;
 
 use super::json::parse_items;
 use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{ExchangeSnapshot, Part, Snapshot, SnapshotMeta, layout};
+use crate::snapshot::{
+    ExchangeSnapshot, Part, RawAppRoleAssignment, RawGroup, RawOAuth2PermissionGrant,
+    RawServicePrincipal, Snapshot, SnapshotMeta, layout,
+};
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     let mut errors = Vec::new();
@@ -51,42 +54,37 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
         dir,
         listed: listed.as_ref(),
     };
+    // applications.json is most of an export: parse it on one core while the other reads
+    // the rest. Warnings keep the file order either way.
+    let (applications, (rest, rest_warnings, rest_errors)) = rayon::join(
+        || {
+            let mut warnings = Vec::new();
+            let apps = reader.read(layout::APPLICATIONS, &mut warnings);
+            (apps, warnings)
+        },
+        || {
+            let mut warnings = Vec::new();
+            let mut errors = Vec::new();
+            let rest = reader.read_rest(&mut warnings, &mut errors);
+            (rest, warnings, errors)
+        },
+    );
+    let (applications, app_warnings) = applications;
+    warnings.extend(app_warnings);
+    warnings.extend(rest_warnings);
+    errors.extend(rest_errors);
     // Without applications there is nothing to scan: that error ends this source.
-    let applications = match reader.read(layout::APPLICATIONS, &mut warnings)? {
+    let applications = match applications? {
         Part::Collected(apps) => application_objects(&apps_path, apps)?,
         Part::Missing(_) => Vec::new(),
     };
-    let service_principals =
-        reader.read_or_record(layout::SERVICE_PRINCIPALS, &mut warnings, &mut errors);
-    let app_role_assignments =
-        reader.read_or_record(layout::APP_ROLE_ASSIGNMENTS, &mut warnings, &mut errors);
-    let oauth2_permission_grants =
-        reader.read_or_record(layout::OAUTH2_PERMISSION_GRANTS, &mut warnings, &mut errors);
-    let groups = reader.read_or_record(layout::GROUPS, &mut warnings, &mut errors);
-    let exchange = ExchangeSnapshot {
-        access_policies: reader.read_or_record(layout::ACCESS_POLICIES, &mut warnings, &mut errors),
-        role_assignments: reader.read_or_record(
-            layout::ROLE_ASSIGNMENTS,
-            &mut warnings,
-            &mut errors,
-        ),
-        management_scopes: reader.read_or_record(
-            layout::MANAGEMENT_SCOPES,
-            &mut warnings,
-            &mut errors,
-        ),
-        service_principals: reader.read_or_record(
-            layout::EXCHANGE_SERVICE_PRINCIPALS,
-            &mut warnings,
-            &mut errors,
-        ),
-        cas_mailboxes: reader.read_or_record(layout::CAS_MAILBOXES, &mut warnings, &mut errors),
-        organization_config: reader.read_or_record(
-            layout::ORGANIZATION_CONFIG,
-            &mut warnings,
-            &mut errors,
-        ),
-    };
+    let Rest {
+        service_principals,
+        app_role_assignments,
+        oauth2_permission_grants,
+        groups,
+        exchange,
+    } = rest;
 
     warn_unknown_files(dir, &mut warnings);
     if let Some(listed) = &listed {
@@ -136,7 +134,49 @@ struct PartReader<'a> {
     listed: Option<&'a BTreeSet<&'a str>>,
 }
 
+/// Every file of the layout but applications.json.
+struct Rest {
+    service_principals: Part<RawServicePrincipal>,
+    app_role_assignments: Part<RawAppRoleAssignment>,
+    oauth2_permission_grants: Part<RawOAuth2PermissionGrant>,
+    groups: Part<RawGroup>,
+    exchange: ExchangeSnapshot,
+}
+
 impl PartReader<'_> {
+    fn read_rest(&self, warnings: &mut Vec<String>, errors: &mut Vec<LoadError>) -> Rest {
+        Rest {
+            service_principals: self.read_or_record(layout::SERVICE_PRINCIPALS, warnings, errors),
+            app_role_assignments: self.read_or_record(
+                layout::APP_ROLE_ASSIGNMENTS,
+                warnings,
+                errors,
+            ),
+            oauth2_permission_grants: self.read_or_record(
+                layout::OAUTH2_PERMISSION_GRANTS,
+                warnings,
+                errors,
+            ),
+            groups: self.read_or_record(layout::GROUPS, warnings, errors),
+            exchange: ExchangeSnapshot {
+                access_policies: self.read_or_record(layout::ACCESS_POLICIES, warnings, errors),
+                role_assignments: self.read_or_record(layout::ROLE_ASSIGNMENTS, warnings, errors),
+                management_scopes: self.read_or_record(layout::MANAGEMENT_SCOPES, warnings, errors),
+                service_principals: self.read_or_record(
+                    layout::EXCHANGE_SERVICE_PRINCIPALS,
+                    warnings,
+                    errors,
+                ),
+                cas_mailboxes: self.read_or_record(layout::CAS_MAILBOXES, warnings, errors),
+                organization_config: self.read_or_record(
+                    layout::ORGANIZATION_CONFIG,
+                    warnings,
+                    errors,
+                ),
+            },
+        }
+    }
+
     /// Reads one file of the layout, deciding from `snapshot.json` what absence and
     /// emptiness mean.
     fn read<T: DeserializeOwned>(

@@ -216,7 +216,7 @@ impl Collection {
         let exists = dir.exists();
         if exists && !replace && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
             return Err(CollectError::Setup(format!(
-                "{}: already exists and is not empty (use --force to replace it)",
+                "{}: already exists and is not empty; choose an empty folder (collect --force replaces it)",
                 dir.display()
             )));
         }
