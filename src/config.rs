@@ -400,7 +400,7 @@ fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         return Err(at(
             Some(v.span()),
             format!(
-                "unknown key {:?}: expected scan, rules or waivers",
+                "unknown key {:?}: expected scan, reports, rules, waivers or tenants",
                 key.get_ref()
             ),
         ));

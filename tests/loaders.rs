@@ -30,7 +30,7 @@ fn load(name: &str) -> (SourceKind, Vec<App>) {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
     assert!(loaded.warnings.is_empty(), "{name}: {:?}", loaded.warnings);
-    let tenant = model::build(&loaded.snapshot, &catalog);
+    let tenant = model::build(loaded.snapshot, &catalog);
     (loaded.kind, tenant.apps)
 }
 
@@ -162,7 +162,7 @@ fn an_export_directory_joins_grants_through_the_service_principal() {
     let catalog = Catalog::builtin().expect("catalogue");
     let loaded = source::load(&root().join("examples/demo-tenant")).expect("demo tenant");
     assert_eq!(loaded.kind, SourceKind::ExportDirectory);
-    let tenant = model::build(&loaded.snapshot, &catalog);
+    let tenant = model::build(loaded.snapshot, &catalog);
     assert_eq!(
         tenant.info.tenant.as_deref(),
         Some("contoso.onmicrosoft.com")

@@ -27,7 +27,7 @@ fn real_world_documents_load_with_the_expected_counts() {
         match source::load(&path) {
             Ok(loaded) => {
                 loaded_count += 1;
-                let tenant = model::build(&loaded.snapshot, &catalog);
+                let tenant = model::build(loaded.snapshot, &catalog);
                 let sum = |f: &dyn Fn(&model::App) -> usize| -> u64 {
                     tenant.apps.iter().map(f).sum::<usize>() as u64
                 };

@@ -14,7 +14,7 @@ pub fn run(args: InspectArgs) -> Result<u8, CommandError> {
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    let tenant = model::build(&loaded.snapshot, &catalog);
+    let tenant = model::build(loaded.snapshot, &catalog);
     let apps: Vec<&model::App> = match &args.app {
         None => tenant.apps.iter().collect(),
         Some(wanted) => {

@@ -194,7 +194,7 @@ fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned 
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    let tenant = model::build(&loaded.snapshot, catalog);
+    let tenant = model::build(loaded.snapshot, catalog);
     laps.lap("model");
     Scanned {
         summary: SourceSummary {

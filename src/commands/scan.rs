@@ -211,6 +211,11 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                 worst: Option<crate::engine::Severity>| {
         matches!((threshold, worst), (Some(t), Some(w)) if w >= t)
     };
+    if fail_on_new.is_some() && report.changes.is_none() {
+        eprintln!(
+            "warning: --fail-on-new has nothing to compare with (no --baseline, and no earlier run in a reports folder): no finding counts as new"
+        );
+    }
     let threshold_met =
         over(fail_on, report.worst_failure()) || over(fail_on_new, report.worst_new_failure());
     // The process exits next: freeing a large report's many small allocations one by one

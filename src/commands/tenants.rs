@@ -125,6 +125,19 @@ fn command(
     if let Some(k) = args.keep {
         cmd.arg("--keep").arg(k.to_string());
     }
+    // What selects and feeds the rules applies to every tenant alike.
+    for dir in &args.rule_dirs {
+        cmd.arg("--rules").arg(dir);
+    }
+    if !args.only.is_empty() {
+        cmd.arg("--rule").arg(args.only.join(","));
+    }
+    for mailbox in &args.mailboxes {
+        cmd.arg("--mailbox").arg(mailbox);
+    }
+    if args.include_passed {
+        cmd.arg("--include-passed");
+    }
     if let Some(tenant) = &t.tenant {
         let live = &args.live;
         cmd.arg("--tenant").arg(tenant);

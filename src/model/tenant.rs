@@ -178,8 +178,12 @@ pub fn assignment_app_id(
         .and_then(|sp| sp.app_id.as_deref().map(norm))
 }
 
-/// Turns a snapshot into the normalized tenant.
-pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
+/// Turns a snapshot into the normalized tenant. The snapshot is consumed: each raw
+/// application is freed as soon as its app is built, so the raw and the normalized forms of
+/// a large tenant are never both whole in memory.
+pub fn build(mut snapshot: Snapshot, catalog: &Catalog) -> Tenant {
+    let raw_apps = std::mem::take(&mut snapshot.applications);
+    let snapshot = &snapshot;
     let idx = Indexes::new(snapshot);
     let resolver = Resolver { catalog, idx: &idx };
     let missing = Missing::from_snapshot(snapshot);
@@ -187,11 +191,10 @@ pub fn build(snapshot: &Snapshot, catalog: &Catalog) -> Tenant {
     let links = ExchangeLinks::new(&exchange, &idx);
 
     // Apps are built independently (the indexes are read-only): in parallel.
-    let mut apps: Vec<App> = snapshot
-        .applications
-        .par_iter()
+    let mut apps: Vec<App> = raw_apps
+        .into_par_iter()
         .with_min_len(256)
-        .map(|raw| build_app(raw, snapshot, &resolver))
+        .map(|raw| build_app(&raw, snapshot, &resolver))
         .collect();
     let registered: HashSet<String> = apps.iter().filter_map(|a| a.app_id.clone()).collect();
     let directory_app_ids = snapshot.service_principals.items().map(|sps| {
