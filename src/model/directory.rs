@@ -29,6 +29,59 @@ pub(super) struct Indexes<'s> {
 
 impl<'s> Indexes<'s> {
     pub(super) fn new(snapshot: &'s Snapshot) -> Self {
+        // Three independent indexes over the three big collections: built side by side.
+        let (
+            (sp_by_app_id, sp_by_id, tenant_definitions),
+            (assignments_by_principal, grants_by_client),
+        ) = rayon::join(
+            || Self::service_principals(snapshot),
+            || {
+                rayon::join(
+                    || {
+                        snapshot.app_role_assignments.items().map(|list| {
+                            let mut map: HashMap<String, Vec<&RawAppRoleAssignment>> =
+                                HashMap::with_capacity(list.len());
+                            for a in list {
+                                if let Some(principal) = &a.principal_id {
+                                    map.entry(norm(principal)).or_default().push(a);
+                                }
+                            }
+                            map
+                        })
+                    },
+                    || {
+                        snapshot.oauth2_permission_grants.items().map(|list| {
+                            let mut map: HashMap<String, Vec<&RawOAuth2PermissionGrant>> =
+                                HashMap::with_capacity(list.len());
+                            for g in list {
+                                if let Some(client) = &g.client_id {
+                                    map.entry(norm(client)).or_default().push(g);
+                                }
+                            }
+                            map
+                        })
+                    },
+                )
+            },
+        );
+        Indexes {
+            sp_by_app_id,
+            sp_by_id,
+            tenant_definitions,
+            assignments_by_principal,
+            grants_by_client,
+        }
+    }
+
+    /// Service principals by app id and by object id, and the permissions they define.
+    #[allow(clippy::type_complexity)]
+    fn service_principals(
+        snapshot: &'s Snapshot,
+    ) -> (
+        HashMap<String, &'s RawServicePrincipal>,
+        HashMap<String, &'s RawServicePrincipal>,
+        HashMap<(String, String, PermissionKind), String>,
+    ) {
         let sps = snapshot.service_principals.items().unwrap_or_default();
         let mut sp_by_app_id = HashMap::with_capacity(sps.len());
         let mut sp_by_id = HashMap::with_capacity(sps.len());
@@ -51,31 +104,7 @@ impl<'s> Indexes<'s> {
             }
             sp_by_app_id.insert(app_id, sp);
         }
-        let assignments_by_principal = snapshot.app_role_assignments.items().map(|list| {
-            let mut map: HashMap<String, Vec<&RawAppRoleAssignment>> = HashMap::new();
-            for a in list {
-                if let Some(principal) = &a.principal_id {
-                    map.entry(norm(principal)).or_default().push(a);
-                }
-            }
-            map
-        });
-        let grants_by_client = snapshot.oauth2_permission_grants.items().map(|list| {
-            let mut map: HashMap<String, Vec<&RawOAuth2PermissionGrant>> = HashMap::new();
-            for g in list {
-                if let Some(client) = &g.client_id {
-                    map.entry(norm(client)).or_default().push(g);
-                }
-            }
-            map
-        });
-        Indexes {
-            sp_by_app_id,
-            sp_by_id,
-            tenant_definitions,
-            assignments_by_principal,
-            grants_by_client,
-        }
+        (sp_by_app_id, sp_by_id, tenant_definitions)
     }
 }
 

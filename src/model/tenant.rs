@@ -184,10 +184,12 @@ pub fn assignment_app_id(
 pub fn build(mut snapshot: Snapshot, catalog: &Catalog) -> Tenant {
     let raw_apps = std::mem::take(&mut snapshot.applications);
     let snapshot = &snapshot;
-    let idx = Indexes::new(snapshot);
+    let (idx, exchange) = rayon::join(
+        || Indexes::new(snapshot),
+        || exchange::build(&snapshot.exchange, &snapshot.groups),
+    );
     let resolver = Resolver { catalog, idx: &idx };
     let missing = Missing::from_snapshot(snapshot);
-    let exchange = exchange::build(&snapshot.exchange, &snapshot.groups);
     let links = ExchangeLinks::new(&exchange, &idx);
 
     // Apps are built independently (the indexes are read-only): in parallel.
