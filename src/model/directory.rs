@@ -38,28 +38,16 @@ impl<'s> Indexes<'s> {
             || {
                 rayon::join(
                     || {
-                        snapshot.app_role_assignments.items().map(|list| {
-                            let mut map: HashMap<String, Vec<&RawAppRoleAssignment>> =
-                                HashMap::with_capacity(list.len());
-                            for a in list {
-                                if let Some(principal) = &a.principal_id {
-                                    map.entry(norm(principal)).or_default().push(a);
-                                }
-                            }
-                            map
-                        })
+                        snapshot
+                            .app_role_assignments
+                            .items()
+                            .map(|list| group_by(list, |a| a.principal_id.as_deref()))
                     },
                     || {
-                        snapshot.oauth2_permission_grants.items().map(|list| {
-                            let mut map: HashMap<String, Vec<&RawOAuth2PermissionGrant>> =
-                                HashMap::with_capacity(list.len());
-                            for g in list {
-                                if let Some(client) = &g.client_id {
-                                    map.entry(norm(client)).or_default().push(g);
-                                }
-                            }
-                            map
-                        })
+                        snapshot
+                            .oauth2_permission_grants
+                            .items()
+                            .map(|list| group_by(list, |g| g.client_id.as_deref()))
                     },
                 )
             },
@@ -106,6 +94,17 @@ impl<'s> Indexes<'s> {
         }
         (sp_by_app_id, sp_by_id, tenant_definitions)
     }
+}
+
+/// Items by a normalized id they name (assignments by principal, grants by client).
+fn group_by<T>(list: &[T], key: impl Fn(&T) -> Option<&str>) -> HashMap<String, Vec<&T>> {
+    let mut map: HashMap<String, Vec<&T>> = HashMap::with_capacity(list.len());
+    for item in list {
+        if let Some(id) = key(item) {
+            map.entry(norm(id)).or_default().push(item);
+        }
+    }
+    map
 }
 
 pub(super) struct Resolver<'a> {
