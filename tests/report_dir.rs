@@ -166,7 +166,7 @@ fn output_to_a_pipe_is_written_in_place() {
         use std::os::unix::fs::OpenOptionsExt;
         let _ = std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(libc_o_nonblock())
+            .custom_flags(libc::O_NONBLOCK)
             .open(&fifo);
     }
     let bytes = reader.join().expect("reader");
@@ -182,14 +182,4 @@ fn output_to_a_pipe_is_written_in_place() {
         "no temporary file left: {:?}",
         entries(tmp.path())
     );
-}
-
-/// `O_NONBLOCK` on Linux and the BSDs/macOS, without a libc dependency for one constant.
-#[cfg(unix)]
-fn libc_o_nonblock() -> i32 {
-    if cfg!(target_os = "linux") {
-        0o4000
-    } else {
-        0x0004
-    }
 }

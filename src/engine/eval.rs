@@ -158,11 +158,21 @@ fn collect(
                 )
             }
         };
+        let subject = o.subject.unwrap_or_else(&default_subject);
+        let fingerprint = super::finding::fingerprint(
+            &rule.id,
+            subject.kind.as_str(),
+            subject.app_id.as_deref(),
+            subject.object_id.as_deref(),
+            subject.identity.as_deref(),
+            o.item.as_deref(),
+        );
         result.findings.push(Finding {
             rule: index,
             source,
-            subject: o.subject.unwrap_or_else(&default_subject),
+            subject,
             item: o.item,
+            fingerprint,
             outcome,
             severity,
             message,

@@ -134,6 +134,8 @@ pub struct Finding {
     pub subject: Subject,
     /// The part of the subject concerned (credential key id, URI, ...), if any.
     pub item: Option<String>,
+    /// [`fingerprint`] of the rule id, subject and item, computed once when the finding is made.
+    pub fingerprint: String,
     pub outcome: Outcome,
     pub severity: Severity,
     pub message: String,
@@ -192,19 +194,6 @@ pub fn fingerprint(
         hex.push(HEX[usize::from(b & 0x0f)] as char);
     }
     hex
-}
-
-impl Finding {
-    pub fn fingerprint(&self, rule_id: &str) -> String {
-        fingerprint(
-            rule_id,
-            self.subject.kind.as_str(),
-            self.subject.app_id.as_deref(),
-            self.subject.object_id.as_deref(),
-            self.subject.identity.as_deref(),
-            self.item.as_deref(),
-        )
-    }
 }
 
 #[cfg(test)]

@@ -17,12 +17,17 @@ use crate::snapshot::{
 /// The nil GUID is the "default access" app role: an assignment of it grants no permission.
 const DEFAULT_ACCESS_ROLE: &str = "00000000-0000-0000-0000-000000000000";
 
+/// Service principals by a normalized id.
+type SpIndex<'s> = HashMap<String, &'s RawServicePrincipal>;
+/// `(resource appId, permission id, kind)` → value.
+type Definitions = HashMap<(String, String, PermissionKind), String>;
+
 pub(super) struct Indexes<'s> {
-    pub(super) sp_by_app_id: HashMap<String, &'s RawServicePrincipal>,
-    pub(super) sp_by_id: HashMap<String, &'s RawServicePrincipal>,
+    pub(super) sp_by_app_id: SpIndex<'s>,
+    pub(super) sp_by_id: SpIndex<'s>,
     /// `(resource appId, permission id, kind)` → value, from resource service principals'
     /// own `appRoles`/`oauth2PermissionScopes`: names permissions the catalogue lacks.
-    tenant_definitions: HashMap<(String, String, PermissionKind), String>,
+    tenant_definitions: Definitions,
     pub(super) assignments_by_principal: Option<HashMap<String, Vec<&'s RawAppRoleAssignment>>>,
     grants_by_client: Option<HashMap<String, Vec<&'s RawOAuth2PermissionGrant>>>,
 }
@@ -62,14 +67,7 @@ impl<'s> Indexes<'s> {
     }
 
     /// Service principals by app id and by object id, and the permissions they define.
-    #[allow(clippy::type_complexity)]
-    fn service_principals(
-        snapshot: &'s Snapshot,
-    ) -> (
-        HashMap<String, &'s RawServicePrincipal>,
-        HashMap<String, &'s RawServicePrincipal>,
-        HashMap<(String, String, PermissionKind), String>,
-    ) {
+    fn service_principals(snapshot: &'s Snapshot) -> (SpIndex<'s>, SpIndex<'s>, Definitions) {
         let sps = snapshot.service_principals.items().unwrap_or_default();
         let mut sp_by_app_id = HashMap::with_capacity(sps.len());
         let mut sp_by_id = HashMap::with_capacity(sps.len());

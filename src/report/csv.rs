@@ -45,7 +45,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let rule = &report.rules.rules[f.rule];
         let evidence = serde_json::to_string(&f.evidence)?;
         let subject_kind = serde_json::to_value(f.subject.kind)?;
-        let fingerprint = f.fingerprint(&rule.id);
+        let fingerprint = &f.fingerprint;
         let change = report.change(f).map(|c| c.as_str()).unwrap_or_default();
         let row = [
             rule.id.as_str(),

@@ -226,7 +226,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "<p class=\"meta\">fingerprint {}</p></details>",
-            esc(&f.fingerprint(&rule.id))
+            esc(&f.fingerprint)
         )?;
     }
     writeln!(out, "<script>{SCRIPT}</script></body></html>")

@@ -85,7 +85,7 @@ struct JsonFinding<'a> {
     references: &'a RawValue,
     source: &'a RawValue,
     /// Stable across runs: rule id + subject ids + item (see `m365audit diff`).
-    fingerprint: String,
+    fingerprint: &'a str,
     /// With `--baseline`: `new` or `unchanged` (failing and not-evaluated findings).
     #[serde(skip_serializing_if = "Option::is_none")]
     change: Option<super::baseline::Change>,
@@ -151,7 +151,6 @@ impl Shared {
 }
 
 fn finding<'a>(report: &'a Report, shared: &'a Shared, f: &'a Finding) -> JsonFinding<'a> {
-    let rule = &report.rules.rules[f.rule];
     let text = &shared.rules[f.rule];
     JsonFinding {
         rule_id: &text.id,
@@ -172,7 +171,7 @@ fn finding<'a>(report: &'a Report, shared: &'a Shared, f: &'a Finding) -> JsonFi
         remediation: &text.remediation,
         references: &text.references,
         source: shared.sources.get(f.source).unwrap_or(&shared.no_source),
-        fingerprint: f.fingerprint(&rule.id),
+        fingerprint: &f.fingerprint,
         change: report.change(f),
     }
 }
@@ -238,7 +237,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     // A band of chunks is serialized in parallel, then written in order.
     for band in report
         .findings
-        .chunks(CHUNK * rayon::current_num_threads().max(1) * 2)
+        .chunks(CHUNK * rayon::current_num_threads() * 2)
     {
         let texts: Vec<io::Result<Vec<u8>>> = band
             .par_chunks(CHUNK)
@@ -259,7 +258,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out.write_all(b",")?;
             }
             out.write_all(&text[..text.len().saturating_sub(1)])?;
-            first = text.is_empty() && first;
+            first = false;
         }
     }
     out.write_all(if first { b"]" } else { b"\n  ]" })?;

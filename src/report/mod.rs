@@ -163,24 +163,18 @@ impl<'a> Report<'a> {
 
     /// Compares the failing and not-evaluated findings with an earlier report's.
     pub fn compare(&mut self, baseline: String, prior: Vec<baseline::Prior>) {
-        let current: Vec<String> = self
+        let current = self
             .findings
             .iter()
             .filter(|f| f.outcome != Outcome::Pass)
-            .map(|f| f.fingerprint(&self.rules.rules[f.rule].id))
-            .collect();
-        self.changes = Some(baseline::Changes::compute(
-            baseline,
-            prior,
-            current.iter().map(String::as_str),
-        ));
+            .map(|f| f.fingerprint.as_str());
+        self.changes = Some(baseline::Changes::compute(baseline, prior, current));
     }
 
     /// `new`/`unchanged` for a finding, when there is a baseline (passes have none).
     pub fn change(&self, f: &Finding) -> Option<baseline::Change> {
         let changes = self.changes.as_ref()?;
-        (f.outcome != Outcome::Pass)
-            .then(|| changes.change(&f.fingerprint(&self.rules.rules[f.rule].id)))
+        (f.outcome != Outcome::Pass).then(|| changes.change(&f.fingerprint))
     }
 
     /// The most severe new failing finding, for `--fail-on-new`.

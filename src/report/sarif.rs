@@ -119,7 +119,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                         "kind": logical_kind,
                     }],
                 }],
-                "partialFingerprints": {"m365auditFinding/v1": f.fingerprint(&rule.id)},
+                "partialFingerprints": {"m365auditFinding/v1": f.fingerprint},
                 "properties": {
                     "severity": f.severity.as_str(),
                     "outcome": f.outcome.as_str(),

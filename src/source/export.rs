@@ -11,10 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::json::parse_items;
 use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{
-    ExchangeSnapshot, Part, RawAppRoleAssignment, RawGroup, RawOAuth2PermissionGrant,
-    RawServicePrincipal, Snapshot, SnapshotMeta, layout,
-};
+use crate::snapshot::{ExchangeSnapshot, Part, Snapshot, SnapshotMeta, layout};
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     let mut errors = Vec::new();
@@ -78,13 +75,6 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
         Part::Collected(apps) => application_objects(&apps_path, apps)?,
         Part::Missing(_) => Vec::new(),
     };
-    let Rest {
-        service_principals,
-        app_role_assignments,
-        oauth2_permission_grants,
-        groups,
-        exchange,
-    } = rest;
 
     warn_unknown_files(dir, &mut warnings);
     if let Some(listed) = &listed {
@@ -104,12 +94,7 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
         snapshot: Snapshot {
             meta,
             applications,
-            service_principals,
-            app_role_assignments,
-            oauth2_permission_grants,
-            groups,
-            exchange,
-            owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
+            ..rest
         },
         warnings,
         errors,
@@ -134,18 +119,13 @@ struct PartReader<'a> {
     listed: Option<&'a BTreeSet<&'a str>>,
 }
 
-/// Every file of the layout but applications.json.
-struct Rest {
-    service_principals: Part<RawServicePrincipal>,
-    app_role_assignments: Part<RawAppRoleAssignment>,
-    oauth2_permission_grants: Part<RawOAuth2PermissionGrant>,
-    groups: Part<RawGroup>,
-    exchange: ExchangeSnapshot,
-}
-
 impl PartReader<'_> {
-    fn read_rest(&self, warnings: &mut Vec<String>, errors: &mut Vec<LoadError>) -> Rest {
-        Rest {
+    /// Every file of the layout but applications.json (and snapshot.json, read first): a
+    /// snapshot whose applications and meta the caller fills in.
+    fn read_rest(&self, warnings: &mut Vec<String>, errors: &mut Vec<LoadError>) -> Snapshot {
+        Snapshot {
+            meta: SnapshotMeta::default(),
+            applications: Vec::new(),
             service_principals: self.read_or_record(layout::SERVICE_PRINCIPALS, warnings, errors),
             app_role_assignments: self.read_or_record(
                 layout::APP_ROLE_ASSIGNMENTS,
@@ -174,6 +154,7 @@ impl PartReader<'_> {
                     errors,
                 ),
             },
+            owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
         }
     }
 
