@@ -343,7 +343,7 @@ pub fn find_permissions(
         for scope in &grant.scopes {
             let entry =
                 resource.and_then(|r| cx.catalog.lookup_value(r, scope, PermissionKind::Delegated));
-            let classes = entry.map(|e| e.classes.as_slice()).unwrap_or_default();
+            let classes = entry.map(|e| &*e.classes).unwrap_or_default();
             let label = || {
                 format!(
                     "{} {scope}",

@@ -170,7 +170,9 @@ pub fn run(args: ChecklistArgs) -> Result<u8, CommandError> {
     let mut findings: Vec<_> = evaluation
         .findings
         .iter()
-        .filter(|f| f.subject.app_id.is_some() && f.subject.app_id == app.app_id)
+        .filter(|f| {
+            f.subject.app_id.is_some() && f.subject.app_id.as_deref() == app.app_id.as_deref()
+        })
         .filter(|f| f.outcome != Outcome::Pass)
         .collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
@@ -285,7 +287,7 @@ fn list_candidates(profile: &Profile, apps: &[&App]) {
                     app.requested_permissions.as_ref().is_some_and(|r| {
                         r.iter().any(|q| {
                             q.resource_app_id.as_deref() == Some(p.resource_app_id.as_str())
-                                && q.id == p.id
+                                && *q.id == *p.id
                                 && q.kind == Some(p.kind)
                         })
                     })

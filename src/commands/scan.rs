@@ -93,7 +93,13 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
             let result = evaluate(&rules, tenant, index, &opts, &catalog);
             laps.lap("rules");
             passed += result.passed;
-            findings.extend(result.findings);
+            // One source (the usual case) moves its findings: copying a large scan's
+            // findings would briefly hold them twice.
+            if findings.is_empty() {
+                findings = result.findings;
+            } else {
+                findings.extend(result.findings);
+            }
         }
         sources.push(scanned.summary);
     }

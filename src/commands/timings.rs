@@ -26,10 +26,32 @@ impl Laps {
         if enabled() {
             let now = Instant::now();
             eprintln!(
-                "timing: {phase}: {:.1} ms",
-                (now - self.last).as_secs_f64() * 1000.0
+                "timing: {phase}: {:.1} ms{}",
+                (now - self.last).as_secs_f64() * 1000.0,
+                memory()
             );
             self.last = now;
         }
+    }
+}
+
+/// Resident and peak resident memory so far (Linux only): which phase holds the memory.
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).map(|v| {
+            v.trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                / 1024
+        })
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(" (RSS {rss} MiB, peak {peak} MiB)"),
+        _ => String::new(),
     }
 }

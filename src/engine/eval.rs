@@ -1,10 +1,12 @@
 //! Evaluating a rule set against a tenant: every rule on every app, verdicts turned into
 //! findings.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use super::finding::{Finding, Outcome, Subject, SubjectKind};
+use super::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::model::{App, AppKind, Catalog, Tenant};
@@ -30,22 +32,23 @@ pub struct Evaluation {
 }
 
 pub fn subject(app: &App) -> Subject {
+    let shared = |s: &Option<String>| s.as_deref().map(Arc::from);
     match app.kind {
         AppKind::Application => Subject {
             kind: SubjectKind::Application,
-            app_id: app.app_id.clone(),
-            object_id: app.object_id.clone(),
-            display_name: app.display_name.clone(),
+            app_id: shared(&app.app_id),
+            object_id: shared(&app.object_id),
+            display_name: shared(&app.display_name),
             identity: None,
         },
         AppKind::ServicePrincipal => Subject {
             kind: SubjectKind::ServicePrincipal,
-            app_id: app.app_id.clone(),
+            app_id: shared(&app.app_id),
             object_id: match &app.service_principal {
-                crate::model::ServicePrincipal::Present { object_id, .. } => object_id.clone(),
+                crate::model::ServicePrincipal::Present { object_id, .. } => shared(object_id),
                 _ => None,
             },
-            display_name: app.display_name.clone(),
+            display_name: shared(&app.display_name),
             identity: None,
         },
     }
@@ -79,6 +82,8 @@ pub fn evaluate(
             let mut out = Outcomes::new(opts.keep_passed);
             for app in apps {
                 let cx = context();
+                // Made once per app; each finding about it shares its strings.
+                let about = subject(app);
                 for (index, rule) in rules.rules.iter().enumerate() {
                     let Evaluator::PerApp(check) = &rule.check else {
                         continue;
@@ -87,7 +92,7 @@ pub fn evaluate(
                         continue;
                     }
                     check.evaluate(app, &cx, &mut out);
-                    collect(&mut out, index, rule, source, || subject(app), &mut part);
+                    collect(&mut out, index, rule, source, || about.clone(), &mut part);
                 }
             }
             part.passed = out.passed;
@@ -176,7 +181,7 @@ fn collect(
             outcome,
             severity,
             message,
-            evidence,
+            evidence: FindingEvidence::new(&evidence),
         });
     }
 }

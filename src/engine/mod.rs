@@ -8,6 +8,6 @@ pub mod rule;
 pub mod waiver;
 
 pub use eval::{EvalOptions, Evaluation, evaluate};
-pub use finding::{Evidence, Finding, Outcome, Severity, Subject, SubjectKind};
+pub use finding::{Evidence, Finding, FindingEvidence, Outcome, Severity, Subject, SubjectKind};
 pub use loader::{RuleError, RuleSet};
 pub use rule::{Docs, Example, Origin, Rule};

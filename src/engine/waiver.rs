@@ -54,12 +54,12 @@ impl WaiverStatus {
 }
 
 fn matches(w: &Waiver, f: &Finding, rule_id: &str) -> bool {
-    let eq = |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
+    let eq = |a: Option<&str>, b: &str| a.is_some_and(|a| a.eq_ignore_ascii_case(b));
     rule_id.eq_ignore_ascii_case(&w.rule)
-        && (eq(&f.subject.app_id, &w.subject)
-            || eq(&f.subject.object_id, &w.subject)
-            || eq(&f.subject.identity, &w.subject))
-        && w.item.as_deref().is_none_or(|i| eq(&f.item, i))
+        && (eq(f.subject.app_id.as_deref(), &w.subject)
+            || eq(f.subject.object_id.as_deref(), &w.subject)
+            || eq(f.subject.identity.as_deref(), &w.subject))
+        && w.item.as_deref().is_none_or(|i| eq(f.item.as_deref(), i))
 }
 
 /// Applies the waivers to the failing findings; returns each waiver's state.
@@ -87,7 +87,7 @@ pub fn apply(
                 if !expired {
                     f.outcome = Outcome::Waived;
                     f.evidence.insert(
-                        "waiver".into(),
+                        "waiver",
                         serde_json::json!({"reason": w.reason, "expires": w.expires, "ticket": w.ticket}),
                     );
                 }

@@ -7,6 +7,7 @@
 //! for same-named roles but not others, and Azure AD Graph uses one id for a role and a scope.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,16 +54,20 @@ pub enum PermissionClass {
 
 #[derive(Debug, Clone)]
 pub struct CatalogEntry {
-    pub value: String,
+    /// The id, lowercase (shared with every permission resolved to this entry).
+    pub id: Arc<str>,
+    pub value: Arc<str>,
     pub description: String,
     /// `verified` (two or more independent sources) or `single-source`.
     pub verification: String,
-    pub classes: Vec<PermissionClass>,
+    pub classes: Arc<[PermissionClass]>,
 }
 
 #[derive(Debug)]
 struct Resource {
-    name: String,
+    /// The appId, lowercase.
+    app_id: Arc<str>,
+    name: Arc<str>,
     app_roles: HashMap<String, CatalogEntry>,
     scopes: HashMap<String, CatalogEntry>,
 }
@@ -155,13 +160,15 @@ impl Catalog {
         let entries = |list: Vec<EntryFile>| -> HashMap<String, CatalogEntry> {
             list.into_iter()
                 .map(|e| {
+                    let id = e.id.to_ascii_lowercase();
                     (
-                        e.id.to_ascii_lowercase(),
+                        id.clone(),
                         CatalogEntry {
-                            value: e.value,
+                            id: id.into(),
+                            value: e.value.into(),
                             description: e.description_short,
                             verification: e.verification,
-                            classes: Vec::new(),
+                            classes: Arc::new([]),
                         },
                     )
                 })
@@ -171,10 +178,12 @@ impl Catalog {
             .resources
             .into_iter()
             .map(|r| {
+                let app_id = r.app_id.to_ascii_lowercase();
                 (
-                    r.app_id.to_ascii_lowercase(),
+                    app_id.clone(),
                     Resource {
-                        name: r.name,
+                        app_id: app_id.into(),
+                        name: r.name.into(),
                         app_roles: entries(r.app_roles),
                         scopes: entries(r.oauth2_permission_scopes),
                     },
@@ -198,7 +207,7 @@ impl Catalog {
         for (class, kind, resource_name, values) in members {
             let resource = resources
                 .values_mut()
-                .find(|r| r.name == resource_name)
+                .find(|r| *r.name == *resource_name)
                 .ok_or_else(|| {
                     CatalogError::Classes(format!(
                         "class {class:?}: unknown resource {resource_name:?}"
@@ -209,12 +218,12 @@ impl Catalog {
                 PermissionKind::Delegated => &mut resource.scopes,
             };
             for value in values {
-                let entry = table.values_mut().find(|e| e.value == value).ok_or_else(|| {
+                let entry = table.values_mut().find(|e| *e.value == *value).ok_or_else(|| {
                     CatalogError::Classes(format!(
                         "class {class:?}: {resource_name} has no {kind:?} permission {value:?} in permissions.json"
                     ))
                 })?;
-                entry.classes.push(class);
+                entry.classes = entry.classes.iter().copied().chain([class]).collect();
             }
         }
         Ok(Catalog {
@@ -225,7 +234,14 @@ impl Catalog {
 
     /// The catalogue's name for a resource (`Microsoft Graph`, ...).
     pub fn resource_name(&self, resource_app_id: &str) -> Option<&str> {
-        self.resources.get(resource_app_id).map(|r| r.name.as_str())
+        self.resources.get(resource_app_id).map(|r| &*r.name)
+    }
+
+    /// The catalogue's shared copies of a resource's appId and name.
+    pub fn resource_names(&self, resource_app_id: &str) -> Option<(&Arc<str>, &Arc<str>)> {
+        self.resources
+            .get(resource_app_id)
+            .map(|r| (&r.app_id, &r.name))
     }
 
     /// Looks a permission up by its value (`Mail.Send`), for delegated grants, which name
@@ -250,7 +266,7 @@ impl Catalog {
         self.resources
             .iter()
             .find(|(id, r)| **id == key || r.name.eq_ignore_ascii_case(&key))
-            .map(|(id, r)| (id.as_str(), r.name.as_str()))
+            .map(|(id, r)| (id.as_str(), &*r.name))
     }
 
     /// The id of a permission named by its value (case-insensitive).
@@ -297,13 +313,15 @@ mod tests {
         assert_eq!(
             c.lookup(GRAPH, id, PermissionKind::Application)
                 .unwrap()
-                .value,
+                .value
+                .as_ref(),
             "Mail.ReadWrite"
         );
         assert_eq!(
             c.lookup(EXO, id, PermissionKind::Application)
                 .unwrap()
-                .value,
+                .value
+                .as_ref(),
             "Mail.ReadWrite"
         );
         // The vendor guide's 12466101 is Calendars.ReadWrite.Shared, a delegated scope.
@@ -311,7 +329,8 @@ mod tests {
         assert_eq!(
             c.lookup(GRAPH, shared, PermissionKind::Delegated)
                 .unwrap()
-                .value,
+                .value
+                .as_ref(),
             "Calendars.ReadWrite.Shared"
         );
         assert!(
@@ -335,9 +354,9 @@ mod tests {
                 PermissionKind::Application,
             )
             .unwrap();
-        assert_eq!(full_access.value, "full_access_as_app");
+        assert_eq!(&*full_access.value, "full_access_as_app");
         assert_eq!(
-            full_access.classes,
+            *full_access.classes,
             [PermissionClass::Mailbox, PermissionClass::Ews]
         );
         // Delegated Mail.ReadWrite is not app-only mailbox access.
@@ -348,7 +367,7 @@ mod tests {
                 PermissionKind::Delegated,
             )
             .unwrap();
-        assert_eq!(delegated.value, "Mail.ReadWrite");
+        assert_eq!(&*delegated.value, "Mail.ReadWrite");
         assert!(delegated.classes.is_empty());
     }
 

@@ -3,6 +3,7 @@
 //! resolved through the catalogue. Every collection is indexed once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::app::{App, AppKind, ServicePrincipal};
 use super::catalog::{Catalog, PermissionKind};
@@ -129,17 +130,28 @@ impl Resolver<'_> {
                 .idx
                 .tenant_definitions
                 .get(&(r.clone(), id.clone(), k))
-                .cloned(),
+                .map(|v| Arc::from(v.as_str())),
             _ => None,
         };
-        let resource_name = resource_app_id
+        // Catalogue resources and permissions share the catalogue's strings.
+        let known = resource_app_id
             .as_deref()
-            .and_then(|r| self.resource_name(r))
-            .or_else(|| resource_display_name.map(String::from));
+            .and_then(|r| self.catalog.resource_names(r));
+        let (resource_app_id, resource_name) = match known {
+            Some((app_id, name)) => (Some(app_id.clone()), Some(name.clone())),
+            None => (
+                resource_app_id.as_deref().map(Arc::from),
+                resource_app_id
+                    .as_deref()
+                    .and_then(|r| self.resource_name(r))
+                    .or_else(|| resource_display_name.map(String::from))
+                    .map(Arc::from),
+            ),
+        };
         Permission {
             resource_app_id,
             resource_name,
-            id,
+            id: entry.map_or_else(|| Arc::from(id), |e| e.id.clone()),
             kind,
             value,
             in_catalog: entry.is_some(),

@@ -1,29 +1,35 @@
 //! Permissions an app requests or holds, resolved through the catalogue.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{PermissionClass, PermissionKind};
 
 /// A permission, requested or granted, resolved through the catalogue.
+///
+/// The strings are shared (`Arc<str>`): a large tenant holds millions of permissions but only
+/// a few thousand distinct ids, values and resource names, and a resolved permission points
+/// at the catalogue's copies instead of allocating four strings of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permission {
     /// appId of the API (`00000003-...` for Microsoft Graph); lowercase.
-    pub resource_app_id: Option<String>,
+    pub resource_app_id: Option<Arc<str>>,
     #[serde(default)]
-    pub resource_name: Option<String>,
+    pub resource_name: Option<Arc<str>>,
     /// Permission id (app role or scope id); lowercase.
-    pub id: String,
+    pub id: Arc<str>,
     /// `None` when the input's `type` is neither `Scope` nor `Role`.
     pub kind: Option<PermissionKind>,
     /// `Mail.ReadWrite` etc.; `None` when the id is unknown.
     #[serde(default)]
-    pub value: Option<String>,
+    pub value: Option<Arc<str>>,
     /// Whether the id is in the permission catalogue.
     #[serde(default)]
     pub in_catalog: bool,
     #[serde(default)]
-    pub classes: Vec<PermissionClass>,
+    pub classes: Arc<[PermissionClass]>,
 }
 
 impl Permission {

@@ -291,7 +291,7 @@ pub fn mailbox_access(inputs: Inputs<'_>) -> MailboxAccess {
         access.paths.push(AccessPath {
             via: Via::Entra,
             permission: p.label(),
-            values: p.value.iter().cloned().collect(),
+            values: p.value.iter().map(|v| v.to_string()).collect(),
             requested: *requested,
             granted: *granted,
             assignment: None,

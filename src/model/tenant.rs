@@ -2,6 +2,7 @@
 //! then one pass over the applications. Nothing is searched per app, so cost grows linearly.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -114,8 +115,8 @@ pub fn resolve_permissions(app: &mut App, catalog: &Catalog) {
         .chain(app.granted_app_roles.iter_mut())
         .flatten()
     {
-        p.id = norm(&p.id);
-        p.resource_app_id = p.resource_app_id.as_deref().map(norm);
+        p.id = norm(&p.id).into();
+        p.resource_app_id = p.resource_app_id.as_deref().map(|r| norm(r).into());
         let (Some(resource), Some(kind)) = (p.resource_app_id.as_deref(), p.kind) else {
             continue;
         };
@@ -127,7 +128,7 @@ pub fn resolve_permissions(app: &mut App, catalog: &Catalog) {
             }
         }
         if p.resource_name.is_none() {
-            p.resource_name = catalog.resource_name(resource).map(String::from);
+            p.resource_name = catalog.resource_name(resource).map(Arc::from);
         }
     }
 }

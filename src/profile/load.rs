@@ -458,7 +458,7 @@ fn permission(
     };
     let value = catalog
         .lookup(resource_app_id, perm_id, kind)
-        .map(|e| e.value.clone())
+        .map(|e| e.value.to_string())
         .unwrap_or_else(|| p.value.get_ref().clone());
     Ok(PermissionRef {
         resource_app_id: resource_app_id.to_string(),

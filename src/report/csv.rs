@@ -43,7 +43,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     w.write_record(HEADER)?;
     for f in &report.findings {
         let rule = &report.rules.rules[f.rule];
-        let evidence = serde_json::to_string(&f.evidence)?;
+        let evidence = f.evidence.raw().get();
         let subject_kind = serde_json::to_value(f.subject.kind)?;
         let fingerprint = &f.fingerprint;
         let change = report.change(f).map(|c| c.as_str()).unwrap_or_default();
@@ -60,7 +60,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.subject.identity.as_deref().unwrap_or_default(),
             f.item.as_deref().unwrap_or_default(),
             f.message.as_str(),
-            evidence.as_str(),
+            evidence,
             rule.docs.remediation.as_str(),
             &rule.docs.references.join(" | "),
             report.sources.get(f.source).map_or("", |s| s.path.as_str()),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::Report;
-use crate::engine::{Evidence, Finding, Outcome, Severity, SubjectKind};
+use crate::engine::{Finding, Outcome, Severity, SubjectKind};
 
 const SCHEMA: &str = "m365audit/findings/v1";
 
@@ -80,7 +80,7 @@ struct JsonFinding<'a> {
     subject: JsonSubject<'a>,
     item: Option<&'a str>,
     message: &'a str,
-    evidence: &'a Evidence,
+    evidence: &'a RawValue,
     remediation: &'a RawValue,
     references: &'a RawValue,
     source: &'a RawValue,
@@ -167,7 +167,7 @@ fn finding<'a>(report: &'a Report, shared: &'a Shared, f: &'a Finding) -> JsonFi
         },
         item: f.item.as_deref(),
         message: &f.message,
-        evidence: &f.evidence,
+        evidence: f.evidence.raw(),
         remediation: &text.remediation,
         references: &text.references,
         source: shared.sources.get(f.source).unwrap_or(&shared.no_source),

@@ -116,8 +116,12 @@ impl<'a> Report<'a> {
             Outcome::Waived => 2,
             Outcome::Pass => 3,
         };
-        // Stable, so equal findings keep the order the rules produced them in.
-        findings.par_sort_by(|a, b| {
+        // Sorted by index, then moved into place: a merge sort of the findings themselves
+        // would copy them all into a buffer as large as the list. Stable, so equal findings
+        // keep the order the rules produced them in.
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.par_sort_by(|&a, &b| {
+            let (a, b) = (&findings[a], &findings[b]);
             outcome_rank(a.outcome)
                 .cmp(&outcome_rank(b.outcome))
                 .then(b.severity.cmp(&a.severity))
@@ -127,6 +131,7 @@ impl<'a> Report<'a> {
                 .then_with(|| a.item.cmp(&b.item))
                 .then(a.source.cmp(&b.source))
         });
+        permute(&mut findings, order);
         let mut summary = Summary {
             apps: sources.iter().map(|s| s.apps).sum(),
             rules: rules.rules.len(),
@@ -235,4 +240,35 @@ pub fn escape_markup(s: &str) -> String {
         }
     }
     out
+}
+
+/// Reorders `items` so that `items[k]` becomes the old `items[order[k]]`, in place: each
+/// cycle of the permutation is followed once, by swaps.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        // Positions already in place, or done by an earlier cycle, point at themselves.
+        let mut k = start;
+        while order[k] != start {
+            let from = order[k];
+            order[k] = k;
+            items.swap(k, from);
+            k = from;
+        }
+        order[k] = k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn permute_moves_every_item_to_its_sorted_place() {
+        // Several cycles, fixed points and a long cycle.
+        let orders: [&[usize]; 5] = [&[], &[0], &[2, 0, 1], &[1, 0, 2, 4, 3], &[5, 0, 1, 2, 3, 4]];
+        for order in orders {
+            let mut items: Vec<String> = (0..order.len()).map(|i| format!("item{i}")).collect();
+            let expected: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            super::permute(&mut items, order.to_vec());
+            assert_eq!(items, expected, "order {order:?}");
+        }
+    }
 }

@@ -128,9 +128,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 },
             });
             if f.outcome == Outcome::Waived {
-                let reason = f
-                    .evidence
-                    .get("waiver")
+                let waiver = f.evidence.get("waiver");
+                let reason = waiver
+                    .as_ref()
                     .and_then(|w| w.get("reason"))
                     .and_then(Value::as_str)
                     .unwrap_or("waived in m365audit.toml");

@@ -51,7 +51,7 @@ fn subject_label(f: &Finding) -> String {
         .or(s.identity.as_deref())
         .unwrap_or("(unnamed)");
     let second = match s.kind {
-        SubjectKind::Application => s.app_id.clone(),
+        SubjectKind::Application => s.app_id.as_deref().map(String::from),
         SubjectKind::ServicePrincipal => Some(format!(
             "{} (service principal)",
             s.app_id.as_deref().unwrap_or("?")
@@ -244,18 +244,17 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
 
 /// Not-evaluated findings, counted per rule and reason: missing data is shown, never hidden.
 fn write_not_evaluated(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut by_reason: BTreeMap<(&str, &str), (&str, usize)> = BTreeMap::new();
+    let mut by_reason: BTreeMap<(&str, String), (&str, usize)> = BTreeMap::new();
     for f in report
         .findings
         .iter()
         .filter(|f| f.outcome == Outcome::NotEvaluated)
     {
         let rule = &report.rules.rules[f.rule];
-        let reason = f
-            .evidence
-            .get("reason")
-            .and_then(|v| v.as_str())
-            .unwrap_or(&f.message);
+        let reason = match f.evidence.get("reason") {
+            Some(serde_json::Value::String(reason)) => reason,
+            _ => f.message.clone(),
+        };
         by_reason
             .entry((rule.id.as_str(), reason))
             .or_insert((rule.slug.as_str(), 0))
@@ -269,7 +268,7 @@ fn write_not_evaluated(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "\nNot evaluated (the input lacks data these rules need):"
     )?;
     for ((id, reason), (slug, n)) in by_reason {
-        writeln!(out, "  {id} {slug}: {n}× {}", clean(reason))?;
+        writeln!(out, "  {id} {slug}: {n}× {}", clean(&reason))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::json::parse_items;
+use super::json::read_items;
 use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
 use crate::snapshot::{ExchangeSnapshot, Part, Snapshot, SnapshotMeta, layout};
 
@@ -180,11 +180,13 @@ impl PartReader<'_> {
                 path.display()
             ));
         }
-        let text = read_text(&path)?;
-        if text.trim().is_empty() && is_listed == Some(true) {
-            return Ok(Part::Collected(Vec::new()));
+        match read_items(&path) {
+            // Listed and empty: collected, and there were none.
+            Err(LoadError::Empty { .. }) if is_listed == Some(true) => {
+                Ok(Part::Collected(Vec::new()))
+            }
+            read => read.map(Part::Collected),
         }
-        parse_items(&path, &text).map(Part::Collected)
     }
 
     /// Like [`read`](Self::read), but a broken file is recorded as an error and the part

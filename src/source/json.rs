@@ -104,6 +104,181 @@ pub fn parse_items_with_shape<T: DeserializeOwned>(
     parsed.map_err(|err| syntax_error::<T>(path, text, err))
 }
 
+/// Bytes read per block by [`read_items`]: the file's text is never more than about this
+/// much in memory (plus one item).
+const BLOCK: usize = 8 << 20;
+
+/// Reads and parses one list file.
+///
+/// A top-level array (what `collect`, `az` and `ConvertTo-Json` write) is read block by
+/// block and parsed item by item, so a 200 MB `applications.json` is never held whole as
+/// text beside its parsed items. Any other envelope, a UTF-16 file, or anything the block
+/// reader does not accept falls back to [`parse_items`] on the whole text, whose errors
+/// carry line, column and JSON path: both paths accept exactly the same files and give the
+/// same items.
+pub fn read_items<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LoadError> {
+    match read_array_blocks(path, BLOCK) {
+        Ok(Some(items)) => Ok(items),
+        Ok(None) => {
+            let text = super::read_text(path)?;
+            parse_items(path, &text)
+        }
+        Err(e) => Err(LoadError::io(path, e)),
+    }
+}
+
+/// `Ok(None)`: not a plain top-level array, or not valid in a way the whole-text parser
+/// should describe.
+fn read_array_blocks<T: DeserializeOwned>(
+    path: &Path,
+    block: usize,
+) -> std::io::Result<Option<Vec<T>>> {
+    use std::io::Read;
+
+    let mut file = std::fs::File::open(path)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(block);
+    let mut eof = false;
+    while buf.len() < 3 && !eof {
+        eof = fill(&mut file, &mut buf, block)?;
+    }
+    let mut pos = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    loop {
+        pos = skip_whitespace(&buf, pos);
+        if pos < buf.len() || eof {
+            break;
+        }
+        eof = fill(&mut file, &mut buf, block)?;
+    }
+    if buf.get(pos) != Some(&b'[') {
+        // Empty, an object, a page, UTF-16, or not JSON: the whole-text path decides.
+        return Ok(None);
+    }
+    pos += 1;
+    let mut items = Vec::new();
+    // Whether an element was read and a comma or the closing bracket must come next.
+    let mut after_element = false;
+    // Whether the last separator was a comma (then an element must follow).
+    let mut after_comma = false;
+    loop {
+        // The block as text, validated once; a character cut at its end waits for the
+        // next block.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text,
+            Err(e) if e.error_len().is_none() && !eof => {
+                std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default()
+            }
+            Err(_) => return Ok(None),
+        };
+        let bytes = text.as_bytes();
+        let mut closed = false;
+        loop {
+            pos = skip_whitespace(bytes, pos);
+            let Some(&next) = bytes.get(pos) else {
+                break;
+            };
+            if after_element {
+                match next {
+                    b',' => after_comma = true,
+                    b']' => closed = true,
+                    _ => return Ok(None),
+                }
+                pos += 1;
+                after_element = false;
+                if closed {
+                    break;
+                }
+                continue;
+            }
+            if next == b']' && !after_comma && items.is_empty() {
+                pos += 1;
+                closed = true;
+                break;
+            }
+            // One element: an item, or a page of items.
+            let mut stream =
+                serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Element<T>>();
+            match stream.next() {
+                Some(Ok(element)) => {
+                    items.extend(element.0);
+                    pos += stream.byte_offset();
+                    after_element = true;
+                    after_comma = false;
+                }
+                // The element runs past the block: read on.
+                Some(Err(e)) if e.is_eof() && !eof => break,
+                _ => return Ok(None),
+            }
+        }
+        if closed {
+            break;
+        }
+        if eof {
+            // The array never closes: truncated.
+            return Ok(None);
+        }
+        // Keep what is not parsed yet (an element cut off at the end), then read on: at least
+        // as much again, so an element larger than a block is parsed a few times, not once
+        // per block.
+        buf.drain(..pos);
+        pos = 0;
+        let more = block.max(buf.len());
+        eof = fill(&mut file, &mut buf, more)?;
+    }
+    // Only whitespace may follow the array.
+    let rest_is_blank = |b: &[u8]| b.iter().all(u8::is_ascii_whitespace);
+    if !rest_is_blank(&buf[pos..]) {
+        return Ok(None);
+    }
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    Ok(rest_is_blank(&tail).then_some(items))
+}
+
+fn skip_whitespace(buf: &[u8], mut pos: usize) -> usize {
+    while buf.get(pos).is_some_and(u8::is_ascii_whitespace) {
+        pos += 1;
+    }
+    pos
+}
+
+/// Appends up to `more` bytes to `buf`; true at end of file.
+fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, more: usize) -> std::io::Result<bool> {
+    use std::io::Read;
+    let want = buf.len() + more;
+    while buf.len() < want {
+        let before = buf.len();
+        file.by_ref()
+            .take((want - before) as u64)
+            .read_to_end(buf)?;
+        if buf.len() == before {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The items of one element of a top-level array: an item, or a Graph page of items.
+struct Element<T>(Vec<T>);
+
+impl<'de, T: DeserializeOwned> de::Deserialize<'de> for Element<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = Vec::with_capacity(1);
+        DeserializeSeed::deserialize(
+            Envelope {
+                out: &mut out,
+                level: Level::ArrayElement,
+                shape: None,
+            },
+            d,
+        )?;
+        Ok(Element(out))
+    }
+}
+
 /// Turns a serde_json error into one that names the file, the position and, when the
 /// document is well-formed JSON, the JSON path of the value that did not fit.
 fn syntax_error<T: DeserializeOwned>(path: &Path, text: &str, err: serde_json::Error) -> LoadError {
@@ -448,5 +623,78 @@ mod tests {
         assert_eq!(decode_text(&p, utf16).unwrap(), "{\"id\":\"é\"}");
         let err = decode_text(&p, b"[\n\"\xff\"]".to_vec()).unwrap_err();
         assert!(err.to_string().starts_with("t.json:2:2"), "{err}");
+    }
+
+    /// The block reader and the whole-text parser agree at every block size, including blocks
+    /// that cut an element, a string, an escape or a UTF-8 character: the same items for a
+    /// plain array, and a hand-over to the whole-text parser (`None`) for anything else.
+    #[test]
+    fn block_reader_agrees_with_the_whole_text_parser() {
+        let cases: &[(&[u8], Option<&[&str]>)] = &[
+            (b"[]", Some(&[])),
+            (b"  [ \n ]  \n", Some(&[])),
+            (br#"[{"id":"a"},{"id":"b","n":2}]"#, Some(&["a", "b"])),
+            ("\u{feff}[ {\"id\":\"é€\"} ]".as_bytes(), Some(&["é€"])),
+            (
+                br#"[{"id":"a\"],{"}, {"id":"b\\"}]"#,
+                Some(&["a\"],{", "b\\"]),
+            ),
+            (
+                br#"[{"value":[{"id":"a"}],"@odata.nextLink":"y"},{"value":[]},{"id":"c"}]"#,
+                Some(&["a", "c"]),
+            ),
+            (br#"[{"id":"a","x":{"y":[1,2,{"z":"]}"}]}}]"#, Some(&["a"])),
+            (br#"[{"value":[]}]"#, Some(&[])),
+            (br#"[{"id":"a"},]"#, None),
+            (br#"[,{"id":"a"}]"#, None),
+            (br#"[{"id":"a"} {"id":"b"}]"#, None),
+            (br#"[{"id":"a"}] x"#, None),
+            (br#"[{"id":"a"}"#, None),
+            (br#"[{"id":"a"},"#, None),
+            (b"[1]", None),
+            (br#"[[{"id":"a"}]]"#, None),
+            (b"[{\"id\":\"a\",\"x\":\"\xff\"}]", None),
+            (b"[{\"id\":\"a\"}]\xff", None),
+            (br#"[{"id":1}]"#, None),
+            (br#"{"id":"a"}"#, None),
+            (br#"{"value":[{"id":"a"}]}"#, None),
+            (b"", None),
+            (b"   ", None),
+        ];
+        let dir = std::env::temp_dir().join(format!("m365audit-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (k, (bytes, expected)) in cases.iter().enumerate() {
+            let path = dir.join(format!("{k}.json"));
+            std::fs::write(&path, bytes).unwrap();
+            let whole = crate::source::read_text(&path).and_then(|t| parse_items::<Obj>(&path, &t));
+            if let Some(ids) = expected {
+                let whole: Vec<String> = whole
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.id.clone())
+                    .collect();
+                assert_eq!(&whole, ids, "case {k}: the whole-text parser");
+            }
+            for block in 1..=bytes.len() + 2 {
+                let read = read_array_blocks::<Obj>(&path, block).unwrap();
+                let read = read.map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>());
+                assert_eq!(
+                    read.as_deref(),
+                    expected
+                        .map(|ids| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                        .as_deref(),
+                    "case {k}, block {block}"
+                );
+            }
+            // And whatever path it takes, `read_items` gives the whole-text result.
+            let read = read_items::<Obj>(&path);
+            assert_eq!(
+                read.map_err(|e| e.to_string()),
+                whole.map_err(|e| e.to_string()),
+                "case {k}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
