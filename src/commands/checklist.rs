@@ -185,7 +185,7 @@ pub fn run(args: ChecklistArgs) -> Result<u8, CommandError> {
                 slug: rule.slug.clone(),
                 severity: f.severity.as_str().to_string(),
                 outcome: f.outcome.as_str().to_string(),
-                message: f.message.clone(),
+                message: f.message.to_string(),
             }
         })
         .collect();

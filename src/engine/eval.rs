@@ -83,7 +83,7 @@ pub fn evaluate(
             for app in apps {
                 let cx = context();
                 // Made once per app; each finding about it shares its strings.
-                let about = subject(app);
+                let about = Arc::new(subject(app));
                 for (index, rule) in rules.rules.iter().enumerate() {
                     let Evaluator::PerApp(check) = &rule.check else {
                         continue;
@@ -116,11 +116,11 @@ pub fn evaluate(
         out.reset_subject();
         check.evaluate(tenant, &cx, &mut out);
         let whole_tenant = || {
-            Subject::named(
+            Arc::new(Subject::named(
                 SubjectKind::Tenant,
                 tenant.info.tenant.clone(),
                 tenant.info.tenant.clone(),
-            )
+            ))
         };
         collect(&mut out, index, rule, source, whole_tenant, &mut result);
     }
@@ -134,7 +134,7 @@ fn collect(
     index: usize,
     rule: &super::Rule,
     source: usize,
-    default_subject: impl Fn() -> Subject,
+    default_subject: impl Fn() -> Arc<Subject>,
     result: &mut Evaluation,
 ) {
     for o in out.list.drain(..) {
@@ -163,7 +163,7 @@ fn collect(
                 )
             }
         };
-        let subject = o.subject.unwrap_or_else(&default_subject);
+        let subject = o.subject.map_or_else(&default_subject, Arc::new);
         let fingerprint = super::finding::fingerprint(
             &rule.id,
             subject.kind.as_str(),
@@ -176,11 +176,11 @@ fn collect(
             rule: index,
             source,
             subject,
-            item: o.item,
+            item: o.item.map(String::into_boxed_str),
             fingerprint,
             outcome,
             severity,
-            message,
+            message: message.into_boxed_str(),
             evidence: FindingEvidence::new(&evidence),
         });
     }

@@ -177,14 +177,16 @@ pub struct Finding {
     pub rule: usize,
     /// Index into the scanned sources.
     pub source: usize,
-    pub subject: Subject,
+    /// Shared by all the findings about one app: a large scan holds hundreds of thousands of
+    /// findings, twice over while the parallel parts are joined.
+    pub subject: Arc<Subject>,
     /// The part of the subject concerned (credential key id, URI, ...), if any.
-    pub item: Option<String>,
+    pub item: Option<Box<str>>,
     /// [`fingerprint`] of the rule id, subject and item, computed once when the finding is made.
     pub fingerprint: String,
     pub outcome: Outcome,
     pub severity: Severity,
-    pub message: String,
+    pub message: Box<str>,
     pub evidence: FindingEvidence,
 }
 

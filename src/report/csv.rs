@@ -59,7 +59,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             f.subject.display_name.as_deref().unwrap_or_default(),
             f.subject.identity.as_deref().unwrap_or_default(),
             f.item.as_deref().unwrap_or_default(),
-            f.message.as_str(),
+            &f.message,
             evidence,
             rule.docs.remediation.as_str(),
             &rule.docs.references.join(" | "),

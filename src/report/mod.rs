@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 
 use crate::engine::{Finding, Outcome, RuleSet, Severity};
 
@@ -116,21 +116,34 @@ impl<'a> Report<'a> {
             Outcome::Waived => 2,
             Outcome::Pass => 3,
         };
-        // Sorted by index, then moved into place: a merge sort of the findings themselves
-        // would copy them all into a buffer as large as the list. Stable, so equal findings
-        // keep the order the rules produced them in.
+        // Rules by id, as a number per rule index.
+        let mut by_id: Vec<usize> = (0..rules.rules.len()).collect();
+        by_id.sort_by(|&a, &b| rules.rules[a].id.cmp(&rules.rules[b].id));
+        let mut rule_rank = vec![0; by_id.len()];
+        for (rank, &index) in by_id.iter().enumerate() {
+            rule_rank[index] = rank;
+        }
+        // Sort keys side by side (the fields compared in order), sorted by index, then the
+        // findings moved into place: a merge sort of the findings themselves would copy them
+        // all into a buffer as large as the list, and comparing through each finding's
+        // subject would chase two pointers per comparison. Stable, so equal findings keep
+        // the order the rules produced them in.
+        let keys: Vec<_> = findings
+            .par_iter()
+            .map(|f| {
+                (
+                    (outcome_rank(f.outcome), std::cmp::Reverse(f.severity)),
+                    f.subject.display_name.as_deref(),
+                    f.subject.app_id.as_deref(),
+                    rule_rank[f.rule],
+                    f.item.as_deref(),
+                    f.source,
+                )
+            })
+            .collect();
         let mut order: Vec<usize> = (0..findings.len()).collect();
-        order.par_sort_by(|&a, &b| {
-            let (a, b) = (&findings[a], &findings[b]);
-            outcome_rank(a.outcome)
-                .cmp(&outcome_rank(b.outcome))
-                .then(b.severity.cmp(&a.severity))
-                .then_with(|| a.subject.display_name.cmp(&b.subject.display_name))
-                .then_with(|| a.subject.app_id.cmp(&b.subject.app_id))
-                .then_with(|| rules.rules[a.rule].id.cmp(&rules.rules[b.rule].id))
-                .then_with(|| a.item.cmp(&b.item))
-                .then(a.source.cmp(&b.source))
-        });
+        order.par_sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        drop(keys);
         permute(&mut findings, order);
         let mut summary = Summary {
             apps: sources.iter().map(|s| s.apps).sum(),

@@ -253,7 +253,7 @@ fn write_not_evaluated(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let rule = &report.rules.rules[f.rule];
         let reason = match f.evidence.get("reason") {
             Some(serde_json::Value::String(reason)) => reason,
-            _ => f.message.clone(),
+            _ => f.message.to_string(),
         };
         by_reason
             .entry((rule.id.as_str(), reason))
