@@ -18,7 +18,7 @@ pub struct AccessPolicyScope {}
 
 fn subject(p: &AccessPolicy) -> Subject {
     Subject {
-        app_id: p.app_ids.first().map(|a| a.as_str().into()),
+        app_id: p.app_ids.first().cloned(),
         ..Subject::named(
             SubjectKind::AccessPolicy,
             p.identity.clone(),

@@ -36,7 +36,7 @@ impl TenantCheck for OrphanedMailboxScope {
                 for p in policies {
                     checked += 1;
                     out.about(Subject {
-                        app_id: p.app_ids.first().map(|a| a.as_str().into()),
+                        app_id: p.app_ids.first().cloned(),
                         ..Subject::named(
                             SubjectKind::AccessPolicy,
                             p.identity.clone(),
@@ -83,7 +83,7 @@ impl TenantCheck for OrphanedMailboxScope {
                     };
                     checked += 1;
                     out.about(Subject {
-                        app_id: sp.app_id.as_deref().map(Into::into),
+                        app_id: sp.app_id.clone(),
                         ..Subject::named(
                             SubjectKind::RoleAssignment,
                             a.identity.clone().or_else(|| a.name.clone()),

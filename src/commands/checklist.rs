@@ -170,9 +170,7 @@ pub fn run(args: ChecklistArgs) -> Result<u8, CommandError> {
     let mut findings: Vec<_> = evaluation
         .findings
         .iter()
-        .filter(|f| {
-            f.subject.app_id.is_some() && f.subject.app_id.as_deref() == app.app_id.as_deref()
-        })
+        .filter(|f| f.subject.app_id.is_some() && f.subject.app_id == app.app_id)
         .filter(|f| f.outcome != Outcome::Pass)
         .collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));

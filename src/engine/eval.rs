@@ -32,23 +32,22 @@ pub struct Evaluation {
 }
 
 pub fn subject(app: &App) -> Subject {
-    let shared = |s: &Option<String>| s.as_deref().map(Arc::from);
     match app.kind {
         AppKind::Application => Subject {
             kind: SubjectKind::Application,
-            app_id: shared(&app.app_id),
-            object_id: shared(&app.object_id),
-            display_name: shared(&app.display_name),
+            app_id: app.app_id.clone(),
+            object_id: app.object_id.clone(),
+            display_name: app.display_name.clone(),
             identity: None,
         },
         AppKind::ServicePrincipal => Subject {
             kind: SubjectKind::ServicePrincipal,
-            app_id: shared(&app.app_id),
+            app_id: app.app_id.clone(),
             object_id: match &app.service_principal {
-                crate::model::ServicePrincipal::Present { object_id, .. } => shared(object_id),
+                crate::model::ServicePrincipal::Present { object_id, .. } => object_id.clone(),
                 _ => None,
             },
-            display_name: shared(&app.display_name),
+            display_name: app.display_name.clone(),
             identity: None,
         },
     }
@@ -82,8 +81,9 @@ pub fn evaluate(
             let mut out = Outcomes::new(opts.keep_passed);
             for app in apps {
                 let cx = context();
-                // Made once per app; each finding about it shares its strings.
-                let about = Arc::new(subject(app));
+                // Made once per app, at its first finding; its findings share it.
+                let about = std::cell::OnceCell::new();
+                let about = || Arc::clone(about.get_or_init(|| Arc::new(subject(app))));
                 for (index, rule) in rules.rules.iter().enumerate() {
                     let Evaluator::PerApp(check) = &rule.check else {
                         continue;
@@ -92,7 +92,7 @@ pub fn evaluate(
                         continue;
                     }
                     check.evaluate(app, &cx, &mut out);
-                    collect(&mut out, index, rule, source, || about.clone(), &mut part);
+                    collect(&mut out, index, rule, source, about, &mut part);
                 }
             }
             part.passed = out.passed;

@@ -141,17 +141,16 @@ pub enum SubjectKind {
     Tenant,
 }
 
-/// What a finding is about. The strings are shared: an app's findings all point at the
-/// same copies, made once per app.
+/// What a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
     pub kind: SubjectKind,
-    pub app_id: Option<Arc<str>>,
+    pub app_id: Option<String>,
     /// The app's object id; for a service principal subject, the service principal's.
-    pub object_id: Option<Arc<str>>,
-    pub display_name: Option<Arc<str>>,
+    pub object_id: Option<String>,
+    pub display_name: Option<String>,
     /// Exchange objects and mailboxes: their identity.
-    pub identity: Option<Arc<str>>,
+    pub identity: Option<String>,
 }
 
 impl Subject {
@@ -165,8 +164,8 @@ impl Subject {
             kind,
             app_id: None,
             object_id: None,
-            display_name: display_name.map(Arc::from),
-            identity: identity.map(Arc::from),
+            display_name,
+            identity,
         }
     }
 }

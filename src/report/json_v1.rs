@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::value::RawValue;
+use serde_json::value::{RawValue, to_raw_value as raw};
 
 use super::Report;
 use crate::engine::{Finding, Outcome, Severity, SubjectKind};
@@ -117,10 +117,6 @@ struct Shared {
     rules: Vec<RuleText>,
     sources: Vec<Box<RawValue>>,
     no_source: Box<RawValue>,
-}
-
-fn raw<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Box<RawValue>> {
-    RawValue::from_string(serde_json::to_string(value)?)
 }
 
 impl Shared {

@@ -51,7 +51,7 @@ fn subject_label(f: &Finding) -> String {
         .or(s.identity.as_deref())
         .unwrap_or("(unnamed)");
     let second = match s.kind {
-        SubjectKind::Application => s.app_id.as_deref().map(String::from),
+        SubjectKind::Application => s.app_id.clone(),
         SubjectKind::ServicePrincipal => Some(format!(
             "{} (service principal)",
             s.app_id.as_deref().unwrap_or("?")

@@ -159,10 +159,7 @@ fn read_array_blocks<T: DeserializeOwned>(
     }
     pos += 1;
     let mut items = Vec::new();
-    // Whether an element was read and a comma or the closing bracket must come next.
-    let mut after_element = false;
-    // Whether the last separator was a comma (then an element must follow).
-    let mut after_comma = false;
+    let mut expect = Expect::FirstElement;
     loop {
         // The block as text, validated once; a character cut at its end waits for the
         // next block.
@@ -174,46 +171,36 @@ fn read_array_blocks<T: DeserializeOwned>(
             Err(_) => return Ok(None),
         };
         let bytes = text.as_bytes();
-        let mut closed = false;
-        loop {
+        while expect != Expect::Nothing {
             pos = skip_whitespace(bytes, pos);
             let Some(&next) = bytes.get(pos) else {
                 break;
             };
-            if after_element {
-                match next {
-                    b',' => after_comma = true,
-                    b']' => closed = true,
-                    _ => return Ok(None),
+            match (expect, next) {
+                (Expect::Separator, b',') => expect = Expect::Element,
+                (Expect::Separator | Expect::FirstElement, b']') => expect = Expect::Nothing,
+                // (`Nothing` never gets here: the loop ends when the array closes.)
+                (Expect::Separator | Expect::Nothing, _) => return Ok(None),
+                (Expect::FirstElement | Expect::Element, _) => {
+                    // One element: an item, or a page of items.
+                    let mut stream =
+                        serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Element<T>>();
+                    match stream.next() {
+                        Some(Ok(element)) => {
+                            items.extend(element.0);
+                            pos += stream.byte_offset();
+                            expect = Expect::Separator;
+                            continue;
+                        }
+                        // The element runs past the block: read on.
+                        Some(Err(e)) if e.is_eof() && !eof => break,
+                        _ => return Ok(None),
+                    }
                 }
-                pos += 1;
-                after_element = false;
-                if closed {
-                    break;
-                }
-                continue;
             }
-            if next == b']' && !after_comma && items.is_empty() {
-                pos += 1;
-                closed = true;
-                break;
-            }
-            // One element: an item, or a page of items.
-            let mut stream =
-                serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Element<T>>();
-            match stream.next() {
-                Some(Ok(element)) => {
-                    items.extend(element.0);
-                    pos += stream.byte_offset();
-                    after_element = true;
-                    after_comma = false;
-                }
-                // The element runs past the block: read on.
-                Some(Err(e)) if e.is_eof() && !eof => break,
-                _ => return Ok(None),
-            }
+            pos += 1;
         }
-        if closed {
+        if expect == Expect::Nothing {
             break;
         }
         if eof {
@@ -245,20 +232,25 @@ fn skip_whitespace(buf: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+/// What may come next inside the top-level array.
+#[derive(Clone, Copy, PartialEq)]
+enum Expect {
+    /// Just after `[`: an element or `]`.
+    FirstElement,
+    /// After a comma: an element (`[1,]` is not JSON).
+    Element,
+    /// After an element: a comma or `]`.
+    Separator,
+    /// The array is closed.
+    Nothing,
+}
+
 /// Appends up to `more` bytes to `buf`; true at end of file.
 fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, more: usize) -> std::io::Result<bool> {
     use std::io::Read;
-    let want = buf.len() + more;
-    while buf.len() < want {
-        let before = buf.len();
-        file.by_ref()
-            .take((want - before) as u64)
-            .read_to_end(buf)?;
-        if buf.len() == before {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    // `read_to_end` on a `take` reads until the limit or the end of the file.
+    let read = file.by_ref().take(more as u64).read_to_end(buf)?;
+    Ok(read < more)
 }
 
 /// The items of one element of a top-level array: an item, or a Graph page of items.
