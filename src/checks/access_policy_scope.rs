@@ -28,6 +28,10 @@ fn subject(p: &AccessPolicy) -> Subject {
 }
 
 impl TenantCheck for AccessPolicyScope {
+    fn reads_apps(&self, _inputs: &super::ScanInputs) -> bool {
+        false
+    }
+
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes) {
         let Some(policies) = &tenant.exchange.access_policies else {
             out.not_evaluated(None, cx.missing.access_policies.clone().unwrap_or_default());

@@ -71,6 +71,11 @@ pub struct MailboxProtocols {
 }
 
 impl TenantCheck for MailboxProtocols {
+    /// The apps are read only to find EWS apps for an integration mailbox.
+    fn reads_apps(&self, inputs: &super::ScanInputs) -> bool {
+        self.ews_for_ews_apps && !inputs.integration_mailboxes.is_empty()
+    }
+
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes) {
         if cx.inputs.integration_mailboxes.is_empty() {
             out.not_evaluated(

@@ -62,6 +62,13 @@ pub trait Check: Debug + Send + Sync {
 /// access policies, mailboxes). Its outcomes name their own subjects.
 pub trait TenantCheck: Debug + Send + Sync {
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes);
+
+    /// Whether [`evaluate`](Self::evaluate) reads `tenant.apps` with these inputs. A scan
+    /// that evaluates apps as they are read keeps them all in memory only when some tenant
+    /// check does; otherwise the tenant it passes has no apps. When in doubt, true.
+    fn reads_apps(&self, _inputs: &ScanInputs) -> bool {
+        true
+    }
 }
 
 /// How a rule's check is run.

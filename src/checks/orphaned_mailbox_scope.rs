@@ -16,6 +16,10 @@ use crate::model::Tenant;
 pub struct OrphanedMailboxScope {}
 
 impl TenantCheck for OrphanedMailboxScope {
+    fn reads_apps(&self, _inputs: &super::ScanInputs) -> bool {
+        false
+    }
+
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes) {
         let Some(known) = &tenant.directory_app_ids else {
             out.not_evaluated(

@@ -17,6 +17,10 @@ pub struct RoleAssignmentCheck {
 }
 
 impl TenantCheck for RoleAssignmentCheck {
+    fn reads_apps(&self, _inputs: &super::ScanInputs) -> bool {
+        false
+    }
+
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes) {
         let Some(assignments) = &tenant.exchange.role_assignments else {
             out.not_evaluated(

@@ -17,8 +17,8 @@ use std::path::Path;
 use chrono::{DateTime, NaiveTime, Utc};
 
 use crate::cli::{Cli, Command, RulesCommand};
-use crate::engine::{RuleError, RuleSet};
-use crate::model::{self, Catalog, Tenant};
+use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet, STREAM_BATCH, evaluate_stream};
+use crate::model::{self, Catalog, Tenant, TenantInfo};
 use crate::report::SourceSummary;
 use crate::source;
 
@@ -162,51 +162,130 @@ struct Scanned {
 
 /// Reads and normalizes one source, printing its warnings and errors to standard error.
 fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned {
-    let shown = path.display().to_string();
     let mut laps = timings::Laps::start();
     let loaded = source::load(path);
     laps.lap("load");
-    let mut loaded = match loaded {
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
             return Scanned {
                 tenant: None,
-                summary: SourceSummary {
-                    path: shown,
-                    kind: None,
-                    tenant: None,
-                    collected_at: None,
-                    apps: 0,
-                    errors: vec![e.to_string()],
-                    warnings: Vec::new(),
-                },
+                summary: unreadable(path, e),
             };
         }
     };
-    let collected_at = loaded.snapshot.meta.collected_at;
-    if let Some(stale) = staleness(collected_at, as_of) {
-        loaded.warnings.push(format!("{shown}: {stale}"));
-    }
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    for e in &loaded.errors {
-        eprintln!("error: {e}");
-    }
+    let read = Read::of(&loaded);
     let tenant = model::build(loaded.snapshot, catalog);
     laps.lap("model");
     Scanned {
-        summary: SourceSummary {
-            path: shown,
-            kind: Some(loaded.kind.as_str()),
-            tenant: tenant.info.tenant.clone(),
-            collected_at,
-            apps: tenant.apps.len(),
-            errors: loaded.errors.iter().map(ToString::to_string).collect(),
-            warnings: loaded.warnings,
-        },
+        summary: read.summarize(
+            path,
+            &tenant.info,
+            tenant.apps.len(),
+            as_of,
+            loaded.warnings,
+        ),
         tenant: Some(tenant),
+    }
+}
+
+/// `scan` of one source: read, normalized and evaluated. An export folder's applications are
+/// built and evaluated while `applications.json` is still being parsed.
+fn scan_source(
+    path: &Path,
+    catalog: &Catalog,
+    rules: &RuleSet,
+    index: usize,
+    opts: &EvalOptions,
+) -> (SourceSummary, Option<Evaluation>) {
+    if !path.is_dir() {
+        let scanned = read_source(path, catalog, opts.as_of);
+        let evaluation = scanned.tenant.as_ref().map(|tenant| {
+            let mut laps = timings::Laps::start();
+            let evaluation = crate::engine::evaluate(rules, tenant, index, opts, catalog);
+            laps.lap("rules");
+            evaluation
+        });
+        return (scanned.summary, evaluation);
+    }
+    let mut laps = timings::Laps::start();
+    let loaded = source::load_streaming(path, STREAM_BATCH, |snapshot, batches| {
+        evaluate_stream(rules, snapshot, batches, index, opts, catalog)
+    });
+    laps.lap("load, model and rules (streamed)");
+    match loaded {
+        Ok((loaded, scanned)) => {
+            let summary = Read::of(&loaded).summarize(
+                path,
+                &scanned.info,
+                scanned.apps,
+                opts.as_of,
+                loaded.warnings,
+            );
+            (summary, Some(scanned.evaluation))
+        }
+        Err(e) => (unreadable(path, e), None),
+    }
+}
+
+/// The summary of a source that could not be read at all; the error is printed.
+fn unreadable(path: &Path, e: source::LoadError) -> SourceSummary {
+    eprintln!("error: {e}");
+    SourceSummary {
+        path: path.display().to_string(),
+        kind: None,
+        tenant: None,
+        collected_at: None,
+        apps: 0,
+        errors: vec![e.to_string()],
+        warnings: Vec::new(),
+    }
+}
+
+/// What a source's summary takes from the loaded source besides its warnings.
+struct Read {
+    kind: source::SourceKind,
+    collected_at: Option<DateTime<Utc>>,
+    errors: Vec<String>,
+}
+
+impl Read {
+    fn of(loaded: &source::Loaded) -> Read {
+        Read {
+            kind: loaded.kind,
+            collected_at: loaded.snapshot.meta.collected_at,
+            errors: loaded.errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The summary, with the source's warnings and errors printed to standard error.
+    fn summarize(
+        self,
+        path: &Path,
+        tenant: &TenantInfo,
+        apps: usize,
+        as_of: DateTime<Utc>,
+        mut warnings: Vec<String>,
+    ) -> SourceSummary {
+        let shown = path.display().to_string();
+        if let Some(stale) = staleness(self.collected_at, as_of) {
+            warnings.push(format!("{shown}: {stale}"));
+        }
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        for e in &self.errors {
+            eprintln!("error: {e}");
+        }
+        SourceSummary {
+            path: shown,
+            kind: Some(self.kind.as_str()),
+            tenant: tenant.tenant.clone(),
+            collected_at: self.collected_at,
+            apps,
+            errors: self.errors,
+            warnings,
+        }
     }
 }
 

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use super::{CommandError, collect, exit, load_rules, read_source, today, write_atomically};
+use super::{CommandError, collect, exit, load_rules, scan_source, today, write_atomically};
 use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config::Config;
+use crate::engine::EvalOptions;
 use crate::engine::waiver::{self, WaiverState};
-use crate::engine::{EvalOptions, evaluate};
 use crate::model::Catalog;
 use crate::report::{self, Format, Report, folder};
 
@@ -87,11 +87,8 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let mut findings = Vec::new();
     let mut passed = 0;
     for (index, path) in paths.iter().enumerate() {
-        let scanned = read_source(path, &catalog, opts.as_of);
-        if let Some(tenant) = &scanned.tenant {
-            let mut laps = super::timings::Laps::start();
-            let result = evaluate(&rules, tenant, index, &opts, &catalog);
-            laps.lap("rules");
+        let (summary, result) = scan_source(path, &catalog, &rules, index, &opts);
+        if let Some(result) = result {
             passed += result.passed;
             // One source (the usual case) moves its findings: copying a large scan's
             // findings would briefly hold them twice.
@@ -101,7 +98,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
                 findings.extend(result.findings);
             }
         }
-        sources.push(scanned.summary);
+        sources.push(summary);
     }
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
     let waivers = waiver::apply(&config.waivers, &mut findings, &rules, opts.as_of);

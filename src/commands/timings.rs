@@ -1,5 +1,5 @@
 //! Phase timings on stderr when `M365AUDIT_TIMINGS` is set: where a scan spends its time
-//! (load, model, rules, report), without a profiler. The clock here is for the operator only;
+//! (reading with evaluation, report, write), without a profiler. The clock here is for the operator only;
 //! no check ever sees it.
 
 use std::sync::OnceLock;

@@ -1,7 +1,9 @@
 //! Evaluating a rule set against a tenant: every rule on every app, verdicts turned into
 //! findings.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -9,7 +11,8 @@ use rayon::prelude::*;
 use super::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
-use crate::model::{App, AppKind, Catalog, Tenant};
+use crate::model::{App, AppKind, Builder, Catalog, Exchange, Missing, Tenant, TenantInfo};
+use crate::snapshot::{RawApplication, Snapshot};
 
 /// Apps per parallel task: small enough to balance two cores, large enough that the
 /// per-task setup (an outcome buffer) does not show.
@@ -61,71 +64,247 @@ pub fn evaluate(
     opts: &EvalOptions,
     catalog: &Catalog,
 ) -> Evaluation {
-    let context = || {
-        Context::new(
-            opts.as_of,
-            &tenant.info,
-            &tenant.missing,
-            &tenant.exchange,
-            &opts.inputs,
-            catalog,
-        )
+    let scope = Run {
+        rules,
+        source,
+        opts,
+        catalog,
+    }
+    .scope(&tenant.info, &tenant.missing, &tenant.exchange);
+    let mut result = scope.apps(&tenant.apps);
+    scope.tenant(tenant, &mut result);
+    result
+}
+
+/// Apps per batch of a stream: as [`APPS_PER_TASK`], a batch is one parallel task.
+pub const STREAM_BATCH: usize = APPS_PER_TASK;
+
+/// [`evaluate`] for a tenant whose app registrations are still being read: `snapshot` has
+/// everything else, `batches` the raw app registrations in file order (see
+/// [`crate::source::load_streaming`]). Each batch is built and evaluated as it arrives, on
+/// whichever core is free, and its raw form freed; the tenant is finished after the last.
+/// The findings are those [`evaluate`] gives for the whole snapshot.
+///
+/// Built apps are kept only if a tenant-level check reads them
+/// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): for a large
+/// tenant they are most of the memory.
+pub fn evaluate_stream(
+    rules: &RuleSet,
+    snapshot: &Snapshot,
+    batches: Receiver<Vec<RawApplication>>,
+    source: usize,
+    opts: &EvalOptions,
+    catalog: &Catalog,
+) -> StreamedScan {
+    let keep_apps = rules.rules.iter().any(|rule| match &rule.check {
+        Evaluator::PerTenant(check) => check.reads_apps(&opts.inputs),
+        Evaluator::PerApp(_) => false,
+    });
+    let run = Run {
+        rules,
+        source,
+        opts,
+        catalog,
     };
-    // Apps are independent: evaluate chunks of them in parallel, then concatenate in app
-    // order so the report does not depend on scheduling.
-    let parts: Vec<Evaluation> = tenant
-        .apps
-        .par_chunks(APPS_PER_TASK)
-        .map(|apps| {
-            let mut part = Evaluation::default();
-            let mut out = Outcomes::new(opts.keep_passed);
-            for app in apps {
-                let cx = context();
-                // Made once per app, at its first finding; its findings share it.
-                let about = std::cell::OnceCell::new();
-                let about = || Arc::clone(about.get_or_init(|| Arc::new(subject(app))));
-                for (index, rule) in rules.rules.iter().enumerate() {
-                    let Evaluator::PerApp(check) = &rule.check else {
-                        continue;
-                    };
-                    if !check.applies_to(app.kind) {
-                        continue;
-                    }
-                    check.evaluate(app, &cx, &mut out);
-                    collect(&mut out, index, rule, source, about, &mut part);
-                }
+    let builder = Builder::new(snapshot, catalog);
+    let scope = run.scope(&builder.info, &builder.missing, &builder.exchange);
+    let mut done: Vec<Batch> = batches
+        .into_iter()
+        .enumerate()
+        .par_bridge()
+        .map(|(index, raw)| {
+            let apps: Vec<App> = raw.iter().map(|raw| builder.app(raw)).collect();
+            drop(raw);
+            let evaluation = scope.apps_here(&apps);
+            let app_ids = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+            Batch {
+                index,
+                count: apps.len(),
+                apps: if keep_apps { apps } else { Vec::new() },
+                app_ids,
+                evaluation,
             }
-            part.passed = out.passed;
-            part
         })
         .collect();
+    // Batches finish in any order: put them back in file order.
+    done.sort_unstable_by_key(|b| b.index);
+    let registered_count: usize = done.iter().map(|b| b.count).sum();
+    let mut apps = Vec::with_capacity(done.iter().map(|b| b.apps.len()).sum());
+    let mut registered = HashSet::with_capacity(registered_count);
     let mut result = Evaluation {
-        findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
+        findings: Vec::with_capacity(done.iter().map(|b| b.evaluation.findings.len()).sum()),
         passed: 0,
     };
-    for part in parts {
-        result.passed += part.passed;
-        result.findings.extend(part.findings);
+    for batch in done {
+        apps.extend(batch.apps);
+        registered.extend(batch.app_ids);
+        result.passed += batch.evaluation.passed;
+        result.findings.extend(batch.evaluation.findings);
     }
-    let mut out = Outcomes::new(opts.keep_passed);
-    let cx = context();
-    for (index, rule) in rules.rules.iter().enumerate() {
-        let Evaluator::PerTenant(check) = &rule.check else {
-            continue;
-        };
-        out.reset_subject();
-        check.evaluate(tenant, &cx, &mut out);
-        let whole_tenant = || {
-            Arc::new(Subject::named(
-                SubjectKind::Tenant,
-                tenant.info.tenant.clone(),
-                tenant.info.tenant.clone(),
-            ))
-        };
-        collect(&mut out, index, rule, source, whole_tenant, &mut result);
+    let kept = apps.len();
+    let mut tenant = builder.finish(apps, registered);
+    let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
+    // The service principals without an app registration, then the tenant-level rules.
+    let enterprise = tenant.apps.len() - kept;
+    result.append(scope.apps(&tenant.apps[kept..]));
+    if !keep_apps {
+        // No tenant check reads them; an incomplete list must not be seen.
+        tenant.apps = Vec::new();
     }
-    result.passed += out.passed;
-    result
+    scope.tenant(&tenant, &mut result);
+    StreamedScan {
+        apps: registered_count + enterprise,
+        info: tenant.info,
+        evaluation: result,
+    }
+}
+
+/// One batch of a stream, built and evaluated.
+struct Batch {
+    index: usize,
+    count: usize,
+    /// Empty unless apps are kept.
+    apps: Vec<App>,
+    app_ids: Vec<String>,
+    evaluation: Evaluation,
+}
+
+/// What [`evaluate_stream`] gives: the tenant's facts and app count, and the findings.
+#[derive(Debug)]
+pub struct StreamedScan {
+    pub info: TenantInfo,
+    /// App registrations and the service principals evaluated with them.
+    pub apps: usize,
+    pub evaluation: Evaluation,
+}
+
+/// What evaluation takes from the scan: the same for every app of a source.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    rules: &'a RuleSet,
+    /// The source's index in the report.
+    source: usize,
+    opts: &'a EvalOptions,
+    catalog: &'a Catalog,
+}
+
+impl<'a> Run<'a> {
+    /// With the tenant-wide facts checks see.
+    fn scope<'b>(
+        self,
+        info: &'b TenantInfo,
+        missing: &'b Missing,
+        exchange: &'b Exchange,
+    ) -> Scope<'b>
+    where
+        'a: 'b,
+    {
+        Scope {
+            run: self,
+            info,
+            missing,
+            exchange,
+        }
+    }
+}
+
+/// What evaluation needs besides the apps: the run and the tenant-wide facts checks see.
+/// Apps can be evaluated with it in batches, as soon as they are built.
+struct Scope<'a> {
+    run: Run<'a>,
+    info: &'a TenantInfo,
+    missing: &'a Missing,
+    exchange: &'a Exchange,
+}
+
+impl Scope<'_> {
+    fn context(&self) -> Context<'_> {
+        Context::new(
+            self.run.opts.as_of,
+            self.info,
+            self.missing,
+            self.exchange,
+            &self.run.opts.inputs,
+            self.run.catalog,
+        )
+    }
+
+    /// The per-app rules on `apps`, findings in app order.
+    fn apps(&self, apps: &[App]) -> Evaluation {
+        // Apps are independent: evaluate chunks of them in parallel, then concatenate in app
+        // order so the report does not depend on scheduling.
+        let parts: Vec<Evaluation> = apps
+            .par_chunks(APPS_PER_TASK)
+            .map(|apps| self.apps_here(apps))
+            .collect();
+        let mut result = Evaluation {
+            findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
+            passed: 0,
+        };
+        for part in parts {
+            result.passed += part.passed;
+            result.findings.extend(part.findings);
+        }
+        result
+    }
+
+    /// [`apps`](Self::apps) on the calling thread.
+    fn apps_here(&self, apps: &[App]) -> Evaluation {
+        let mut part = Evaluation::default();
+        let mut out = Outcomes::new(self.run.opts.keep_passed);
+        for app in apps {
+            let cx = self.context();
+            // Made once per app, at its first finding; its findings share it.
+            let about = std::cell::OnceCell::new();
+            let about = || Arc::clone(about.get_or_init(|| Arc::new(subject(app))));
+            for (index, rule) in self.run.rules.rules.iter().enumerate() {
+                let Evaluator::PerApp(check) = &rule.check else {
+                    continue;
+                };
+                if !check.applies_to(app.kind) {
+                    continue;
+                }
+                check.evaluate(app, &cx, &mut out);
+                collect(&mut out, index, rule, self.run.source, about, &mut part);
+            }
+        }
+        part.passed = out.passed;
+        part
+    }
+
+    /// The tenant-level rules, once; their findings are added to `result`.
+    fn tenant(&self, tenant: &Tenant, result: &mut Evaluation) {
+        let mut out = Outcomes::new(self.run.opts.keep_passed);
+        let cx = self.context();
+        for (index, rule) in self.run.rules.rules.iter().enumerate() {
+            let Evaluator::PerTenant(check) = &rule.check else {
+                continue;
+            };
+            out.reset_subject();
+            check.evaluate(tenant, &cx, &mut out);
+            let whole_tenant = || {
+                Arc::new(Subject::named(
+                    SubjectKind::Tenant,
+                    tenant.info.tenant.clone(),
+                    tenant.info.tenant.clone(),
+                ))
+            };
+            collect(&mut out, index, rule, self.run.source, whole_tenant, result);
+        }
+        result.passed += out.passed;
+    }
+}
+
+impl Evaluation {
+    /// Adds `other`'s findings after these.
+    pub fn append(&mut self, other: Evaluation) {
+        self.passed += other.passed;
+        if self.findings.is_empty() {
+            self.findings = other.findings;
+        } else {
+            self.findings.extend(other.findings);
+        }
+    }
 }
 
 /// Turns a check's verdicts into findings about `default_subject` unless they name their own.

@@ -16,4 +16,4 @@ pub use credential::{Credential, CredentialKind};
 pub use exchange::Exchange;
 pub use permission::{DelegatedGrant, Holdings, Permission};
 pub use scope::{AccessPath, MailboxAccess, Reach, Via};
-pub use tenant::{Missing, Tenant, TenantInfo, build, resolve_permissions};
+pub use tenant::{Builder, Missing, Tenant, TenantInfo, build, resolve_permissions};

@@ -13,7 +13,7 @@ use super::directory::{Indexes, Resolver, build_app, enterprise_apps};
 use super::exchange::{self, EwsSwitch, Exchange};
 use super::normalize::norm;
 use super::scope::{self, Inputs};
-use crate::snapshot::{Part, Snapshot};
+use crate::snapshot::{Part, RawApplication, Snapshot};
 
 /// The normalized tenant of one source.
 #[derive(Debug)]
@@ -184,52 +184,108 @@ pub fn assignment_app_id(
 /// a large tenant are never both whole in memory.
 pub fn build(mut snapshot: Snapshot, catalog: &Catalog) -> Tenant {
     let raw_apps = std::mem::take(&mut snapshot.applications);
-    let snapshot = &snapshot;
-    let (idx, exchange) = rayon::join(
-        || Indexes::new(snapshot),
-        || exchange::build(&snapshot.exchange, &snapshot.groups),
-    );
-    let resolver = Resolver { catalog, idx: &idx };
-    let missing = Missing::from_snapshot(snapshot);
-    let links = ExchangeLinks::new(&exchange, &idx);
-
+    let builder = Builder::new(&snapshot, catalog);
     // Apps are built independently (the indexes are read-only): in parallel.
-    let mut apps: Vec<App> = raw_apps
+    let apps: Vec<App> = raw_apps
         .into_par_iter()
         .with_min_len(256)
-        .map(|raw| build_app(&raw, snapshot, &resolver))
+        .map(|raw| builder.app(&raw))
         .collect();
-    let registered: HashSet<String> = apps.iter().filter_map(|a| a.app_id.clone()).collect();
-    let directory_app_ids = snapshot.service_principals.items().map(|sps| {
-        sps.iter()
-            .filter_map(|sp| sp.app_id.as_deref().map(norm))
-            .chain(registered.iter().cloned())
-            .collect()
-    });
-    let with_rbac: HashSet<String> = links.assignments_by_app.keys().cloned().collect();
-    apps.extend(enterprise_apps(
-        snapshot,
-        &registered,
-        &with_rbac,
-        &resolver,
-    ));
+    let registered = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+    builder.finish(apps, registered)
+}
 
-    apps.par_iter_mut().with_min_len(256).for_each(|app| {
-        app.mailbox_access = mailbox_access(app, &exchange, &links, &missing, catalog);
-    });
+/// The tenant built in steps, so that applications can be normalized (and evaluated) while
+/// they are still being read: [`new`](Self::new) indexes everything but the applications,
+/// [`app`](Self::app) builds one app registration, [`finish`](Self::finish) adds the service
+/// principals without one.
+pub struct Builder<'s> {
+    snapshot: &'s Snapshot,
+    catalog: &'s Catalog,
+    idx: Indexes<'s>,
+    links: ExchangeLinks,
+    pub info: TenantInfo,
+    pub exchange: Exchange,
+    pub missing: Missing,
+}
 
-    let organization = exchange.organization.as_ref();
-    Tenant {
-        info: TenantInfo {
+impl<'s> Builder<'s> {
+    /// Indexes the snapshot's directory and Exchange collections; its `applications` are
+    /// not read (they come to [`app`](Self::app)).
+    pub fn new(snapshot: &'s Snapshot, catalog: &'s Catalog) -> Self {
+        let (idx, exchange) = rayon::join(
+            || Indexes::new(snapshot),
+            || exchange::build(&snapshot.exchange, &snapshot.groups),
+        );
+        let missing = Missing::from_snapshot(snapshot);
+        let links = ExchangeLinks::new(&exchange, &idx);
+        let organization = exchange.organization.as_ref();
+        let info = TenantInfo {
             tenant: snapshot.meta.tenant.clone(),
             tenant_id: snapshot.meta.tenant_id.clone(),
             ews_enabled: organization.and_then(|o| o.ews_enabled),
             ews_allowed_app_ids: organization.and_then(|o| o.ews_allowed_app_ids.clone()),
-        },
-        apps,
-        exchange,
-        directory_app_ids,
-        missing,
+        };
+        Builder {
+            snapshot,
+            catalog,
+            idx,
+            links,
+            info,
+            exchange,
+            missing,
+        }
+    }
+
+    fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            catalog: self.catalog,
+            idx: &self.idx,
+        }
+    }
+
+    /// One app registration, joined with its service principal, grants and Exchange scoping.
+    pub fn app(&self, raw: &RawApplication) -> App {
+        let mut app = build_app(raw, self.snapshot, &self.resolver());
+        app.mailbox_access = self.mailbox_access(&app);
+        app
+    }
+
+    fn mailbox_access(&self, app: &App) -> scope::MailboxAccess {
+        mailbox_access(
+            app,
+            &self.exchange,
+            &self.links,
+            &self.missing,
+            self.catalog,
+        )
+    }
+
+    /// The tenant: `apps` (app registrations built by [`app`](Self::app), in file order),
+    /// then the service principals that hold permissions without an app registration.
+    /// `registered` is the app ids of every app registration, which `apps` may leave out (a
+    /// streamed scan that need not keep them).
+    pub fn finish(self, mut apps: Vec<App>, registered: HashSet<String>) -> Tenant {
+        let snapshot = self.snapshot;
+        let directory_app_ids = snapshot.service_principals.items().map(|sps| {
+            sps.iter()
+                .filter_map(|sp| sp.app_id.as_deref().map(norm))
+                .chain(registered.iter().cloned())
+                .collect()
+        });
+        let with_rbac: HashSet<String> = self.links.assignments_by_app.keys().cloned().collect();
+        let mut enterprise = enterprise_apps(snapshot, &registered, &with_rbac, &self.resolver());
+        for app in &mut enterprise {
+            app.mailbox_access = self.mailbox_access(app);
+        }
+        apps.extend(enterprise);
+        Tenant {
+            info: self.info,
+            apps,
+            exchange: self.exchange,
+            directory_app_ids,
+            missing: self.missing,
+        }
     }
 }
 

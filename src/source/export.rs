@@ -5,18 +5,156 @@
 //! `parts`), whatever files are present count as collected.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use serde::de::DeserializeOwned;
 
-use super::json::read_items;
-use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{ExchangeSnapshot, Part, Snapshot, SnapshotMeta, layout};
+use super::json::{Streamed, read_items, stream_items};
+use super::{ApplicationCheck, LoadError, Loaded, SourceKind, application_objects, read_text};
+use crate::snapshot::{ExchangeSnapshot, Part, RawApplication, Snapshot, SnapshotMeta, layout};
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
+    let (meta, mut errors, reader) = open(dir)?;
+    // applications.json is most of an export: parse it on one core while the other reads
+    // the rest. Warnings keep the file order either way.
+    let (applications, (rest, rest_warnings, rest_errors)) = rayon::join(
+        || {
+            let mut warnings = Vec::new();
+            let apps = reader.read(layout::APPLICATIONS, &mut warnings, read_items);
+            (apps, warnings)
+        },
+        || {
+            let mut warnings = Vec::new();
+            let mut errors = Vec::new();
+            let rest = reader.read_rest(meta, &mut warnings, &mut errors);
+            (rest, warnings, errors)
+        },
+    );
+    let (applications, mut warnings) = applications;
+    warnings.extend(rest_warnings);
+    // Without applications there is nothing to scan: that error ends this source.
+    let applications = match applications? {
+        Part::Collected(apps) => application_objects(&dir.join(layout::APPLICATIONS), apps)?,
+        Part::Missing(_) => Vec::new(),
+    };
+    errors.extend(rest_errors);
+    Ok(reader.finish(
+        Snapshot {
+            applications,
+            ..rest
+        },
+        warnings,
+        errors,
+    ))
+}
 
+/// Reads an export folder like [`load`], but gives the items of `applications.json` to
+/// `consume` while the file is still being parsed (on another thread), so that they can be
+/// processed on the other core as they come.
+///
+/// `consume` runs on the calling thread once the other files are read. It gets them as a
+/// snapshot without applications, and a channel of the applications in file order, `batch`
+/// at a time, which closes after the last. The [`Loaded`] returned has no applications.
+///
+/// A file the block reader does not take (a Graph page, UTF-16, ...) is parsed whole; then
+/// `consume` is called a second time with all its items, and the result of the first call,
+/// which saw none or only some of them, is dropped.
+pub fn load_streaming<R>(
+    dir: &Path,
+    batch: usize,
+    mut consume: impl FnMut(&Snapshot, Receiver<Vec<RawApplication>>) -> R,
+) -> Result<(Loaded, R), LoadError> {
+    let (meta, mut errors, reader) = open(dir)?;
+    let path = dir.join(layout::APPLICATIONS);
+    let (parsed, consumed, rest, warnings, rest_errors) = std::thread::scope(|threads| {
+        // Bounded: when `consume` falls behind, the parser waits (and leaves its core to
+        // it) instead of piling up raw applications beside the built ones.
+        let (sender, batches) = sync_channel(BATCHES_AHEAD);
+        let parser = threads.spawn(|| {
+            let mut warnings = Vec::new();
+            let mut check = ApplicationCheck::default();
+            let mut refused = None;
+            // Whether the file was parsed whole (not streamed): then the part is its items.
+            let mut whole = false;
+            let part = reader.read(layout::APPLICATIONS, &mut warnings, |path| {
+                let streamed = stream_items(path, batch, |items| {
+                    match check.batch(path, items) {
+                        // A closed channel: `consume` wants no more.
+                        Ok(items) => match sender.send(items) {
+                            Ok(()) => ControlFlow::Continue(()),
+                            Err(_) => ControlFlow::Break(()),
+                        },
+                        Err(e) => {
+                            refused = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                });
+                // Closes the channel: `consume` has had every batch.
+                drop(sender);
+                match streamed {
+                    Streamed::Done | Streamed::Stopped => Ok(Vec::new()),
+                    Streamed::Whole(read) => {
+                        whole = true;
+                        read
+                    }
+                }
+            });
+            let part = match (part, refused) {
+                (_, Some(e)) | (Err(e), None) => Err(e),
+                (Ok(Part::Collected(items)), None) if whole => {
+                    application_objects(&path, items).map(Some)
+                }
+                (Ok(Part::Collected(_)), None) => check.finish(&path).map(|()| None),
+                // The file exists (`open` checked), so it is never missing.
+                (Ok(Part::Missing(_)), None) => Ok(Some(Vec::new())),
+            };
+            (part, warnings)
+        });
+        let mut warnings = Vec::new();
+        let mut errors = Vec::new();
+        let rest = reader.read_rest(meta, &mut warnings, &mut errors);
+        let consumed = consume(&rest, batches);
+        let parsed = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (parsed, consumed, rest, warnings, errors)
+    });
+    let (applications, mut app_warnings) = parsed;
+    app_warnings.extend(warnings);
+    let consumed = match applications? {
+        None => consumed,
+        // Parsed whole: everything goes to `consume` again.
+        Some(whole) => {
+            // Unbounded: every batch is sent before `consume` runs.
+            let (sender, batches) = channel();
+            let mut items = whole.into_iter();
+            loop {
+                let chunk: Vec<RawApplication> = items.by_ref().take(batch.max(1)).collect();
+                // The receiver lives until `consume` returns.
+                if chunk.is_empty() || sender.send(chunk).is_err() {
+                    break;
+                }
+            }
+            drop(sender);
+            consume(&rest, batches)
+        }
+    };
+    errors.extend(rest_errors);
+    Ok((reader.finish(rest, app_warnings, errors), consumed))
+}
+
+/// How many batches of applications the parser of [`load_streaming`] may be ahead of
+/// `consume`.
+const BATCHES_AHEAD: usize = 32;
+
+/// Reads `snapshot.json` (a broken one is an error of the source, which is still read) and
+/// checks that `dir` is an export folder: its meta, errors so far, and the reader of its
+/// files.
+fn open(dir: &Path) -> Result<(SnapshotMeta, Vec<LoadError>, PartReader<'_>), LoadError> {
+    let mut errors = Vec::new();
     let meta_path = dir.join(layout::SNAPSHOT);
     let meta = if meta_path.is_file() {
         match read_meta(&meta_path) {
@@ -29,13 +167,13 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     } else {
         SnapshotMeta::default()
     };
-    let listed: Option<BTreeSet<&str>> = meta
-        .parts
-        .as_ref()
-        .map(|parts| parts.iter().map(|p| p.trim_start_matches("./")).collect());
-
-    let apps_path = dir.join(layout::APPLICATIONS);
-    if !apps_path.is_file() {
+    let listed = meta.parts.as_ref().map(|parts| {
+        parts
+            .iter()
+            .map(|p| p.trim_start_matches("./").to_string())
+            .collect()
+    });
+    if !dir.join(layout::APPLICATIONS).is_file() {
         return Err(LoadError::content(
             dir,
             format!(
@@ -46,59 +184,7 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
             ),
         ));
     }
-
-    let reader = PartReader {
-        dir,
-        listed: listed.as_ref(),
-    };
-    // applications.json is most of an export: parse it on one core while the other reads
-    // the rest. Warnings keep the file order either way.
-    let (applications, (rest, rest_warnings, rest_errors)) = rayon::join(
-        || {
-            let mut warnings = Vec::new();
-            let apps = reader.read(layout::APPLICATIONS, &mut warnings);
-            (apps, warnings)
-        },
-        || {
-            let mut warnings = Vec::new();
-            let mut errors = Vec::new();
-            let rest = reader.read_rest(&mut warnings, &mut errors);
-            (rest, warnings, errors)
-        },
-    );
-    let (applications, app_warnings) = applications;
-    warnings.extend(app_warnings);
-    warnings.extend(rest_warnings);
-    errors.extend(rest_errors);
-    // Without applications there is nothing to scan: that error ends this source.
-    let applications = match applications? {
-        Part::Collected(apps) => application_objects(&apps_path, apps)?,
-        Part::Missing(_) => Vec::new(),
-    };
-
-    warn_unknown_files(dir, &mut warnings);
-    if let Some(listed) = &listed {
-        for name in listed {
-            if !dir.join(name).is_file() {
-                errors.push(LoadError::content(
-                    &dir.join(name),
-                    "listed in snapshot.json parts but the file is missing (incomplete copy?)",
-                ));
-            }
-        }
-    }
-
-    Ok(Loaded {
-        path: dir.to_path_buf(),
-        kind: SourceKind::ExportDirectory,
-        snapshot: Snapshot {
-            meta,
-            applications,
-            ..rest
-        },
-        warnings,
-        errors,
-    })
+    Ok((meta, errors, PartReader { dir, listed }))
 }
 
 fn read_meta(path: &Path) -> Result<SnapshotMeta, LoadError> {
@@ -114,17 +200,50 @@ fn read_meta(path: &Path) -> Result<SnapshotMeta, LoadError> {
         })
 }
 
+/// Reads the files of an export folder.
 struct PartReader<'a> {
     dir: &'a Path,
-    listed: Option<&'a BTreeSet<&'a str>>,
+    /// The files `snapshot.json` lists as collected, if it lists them.
+    listed: Option<BTreeSet<String>>,
 }
 
 impl PartReader<'_> {
-    /// Every file of the layout but applications.json (and snapshot.json, read first): a
-    /// snapshot whose applications and meta the caller fills in.
-    fn read_rest(&self, warnings: &mut Vec<String>, errors: &mut Vec<LoadError>) -> Snapshot {
+    /// The loaded source, after the checks that need every file read.
+    fn finish(
+        &self,
+        snapshot: Snapshot,
+        mut warnings: Vec<String>,
+        mut errors: Vec<LoadError>,
+    ) -> Loaded {
+        let dir = self.dir;
+        warn_unknown_files(dir, &mut warnings);
+        for name in self.listed.iter().flatten() {
+            if !dir.join(name).is_file() {
+                errors.push(LoadError::content(
+                    &dir.join(name),
+                    "listed in snapshot.json parts but the file is missing (incomplete copy?)",
+                ));
+            }
+        }
+        Loaded {
+            path: dir.to_path_buf(),
+            kind: SourceKind::ExportDirectory,
+            snapshot,
+            warnings,
+            errors,
+        }
+    }
+
+    /// Every file of the layout but applications.json (and snapshot.json, read first, whose
+    /// `meta` this takes): a snapshot whose applications the caller fills in.
+    fn read_rest(
+        &self,
+        meta: SnapshotMeta,
+        warnings: &mut Vec<String>,
+        errors: &mut Vec<LoadError>,
+    ) -> Snapshot {
         Snapshot {
-            meta: SnapshotMeta::default(),
+            meta,
             applications: Vec::new(),
             service_principals: self.read_or_record(layout::SERVICE_PRINCIPALS, warnings, errors),
             app_role_assignments: self.read_or_record(
@@ -160,13 +279,14 @@ impl PartReader<'_> {
 
     /// Reads one file of the layout, deciding from `snapshot.json` what absence and
     /// emptiness mean.
-    fn read<T: DeserializeOwned>(
+    fn read<T>(
         &self,
         file: &str,
         warnings: &mut Vec<String>,
+        parse: impl FnOnce(&Path) -> Result<Vec<T>, LoadError>,
     ) -> Result<Part<T>, LoadError> {
         let path = self.dir.join(file);
-        let is_listed = self.listed.map(|l| l.contains(file));
+        let is_listed = self.listed.as_ref().map(|l| l.contains(file));
         if !path.is_file() {
             // A listed-but-missing file is reported once, by the caller's parts check.
             return Ok(Part::Missing(match is_listed {
@@ -180,7 +300,7 @@ impl PartReader<'_> {
                 path.display()
             ));
         }
-        match read_items(&path) {
+        match parse(&path) {
             // Listed and empty: collected, and there were none.
             Err(LoadError::Empty { .. }) if is_listed == Some(true) => {
                 Ok(Part::Collected(Vec::new()))
@@ -197,7 +317,7 @@ impl PartReader<'_> {
         warnings: &mut Vec<String>,
         errors: &mut Vec<LoadError>,
     ) -> Part<T> {
-        match self.read(file, warnings) {
+        match self.read(file, warnings, read_items) {
             Ok(part) => part,
             Err(e) => {
                 errors.push(e);

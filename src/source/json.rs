@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -117,9 +118,15 @@ const BLOCK: usize = 8 << 20;
 /// carry line, column and JSON path: both paths accept exactly the same files and give the
 /// same items.
 pub fn read_items<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LoadError> {
-    match read_array_blocks(path, BLOCK) {
-        Ok(Some(items)) => Ok(items),
-        Ok(None) => {
+    let mut items = Vec::new();
+    let read = read_array_blocks(path, BLOCK, &mut |element: Vec<T>| {
+        items.extend(element);
+        ControlFlow::Continue(())
+    });
+    match read {
+        Ok(Blocks::Read) => Ok(items),
+        // Only a sink can stop the reading, and this one never does.
+        Ok(Blocks::Stopped | Blocks::Unusual) => {
             let text = super::read_text(path)?;
             parse_items(path, &text)
         }
@@ -127,12 +134,68 @@ pub fn read_items<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LoadError>
     }
 }
 
-/// `Ok(None)`: not a plain top-level array, or not valid in a way the whole-text parser
-/// should describe.
+/// How [`stream_items`] ended.
+#[derive(Debug)]
+pub enum Streamed<T> {
+    /// Every item went to the sink.
+    Done,
+    /// The sink stopped the reading.
+    Stopped,
+    /// The file is not a top-level array the block reader takes (another envelope, UTF-16,
+    /// or broken): this is [`read_items`]'s result for it. Items the sink already had must
+    /// be discarded; these are all of them.
+    Whole(Result<Vec<T>, LoadError>),
+}
+
+/// Like [`read_items`], but gives the items of a top-level array to `sink` in file order,
+/// `batch` at a time, while the file is still being read: a large `applications.json` can
+/// be processed on another core as it is parsed. `sink` may stop the reading.
+pub fn stream_items<T: DeserializeOwned>(
+    path: &Path,
+    batch: usize,
+    mut sink: impl FnMut(Vec<T>) -> ControlFlow<()>,
+) -> Streamed<T> {
+    let mut pending = Vec::new();
+    let read = read_array_blocks(path, BLOCK, &mut |element: Vec<T>| {
+        pending.extend(element);
+        if pending.len() >= batch {
+            sink(std::mem::take(&mut pending))
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    match read {
+        Ok(Blocks::Read) => {
+            if !pending.is_empty() && sink(pending).is_break() {
+                return Streamed::Stopped;
+            }
+            Streamed::Done
+        }
+        Ok(Blocks::Stopped) => Streamed::Stopped,
+        Ok(Blocks::Unusual) => {
+            Streamed::Whole(super::read_text(path).and_then(|text| parse_items(path, &text)))
+        }
+        Err(e) => Streamed::Whole(Err(LoadError::io(path, e))),
+    }
+}
+
+/// How the block reader ended.
+enum Blocks {
+    /// The whole array went to the sink.
+    Read,
+    /// The sink stopped it.
+    Stopped,
+    /// Not a plain top-level array, or not valid in a way the whole-text parser should
+    /// describe.
+    Unusual,
+}
+
+/// Reads a top-level array block by block, giving each element's items to `sink`.
 fn read_array_blocks<T: DeserializeOwned>(
     path: &Path,
     block: usize,
-) -> std::io::Result<Option<Vec<T>>> {
+    sink: &mut dyn FnMut(Vec<T>) -> ControlFlow<()>,
+) -> std::io::Result<Blocks> {
     use std::io::Read;
 
     let mut file = std::fs::File::open(path)?;
@@ -155,10 +218,9 @@ fn read_array_blocks<T: DeserializeOwned>(
     }
     if buf.get(pos) != Some(&b'[') {
         // Empty, an object, a page, UTF-16, or not JSON: the whole-text path decides.
-        return Ok(None);
+        return Ok(Blocks::Unusual);
     }
     pos += 1;
-    let mut items = Vec::new();
     let mut expect = Expect::FirstElement;
     loop {
         // The block as text, validated once; a character cut at its end waits for the
@@ -168,7 +230,7 @@ fn read_array_blocks<T: DeserializeOwned>(
             Err(e) if e.error_len().is_none() && !eof => {
                 std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default()
             }
-            Err(_) => return Ok(None),
+            Err(_) => return Ok(Blocks::Unusual),
         };
         let bytes = text.as_bytes();
         while expect != Expect::Nothing {
@@ -180,21 +242,23 @@ fn read_array_blocks<T: DeserializeOwned>(
                 (Expect::Separator, b',') => expect = Expect::Element,
                 (Expect::Separator | Expect::FirstElement, b']') => expect = Expect::Nothing,
                 // (`Nothing` never gets here: the loop ends when the array closes.)
-                (Expect::Separator | Expect::Nothing, _) => return Ok(None),
+                (Expect::Separator | Expect::Nothing, _) => return Ok(Blocks::Unusual),
                 (Expect::FirstElement | Expect::Element, _) => {
                     // One element: an item, or a page of items.
                     let mut stream =
                         serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Element<T>>();
                     match stream.next() {
                         Some(Ok(element)) => {
-                            items.extend(element.0);
                             pos += stream.byte_offset();
+                            if sink(element.0).is_break() {
+                                return Ok(Blocks::Stopped);
+                            }
                             expect = Expect::Separator;
                             continue;
                         }
                         // The element runs past the block: read on.
                         Some(Err(e)) if e.is_eof() && !eof => break,
-                        _ => return Ok(None),
+                        _ => return Ok(Blocks::Unusual),
                     }
                 }
             }
@@ -205,7 +269,7 @@ fn read_array_blocks<T: DeserializeOwned>(
         }
         if eof {
             // The array never closes: truncated.
-            return Ok(None);
+            return Ok(Blocks::Unusual);
         }
         // Keep what is not parsed yet (an element cut off at the end), then read on: at least
         // as much again, so an element larger than a block is parsed a few times, not once
@@ -218,11 +282,15 @@ fn read_array_blocks<T: DeserializeOwned>(
     // Only whitespace may follow the array.
     let rest_is_blank = |b: &[u8]| b.iter().all(u8::is_ascii_whitespace);
     if !rest_is_blank(&buf[pos..]) {
-        return Ok(None);
+        return Ok(Blocks::Unusual);
     }
     let mut tail = Vec::new();
     file.read_to_end(&mut tail)?;
-    Ok(rest_is_blank(&tail).then_some(items))
+    Ok(if rest_is_blank(&tail) {
+        Blocks::Read
+    } else {
+        Blocks::Unusual
+    })
 }
 
 fn skip_whitespace(buf: &[u8], mut pos: usize) -> usize {
@@ -669,8 +737,13 @@ mod tests {
                 assert_eq!(&whole, ids, "case {k}: the whole-text parser");
             }
             for block in 1..=bytes.len() + 2 {
-                let read = read_array_blocks::<Obj>(&path, block).unwrap();
-                let read = read.map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>());
+                let mut ids = Vec::new();
+                let read = read_array_blocks::<Obj>(&path, block, &mut |items| {
+                    ids.extend(items.into_iter().map(|o| o.id));
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+                let read = matches!(read, Blocks::Read).then_some(ids);
                 assert_eq!(
                     read.as_deref(),
                     expected
@@ -680,13 +753,55 @@ mod tests {
                 );
             }
             // And whatever path it takes, `read_items` gives the whole-text result.
+            let whole = whole
+                .map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>())
+                .map_err(|e| e.to_string());
             let read = read_items::<Obj>(&path);
-            assert_eq!(
-                read.map_err(|e| e.to_string()),
-                whole.map_err(|e| e.to_string()),
-                "case {k}"
-            );
+            let read = read.map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>());
+            assert_eq!(read.map_err(|e| e.to_string()), whole, "case {k}");
+            // So does `stream_items`, in batches of at most `batch`, or as the whole-text
+            // result (with whatever it streamed before to be discarded).
+            for batch in [1, 2, 100] {
+                let mut ids = Vec::new();
+                let streamed = stream_items::<Obj>(&path, batch, |items| {
+                    assert!(items.len() <= batch && !items.is_empty(), "case {k}");
+                    ids.extend(items.into_iter().map(|o| o.id));
+                    ControlFlow::Continue(())
+                });
+                let streamed = match streamed {
+                    Streamed::Done => Ok(ids),
+                    Streamed::Whole(read) => {
+                        read.map(|items| items.into_iter().map(|o| o.id).collect())
+                    }
+                    Streamed::Stopped => panic!("case {k}: the sink never stops"),
+                };
+                assert_eq!(
+                    streamed.map_err(|e| e.to_string()),
+                    whole,
+                    "case {k}, batch {batch}"
+                );
+            }
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_sink_stops_the_stream() {
+        #[derive(Deserialize)]
+        struct Obj {
+            id: String,
+        }
+        let dir = std::env::temp_dir().join(format!("m365audit-stop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.json");
+        std::fs::write(&path, br#"[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"}]"#).unwrap();
+        let mut seen = Vec::new();
+        let streamed = stream_items::<Obj>(&path, 2, |items| {
+            seen.extend(items.into_iter().map(|o| o.id));
+            ControlFlow::Break(())
+        });
+        assert!(matches!(streamed, Streamed::Stopped));
+        assert_eq!(seen, ["a", "b"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

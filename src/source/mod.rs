@@ -56,6 +56,8 @@ pub struct Loaded {
     pub errors: Vec<LoadError>,
 }
 
+pub use export::load_streaming;
+
 /// Reads one source: a directory in the export layout, or a single JSON file.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| LoadError::io(path, e))?;
@@ -79,31 +81,61 @@ pub(crate) fn application_objects(
     path: &Path,
     items: Vec<RawApplication>,
 ) -> Result<Vec<RawApplication>, LoadError> {
-    let items: Vec<RawApplication> = items
-        .into_iter()
-        .map(|app| match app.application {
-            Some(inner) if !app.has_application_properties() => *inner,
-            _ => app,
-        })
-        .collect();
-    if let Some(i) = items.iter().position(|a| a.looks_like_service_principal()) {
-        return Err(LoadError::content(
-            path,
-            format!(
-                "item {} is a service principal, not an application registration \
-                 (scan the export directory, or export applications: az ad app list / \
-                 Get-MgApplication -All)",
-                i + 1
-            ),
-        ));
-    }
-    if !items.is_empty() && !items.iter().any(RawApplication::has_application_properties) {
-        return Err(LoadError::content(
-            path,
-            "no application registrations found: no object has requiredResourceAccess, \
-             passwordCredentials, keyCredentials, web, spa, publicClient, signInAudience \
-             or replyUrlsWithType",
-        ));
-    }
+    let mut check = ApplicationCheck::default();
+    let items = check.batch(path, items)?;
+    check.finish(path)?;
     Ok(items)
+}
+
+/// [`application_objects`] a batch at a time, for a list read as a stream.
+#[derive(Default)]
+pub(crate) struct ApplicationCheck {
+    /// Items checked so far.
+    seen: usize,
+    /// Whether any had a property only application registrations have.
+    any_application: bool,
+}
+
+impl ApplicationCheck {
+    /// The next items of the list, unwrapped, or the error that refuses the list.
+    pub(crate) fn batch(
+        &mut self,
+        path: &Path,
+        items: Vec<RawApplication>,
+    ) -> Result<Vec<RawApplication>, LoadError> {
+        let items: Vec<RawApplication> = items
+            .into_iter()
+            .map(|app| match app.application {
+                Some(inner) if !app.has_application_properties() => *inner,
+                _ => app,
+            })
+            .collect();
+        if let Some(i) = items.iter().position(|a| a.looks_like_service_principal()) {
+            return Err(LoadError::content(
+                path,
+                format!(
+                    "item {} is a service principal, not an application registration \
+                     (scan the export directory, or export applications: az ad app list / \
+                     Get-MgApplication -All)",
+                    self.seen + i + 1
+                ),
+            ));
+        }
+        self.seen += items.len();
+        self.any_application |= items.iter().any(RawApplication::has_application_properties);
+        Ok(items)
+    }
+
+    /// After the last batch: a non-empty list must hold at least one app registration.
+    pub(crate) fn finish(&self, path: &Path) -> Result<(), LoadError> {
+        if self.seen > 0 && !self.any_application {
+            return Err(LoadError::content(
+                path,
+                "no application registrations found: no object has requiredResourceAccess, \
+                 passwordCredentials, keyCredentials, web, spa, publicClient, signInAudience \
+                 or replyUrlsWithType",
+            ));
+        }
+        Ok(())
+    }
 }
