@@ -59,12 +59,48 @@ pub fn rfc3339(d: DateTime<Utc>) -> String {
 
 /// The calendar date: `2026-11-22`.
 pub fn ymd(d: DateTime<Utc>) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    // Evidence of a large scan holds hundreds of thousands of dates: skip the format-string
+    // interpreter for the years it writes as four plain digits.
+    match d.year() {
+        year @ 0..=9999 => format!("{year:04}-{:02}-{:02}", d.month(), d.day()),
+        _ => d.format("%Y-%m-%d").to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path writes what chrono's `%Y-%m-%d` writes, at the edges of four digits.
+    #[test]
+    fn ymd_is_the_format_string() {
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "0999-12-31T23:59:59Z",
+            "2026-02-28T12:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let d = parse_datetime(text).expect(text);
+            assert_eq!(ymd(d), d.format("%Y-%m-%d").to_string(), "{text}");
+        }
+        for d in [
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+            chrono::NaiveDate::from_ymd_opt(10000, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc(),
+            chrono::NaiveDate::from_ymd_opt(-1, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc(),
+        ] {
+            assert_eq!(ymd(d), d.format("%Y-%m-%d").to_string(), "{d:?}");
+        }
+    }
 
     fn ymd_hms(s: &str) -> String {
         parse_datetime(s)

@@ -217,30 +217,30 @@ pub fn fingerprint(
 ) -> String {
     // Built by hand, not with format!: a large scan computes tens of thousands of these.
     let (identity, item) = (identity.unwrap_or_default(), item.unwrap_or_default());
-    let mut input = String::with_capacity(128);
-    input.extend(rule_id.chars().map(|c| c.to_ascii_uppercase()));
-    input.push('\n');
-    input.push_str(subject_kind);
+    // Bytes, not chars: ASCII case changes leave every other UTF-8 byte as it is.
+    let mut input = Vec::with_capacity(128);
+    input.extend(rule_id.bytes().map(|b| b.to_ascii_uppercase()));
+    input.push(b'\n');
+    input.extend_from_slice(subject_kind.as_bytes());
     for id in [app_id, object_id] {
-        input.push('\n');
+        input.push(b'\n');
         input.extend(
             id.unwrap_or_default()
-                .chars()
-                .map(|c| c.to_ascii_lowercase()),
+                .bytes()
+                .map(|b| b.to_ascii_lowercase()),
         );
     }
-    input.push('\n');
-    input.push_str(identity);
-    input.push('\n');
-    input.push_str(item);
-    let digest = ring::digest::digest(&ring::digest::SHA256, input.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(identity.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(item.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(32);
-    for b in &digest.as_ref()[..16] {
-        hex.push(HEX[usize::from(b >> 4)] as char);
-        hex.push(HEX[usize::from(b & 0x0f)] as char);
-    }
-    hex
+    digest.as_ref()[..16]
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]])
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -98,6 +98,39 @@ pub struct Report<'a> {
     pub waivers: Vec<crate::engine::waiver::WaiverStatus>,
 }
 
+/// Per finding, the rank of its subject by display name, then app id (equal subjects rank
+/// equal). An app's findings share one subject and lie side by side before the sort, so the
+/// names are compared once per app instead of in every comparison of the findings' sort.
+fn subject_ranks(findings: &[Finding]) -> Vec<usize> {
+    // Runs of findings about the same subject, and each run's subject.
+    let mut run_of = Vec::with_capacity(findings.len());
+    let mut subjects: Vec<&crate::engine::Subject> = Vec::new();
+    for f in findings {
+        if subjects
+            .last()
+            .is_none_or(|last| !std::ptr::eq(*last, &*f.subject))
+        {
+            subjects.push(&f.subject);
+        }
+        run_of.push(subjects.len() - 1);
+    }
+    let key = |i: usize| {
+        let s = subjects[i];
+        (s.display_name.as_deref(), s.app_id.as_deref())
+    };
+    let mut order: Vec<usize> = (0..subjects.len()).collect();
+    order.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+    let mut rank = vec![0; subjects.len()];
+    let mut current = 0;
+    for (position, pair) in order.iter().enumerate() {
+        if position > 0 && key(order[position - 1]) != key(*pair) {
+            current = position;
+        }
+        rank[*pair] = current;
+    }
+    run_of.into_iter().map(|run| rank[run]).collect()
+}
+
 impl<'a> Report<'a> {
     /// Sorts the findings and computes the summary. `passed` counts passes whether or not
     /// they were kept.
@@ -128,13 +161,14 @@ impl<'a> Report<'a> {
         // all into a buffer as large as the list, and comparing through each finding's
         // subject would chase two pointers per comparison. Stable, so equal findings keep
         // the order the rules produced them in.
+        let subject_rank = subject_ranks(&findings);
         let keys: Vec<_> = findings
             .par_iter()
-            .map(|f| {
+            .zip(subject_rank)
+            .map(|(f, subject)| {
                 (
                     (outcome_rank(f.outcome), std::cmp::Reverse(f.severity)),
-                    f.subject.display_name.as_deref(),
-                    f.subject.app_id.as_deref(),
+                    subject,
                     rule_rank[f.rule],
                     f.item.as_deref(),
                     f.source,
