@@ -8,9 +8,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{TempDir, stderr};
+use common::TempDir;
 use m365audit::checks::ScanInputs;
 use m365audit::engine::{
     EvalOptions, Evaluation, RuleSet, STREAM_BATCH, evaluate, evaluate_stream,
@@ -88,12 +87,7 @@ fn a_generated_tenant_streamed_is_the_tenant_read_whole() {
     let tmp = TempDir::new("streamed");
     let dir = tmp.path().join("tenant");
     // More apps than a few batches, so batches finish out of order.
-    let made = Command::new(env!("CARGO_BIN_EXE_gen-tenant"))
-        .args(["--apps", "3000", "--seed", "11", "--out"])
-        .arg(&dir)
-        .output()
-        .expect("gen-tenant runs");
-    assert!(made.status.success(), "{}", stderr(&made));
+    common::gen_tenant(3000, 11, &dir);
     assert_same(&dir, &[]);
     assert_same(&dir, &["crm-service@contoso.com"]);
 

@@ -8,13 +8,12 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::Command;
 
 use common::{AS_OF, TempDir, code, stderr};
 use serde_json::Value;
 
 const APPS: usize = 1000;
-const SEED: &str = "7";
+const SEED: u64 = 7;
 
 fn read(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).expect("generated file");
@@ -42,12 +41,7 @@ fn strings<'a>(v: &'a Value, path: &[&str]) -> Vec<&'a str> {
 fn generated_tenant_scans_with_the_counts_its_data_implies() {
     let tmp = TempDir::new("synthetic");
     let dir = tmp.path().join("tenant");
-    let made = Command::new(env!("CARGO_BIN_EXE_gen-tenant"))
-        .args(["--apps", &APPS.to_string(), "--seed", SEED, "--out"])
-        .arg(&dir)
-        .output()
-        .expect("gen-tenant runs");
-    assert!(made.status.success(), "{}", stderr(&made));
+    common::gen_tenant(APPS, SEED, &dir);
 
     let out = common::m365audit([
         "scan",

@@ -9,8 +9,8 @@ use super::{CommandError, collect, exit, load_rules, scan_source, today, write_a
 use crate::checks::ScanInputs;
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config::Config;
-use crate::engine::EvalOptions;
 use crate::engine::waiver::{self, WaiverState};
+use crate::engine::{EvalOptions, Evaluation};
 use crate::model::Catalog;
 use crate::report::{self, Format, Report, folder};
 
@@ -84,22 +84,20 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         .collect();
 
     let mut sources = Vec::with_capacity(paths.len());
-    let mut findings = Vec::new();
-    let mut passed = 0;
+    let mut evaluation = Evaluation::default();
     for (index, path) in paths.iter().enumerate() {
         let (summary, result) = scan_source(path, &catalog, &rules, index, &opts);
         if let Some(result) = result {
-            passed += result.passed;
             // One source (the usual case) moves its findings: copying a large scan's
             // findings would briefly hold them twice.
-            if findings.is_empty() {
-                findings = result.findings;
-            } else {
-                findings.extend(result.findings);
-            }
+            evaluation.append(result);
         }
         sources.push(summary);
     }
+    let Evaluation {
+        mut findings,
+        passed,
+    } = evaluation;
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
     let waivers = waiver::apply(&config.waivers, &mut findings, &rules, opts.as_of);
     for w in &waivers {

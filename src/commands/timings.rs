@@ -1,6 +1,6 @@
 //! Phase timings on stderr when `M365AUDIT_TIMINGS` is set: where a scan spends its time
-//! (reading with evaluation, report, write), without a profiler. The clock here is for the operator only;
-//! no check ever sees it.
+//! (reading with evaluation, report, write), without a profiler. The clock here is for the
+//! operator only; no check ever sees it.
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -131,16 +131,13 @@ pub fn evaluate_stream(
     let registered_count: usize = done.iter().map(|b| b.count).sum();
     let mut apps = Vec::with_capacity(done.iter().map(|b| b.apps.len()).sum());
     let mut registered = HashSet::with_capacity(registered_count);
-    let mut result = Evaluation {
-        findings: Vec::with_capacity(done.iter().map(|b| b.evaluation.findings.len()).sum()),
-        passed: 0,
-    };
+    let mut parts = Vec::with_capacity(done.len());
     for batch in done {
         apps.extend(batch.apps);
         registered.extend(batch.app_ids);
-        result.passed += batch.evaluation.passed;
-        result.findings.extend(batch.evaluation.findings);
+        parts.push(batch.evaluation);
     }
+    let mut result = Evaluation::concat(parts);
     let kept = apps.len();
     let mut tenant = builder.finish(apps, registered);
     let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
@@ -237,15 +234,7 @@ impl Scope<'_> {
             .par_chunks(APPS_PER_TASK)
             .map(|apps| self.apps_here(apps))
             .collect();
-        let mut result = Evaluation {
-            findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
-            passed: 0,
-        };
-        for part in parts {
-            result.passed += part.passed;
-            result.findings.extend(part.findings);
-        }
-        result
+        Evaluation::concat(parts)
     }
 
     /// [`apps`](Self::apps) on the calling thread.
@@ -296,6 +285,19 @@ impl Scope<'_> {
 }
 
 impl Evaluation {
+    /// The parts' findings one after the other, in one allocation of the final size.
+    fn concat(parts: Vec<Evaluation>) -> Evaluation {
+        let mut result = Evaluation {
+            findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
+            passed: 0,
+        };
+        for part in parts {
+            result.passed += part.passed;
+            result.findings.extend(part.findings);
+        }
+        result
+    }
+
     /// Adds `other`'s findings after these.
     pub fn append(&mut self, other: Evaluation) {
         self.passed += other.passed;

@@ -114,21 +114,28 @@ fn subject_ranks(findings: &[Finding]) -> Vec<usize> {
         }
         run_of.push(subjects.len() - 1);
     }
-    let key = |i: usize| {
-        let s = subjects[i];
-        (s.display_name.as_deref(), s.app_id.as_deref())
-    };
-    let mut order: Vec<usize> = (0..subjects.len()).collect();
+    let rank = ranks(subjects.len(), |i| {
+        (
+            subjects[i].display_name.as_deref(),
+            subjects[i].app_id.as_deref(),
+        )
+    });
+    run_of.into_iter().map(|run| rank[run]).collect()
+}
+
+/// For each of `0..n`, its place in the order of `key`; equal keys get the same rank.
+fn ranks<K: Ord>(n: usize, key: impl Fn(usize) -> K + Sync) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
     order.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
-    let mut rank = vec![0; subjects.len()];
+    let mut rank = vec![0; n];
     let mut current = 0;
-    for (position, pair) in order.iter().enumerate() {
-        if position > 0 && key(order[position - 1]) != key(*pair) {
+    for (position, &index) in order.iter().enumerate() {
+        if position > 0 && key(order[position - 1]) != key(index) {
             current = position;
         }
-        rank[*pair] = current;
+        rank[index] = current;
     }
-    run_of.into_iter().map(|run| rank[run]).collect()
+    rank
 }
 
 impl<'a> Report<'a> {
@@ -150,12 +157,7 @@ impl<'a> Report<'a> {
             Outcome::Pass => 3,
         };
         // Rules by id, as a number per rule index.
-        let mut by_id: Vec<usize> = (0..rules.rules.len()).collect();
-        by_id.sort_by(|&a, &b| rules.rules[a].id.cmp(&rules.rules[b].id));
-        let mut rule_rank = vec![0; by_id.len()];
-        for (rank, &index) in by_id.iter().enumerate() {
-            rule_rank[index] = rank;
-        }
+        let rule_rank = ranks(rules.rules.len(), |i| rules.rules[i].id.as_str());
         // Sort keys side by side (the fields compared in order), sorted by index, then the
         // findings moved into place: a merge sort of the findings themselves would copy them
         // all into a buffer as large as the list, and comparing through each finding's
@@ -307,6 +309,13 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ranks_order_keys_and_tie_equal_ones() {
+        let keys = ["b", "a", "c", "a", "b"];
+        assert_eq!(super::ranks(keys.len(), |i| keys[i]), [2, 0, 4, 0, 2]);
+        assert!(super::ranks(0, |i| keys[i]).is_empty());
+    }
+
     #[test]
     fn permute_moves_every_item_to_its_sorted_place() {
         // Several cycles, fixed points and a long cycle.

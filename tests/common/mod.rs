@@ -54,6 +54,22 @@ pub fn scan_json(sources: &[&str], extra: &[&str]) -> (serde_json::Value, Output
     (json, out)
 }
 
+/// Writes a synthetic tenant in the export layout to `dir` with `gen-tenant`.
+pub fn gen_tenant(apps: usize, seed: u64, dir: &Path) {
+    let made = Command::new(env!("CARGO_BIN_EXE_gen-tenant"))
+        .args([
+            "--apps",
+            &apps.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(dir)
+        .output()
+        .expect("gen-tenant runs");
+    assert!(made.status.success(), "{}", stderr(&made));
+}
+
 /// A temporary directory removed on drop (tests run in parallel, so names are unique).
 pub struct TempDir(pub PathBuf);
 
