@@ -118,19 +118,16 @@ const BLOCK: usize = 8 << 20;
 /// carry line, column and JSON path: both paths accept exactly the same files and give the
 /// same items.
 pub fn read_items<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LoadError> {
+    // One batch of every item, moved out whole at the end.
     let mut items = Vec::new();
-    let read = read_array_blocks(path, BLOCK, &mut |element: Vec<T>| {
-        items.extend(element);
+    let streamed = stream_items(path, usize::MAX, |all| {
+        items = all;
         ControlFlow::Continue(())
     });
-    match read {
-        Ok(Blocks::Read) => Ok(items),
-        // Only a sink can stop the reading, and this one never does.
-        Ok(Blocks::Stopped | Blocks::Unusual) => {
-            let text = super::read_text(path)?;
-            parse_items(path, &text)
-        }
-        Err(e) => Err(LoadError::io(path, e)),
+    match streamed {
+        // (This sink never stops the reading.)
+        Streamed::Done | Streamed::Stopped => Ok(items),
+        Streamed::Whole(read) => read,
     }
 }
 
