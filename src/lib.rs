@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod engine;
+pub mod harness;
 pub mod model;
 pub mod profile;
 pub mod report;

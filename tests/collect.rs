@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{TempDir, code, stderr};
+use common::{TempDir, code, stderr, stdout};
 use serde_json::Value;
 
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -353,6 +353,34 @@ fn token_errors_say_what_to_fix() {
     assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
     assert!(!stderr(&o).contains(SECRET));
     assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn a_next_link_loop_and_an_expired_secret_stop_with_exit_3_and_write_nothing() {
+    let tmp = TempDir::new("collect-loop");
+    // Applications are listed with $expand=owners, so 250 of them take three pages.
+    let fake = Fake::start(&["--apps", "250", "--next-link-loop", "/applications"]);
+    let out = tmp.path().join("loop");
+    let o = collect(&fake, &out, &[]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("@odata.nextLink repeats itself"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "a partial snapshot was left");
+
+    let fake = Fake::start(&["--apps", "5", "--secret-expired"]);
+    let out = tmp.path().join("expired");
+    let o = collect(&fake, &out, &[]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("AADSTS7000222") && stderr(&o).contains("client secret has expired"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(SECRET) && !stdout(&o).contains(SECRET));
+    assert!(!out.exists());
 }
 
 #[test]

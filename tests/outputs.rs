@@ -119,7 +119,8 @@ fn csv_has_one_row_per_finding_with_the_json_fields() {
 fn hostile_app(dir: &TempDir) -> String {
     let app = r#"{"id": "00000000-0000-4000-8000-0000000000aa", "appId": "11111111-0000-4000-8000-0000000000aa",
         "displayName": "=HYPERLINK(\"http://evil.example\",\"\u001b[31mclick\")",
-        "web": {"redirectUris": ["https://*.evil.example/cb"]}}"#;
+        "web": {"redirectUris": ["https://*.evil.example/cb"]},
+        "spa": {"redirectUris": []}, "publicClient": {"redirectUris": []}}"#;
     dir.write("hostile.json", app)
         .to_str()
         .expect("utf-8")

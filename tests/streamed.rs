@@ -11,32 +11,10 @@ use std::path::Path;
 
 use common::TempDir;
 use m365audit::checks::ScanInputs;
-use m365audit::engine::{
-    EvalOptions, Evaluation, RuleSet, STREAM_BATCH, evaluate, evaluate_stream,
-};
+use m365audit::engine::{EvalOptions, RuleSet, STREAM_BATCH, evaluate, evaluate_stream};
+use m365audit::harness::finding_lines;
 use m365audit::model::{Catalog, build};
 use m365audit::source::{load, load_streaming};
-
-/// One line per finding: everything a report shows of it.
-fn lines(evaluation: &Evaluation, rules: &RuleSet) -> Vec<String> {
-    evaluation
-        .findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {:?} {:?} {:?} {:?} {} {} {}",
-                rules.rules[f.rule].id,
-                f.outcome,
-                f.severity,
-                f.subject,
-                f.item,
-                f.fingerprint,
-                f.message,
-                f.evidence.raw().get()
-            )
-        })
-        .collect()
-}
 
 fn assert_same(dir: &Path, mailboxes: &[&str]) {
     let catalog = Catalog::builtin().expect("catalogue");
@@ -68,8 +46,8 @@ fn assert_same(dir: &Path, mailboxes: &[&str]) {
         "{what}: no findings to compare"
     );
     assert_eq!(
-        lines(&scan.evaluation, &rules),
-        lines(&expected, &rules),
+        finding_lines(&scan.evaluation, &rules),
+        finding_lines(&expected, &rules),
         "{what}: findings"
     );
 }

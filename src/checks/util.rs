@@ -93,7 +93,10 @@ impl CredentialFilter {
 pub fn redirect_uris<'a>(app: &'a App, out: &mut Outcomes) -> Option<&'a [RedirectUri]> {
     let uris = app.redirect_uris.as_deref();
     if uris.is_none() {
-        out.not_evaluated(None, "the input has no redirect URIs for this app");
+        out.not_evaluated(
+            None,
+            "the input has no redirect URIs for this app, or not for all of web, spa and publicClient",
+        );
     }
     uris
 }

@@ -7,6 +7,7 @@ mod explain;
 mod inspect;
 mod reach;
 mod rules;
+pub(crate) use rules::run_examples;
 mod scan;
 mod tenants;
 mod timings;

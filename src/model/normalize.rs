@@ -47,9 +47,19 @@ pub(super) fn redirect_uris(raw: &RawApplication) -> Option<Vec<RedirectUri>> {
         Some(PublicClientField::Platform(p)) => Some(p),
         _ => None,
     };
-    if raw.web.is_some() || raw.spa.is_some() || public_client.is_some() {
+    let platforms = [
+        raw.web.is_some(),
+        raw.spa.is_some(),
+        public_client.is_some(),
+    ];
+    if platforms.contains(&true) {
         // Graph returns web, spa and publicClient on every application and the portal
-        // manifest carries all three, so any one present means the absent ones are empty.
+        // manifest carries all three, so one absent was not exported (a narrower $select,
+        // a hand-made file): its URIs are unknown, and a rule that saw only the others
+        // would pass on part of the data.
+        if platforms.contains(&false) {
+            return None;
+        }
         push(
             &raw.web.as_ref().and_then(|w| w.redirect_uris.clone()),
             Platform::Web,

@@ -5,13 +5,33 @@ use std::io::{self, Write};
 use super::{Report, format_as_of};
 use crate::engine::Outcome;
 
-/// A table cell: pipes escaped, HTML-ish text defused, one line.
+/// A table cell: pipes escaped, HTML-ish text defused, one line, and no control characters
+/// (a display name's ANSI escapes would reach the terminal of whoever `cat`s the file).
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A path in backticks: no backtick to end the code span early, no control characters.
+fn code(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '`' => '\'',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -25,7 +45,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "- Source `{}`: {} app(s){}{}",
-            src.path.replace('`', "'"),
+            code(&src.path),
             src.apps,
             src.tenant
                 .as_deref()
@@ -57,7 +77,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "- Against `{}`: {} new, {} unchanged, {} resolved",
-            c.baseline.replace('`', "'"),
+            code(&c.baseline),
             c.new,
             c.unchanged,
             c.resolved.len()

@@ -14,10 +14,18 @@ use crate::engine::{Finding, Outcome, Severity, SubjectKind};
 /// messages, stable so that saved reports do not depend on who ran them.
 const PIPE_WIDTH: u16 = 160;
 
+/// The longest text a table cell shows. Longer text (a hostile 100 MB display name, say) is
+/// cut, saying how much: the table is for reading, and laying out a cell costs more than
+/// linear time in its length. The other formats carry the whole text.
+const MAX_CELL_CHARS: usize = 2_000;
+
 /// Replaces control characters (ANSI escapes in a hostile display name, say) so the table
-/// never sends raw escape sequences to the terminal.
+/// never sends raw escape sequences to the terminal, and cuts text longer than
+/// [`MAX_CELL_CHARS`].
 fn clean(text: &str) -> String {
-    text.chars()
+    let mut out: String = text
+        .chars()
+        .take(MAX_CELL_CHARS)
         .map(|c| {
             if c.is_control() && c != '\n' {
                 '\u{FFFD}'
@@ -25,7 +33,14 @@ fn clean(text: &str) -> String {
                 c
             }
         })
-        .collect()
+        .collect();
+    let rest = text.chars().skip(MAX_CELL_CHARS).count();
+    if rest > 0 {
+        out.push_str(&format!(
+            "… ({rest} more characters; --format json or csv shows them)"
+        ));
+    }
+    out
 }
 
 fn severity_cell(sev: Severity, color: bool) -> Cell {
@@ -62,7 +77,7 @@ fn subject_label(f: &Finding) -> String {
         SubjectKind::Tenant => Some("(tenant)".into()),
     };
     match second {
-        Some(second) => clean(&format!("{name}\n{second}")),
+        Some(second) => format!("{}\n{}", clean(name), clean(&second)),
         None => clean(name),
     }
 }

@@ -58,16 +58,22 @@ impl<'de> Visitor<'de> for DateVisitor {
     }
 
     /// Windows PowerShell wraps some dates as `{"value": "/Date(...)/", "DateTime": "..."}`.
+    /// An object without `value` is not a date: it is refused rather than read as "no date",
+    /// which would turn an expiry the file states into an unknown.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
         while let Some(key) = map.next_key::<String>()? {
             if key.eq_ignore_ascii_case("value") {
-                found = map.next_value_seed(DateSeed)?;
+                found = Some(map.next_value_seed(DateSeed)?);
             } else {
                 map.next_value::<de::IgnoredAny>()?;
             }
         }
-        Ok(found)
+        found.ok_or_else(|| {
+            de::Error::custom(
+                "a date object without \"value\" (Windows PowerShell writes {\"value\": \"/Date(ms)/\", \"DateTime\": ...})",
+            )
+        })
     }
 }
 

@@ -124,3 +124,105 @@ pub struct Snapshot {
     /// they might not (e.g. a manifest never does).
     pub owners_hint: &'static str,
 }
+
+/// The properties an exported object must have for the joins between files to mean
+/// anything. Graph and Exchange always return them, so an object without one was exported
+/// with a narrower `$select`/`Select-Object` or edited by hand. Reading it anyway would turn
+/// "not exported" into "no such link": an assignment without `appRoleId` would read as no
+/// grant, and a rule would pass on data it never saw. The loader refuses such a file instead,
+/// and the rules that need it report `not_evaluated`.
+pub trait Required {
+    /// The name of the first required property the object lacks, as the export spells it.
+    fn missing_property(&self) -> Option<&'static str>;
+}
+
+/// The first of `checks` whose value is absent.
+fn first_missing(checks: &[(&'static str, bool)]) -> Option<&'static str> {
+    checks
+        .iter()
+        .find(|(_, present)| !present)
+        .map(|(name, _)| *name)
+}
+
+impl Required for RawApplication {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("appId", self.app_id.is_some())])
+    }
+}
+
+impl Required for RawServicePrincipal {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("id", self.id.is_some()), ("appId", self.app_id.is_some())])
+    }
+}
+
+impl Required for RawAppRoleAssignment {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[
+            ("appRoleId", self.app_role_id.is_some()),
+            ("principalId", self.principal_id.is_some()),
+            ("resourceId", self.resource_id.is_some()),
+        ])
+    }
+}
+
+impl Required for RawOAuth2PermissionGrant {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[
+            ("clientId", self.client_id.is_some()),
+            ("resourceId", self.resource_id.is_some()),
+            ("consentType", self.consent_type.is_some()),
+            ("scope", self.scope.is_some()),
+        ])
+    }
+}
+
+impl Required for RawGroup {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("id", self.id.is_some())])
+    }
+}
+
+impl Required for RawAccessPolicy {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[
+            ("AppId", self.app_id.is_some()),
+            ("ScopeName", self.scope_name.is_some()),
+            ("AccessRight", self.access_right.is_some()),
+        ])
+    }
+}
+
+impl Required for RawRoleAssignment {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[
+            ("Role", self.role.is_some()),
+            ("RoleAssignee", self.role_assignee.is_some()),
+        ])
+    }
+}
+
+impl Required for RawManagementScope {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("Name", self.name.is_some())])
+    }
+}
+
+impl Required for RawExchangeServicePrincipal {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("AppId", self.app_id.is_some())])
+    }
+}
+
+impl Required for RawCasMailbox {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("PrimarySmtpAddress", self.primary_smtp_address.is_some())])
+    }
+}
+
+impl Required for RawOrganizationConfig {
+    /// Each setting is read on its own: a missing one is an unknown the rules report.
+    fn missing_property(&self) -> Option<&'static str> {
+        None
+    }
+}

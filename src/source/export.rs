@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 
 use super::json::{Streamed, read_items, stream_items};
 use super::{ApplicationCheck, LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{ExchangeSnapshot, Part, RawApplication, Snapshot, SnapshotMeta, layout};
+use crate::snapshot::{
+    ExchangeSnapshot, Part, RawApplication, Required, Snapshot, SnapshotMeta, layout,
+};
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     let (meta, mut errors, reader) = open(dir)?;
@@ -36,7 +38,7 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
     warnings.extend(rest_warnings);
     // Without applications there is nothing to scan: that error ends this source.
     let applications = match applications? {
-        Part::Collected(apps) => application_objects(&dir.join(layout::APPLICATIONS), apps)?,
+        Part::Collected(apps) => application_objects(&dir.join(layout::APPLICATIONS), apps, true)?,
         Part::Missing(_) => Vec::new(),
     };
     errors.extend(rest_errors);
@@ -74,7 +76,7 @@ pub fn load_streaming<R>(
         let (sender, batches) = sync_channel(BATCHES_AHEAD);
         let parser = threads.spawn(|| {
             let mut warnings = Vec::new();
-            let mut check = ApplicationCheck::default();
+            let mut check = ApplicationCheck::new(true);
             let mut refused = None;
             // Whether the file was parsed whole (not streamed): then the part is its items.
             let mut whole = false;
@@ -105,7 +107,7 @@ pub fn load_streaming<R>(
             let part = match (part, refused) {
                 (_, Some(e)) | (Err(e), None) => Err(e),
                 (Ok(Part::Collected(items)), None) if whole => {
-                    application_objects(&path, items).map(Some)
+                    application_objects(&path, items, true).map(Some)
                 }
                 (Ok(Part::Collected(_)), None) => check.finish(&path).map(|()| None),
                 // The file exists (`open` checked), so it is never missing.
@@ -311,13 +313,18 @@ impl PartReader<'_> {
 
     /// Like [`read`](Self::read), but a broken file is recorded as an error and the part
     /// counts as missing, so the rest of the export is still scanned.
-    fn read_or_record<T: DeserializeOwned>(
+    fn read_or_record<T: DeserializeOwned + Required>(
         &self,
         file: &'static str,
         warnings: &mut Vec<String>,
         errors: &mut Vec<LoadError>,
     ) -> Part<T> {
-        match self.read(file, warnings, read_items) {
+        let parse = |path: &Path| {
+            let items = read_items(path)?;
+            super::required(path, &items)?;
+            Ok(items)
+        };
+        match self.read(file, warnings, parse) {
             Ok(part) => part,
             Err(e) => {
                 errors.push(e);

@@ -9,7 +9,7 @@ use crate::snapshot::{ExchangeSnapshot, Part, RawApplication, Snapshot, Snapshot
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let text = read_text(path)?;
     let parsed = parse_items_with_shape::<RawApplication>(path, &text)?;
-    let apps = application_objects(path, parsed.items)?;
+    let apps = application_objects(path, parsed.items, false)?;
     let kind = match (parsed.shape, apps.as_slice()) {
         (Shape::Object, [app]) if is_legacy_manifest(app) => SourceKind::ManifestAzureAdGraph,
         (Shape::Object, [_]) => SourceKind::ManifestGraph,

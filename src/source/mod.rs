@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::LoadError;
 
-use crate::snapshot::{RawApplication, Snapshot};
+use crate::snapshot::{RawApplication, Required, Snapshot};
 
 /// What kind of input a source turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,23 +80,34 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LoadError> {
 pub(crate) fn application_objects(
     path: &Path,
     items: Vec<RawApplication>,
+    joined: bool,
 ) -> Result<Vec<RawApplication>, LoadError> {
-    let mut check = ApplicationCheck::default();
+    let mut check = ApplicationCheck::new(joined);
     let items = check.batch(path, items)?;
     check.finish(path)?;
     Ok(items)
 }
 
 /// [`application_objects`] a batch at a time, for a list read as a stream.
-#[derive(Default)]
 pub(crate) struct ApplicationCheck {
     /// Items checked so far.
     seen: usize,
     /// Whether any had a property only application registrations have.
     any_application: bool,
+    /// Whether the apps are joined with other files by `appId` (an export folder), so each
+    /// must have one. A single manifest or list is joined with nothing.
+    joined: bool,
 }
 
 impl ApplicationCheck {
+    pub(crate) fn new(joined: bool) -> Self {
+        ApplicationCheck {
+            seen: 0,
+            any_application: false,
+            joined,
+        }
+    }
+
     /// The next items of the list, unwrapped, or the error that refuses the list.
     pub(crate) fn batch(
         &mut self,
@@ -121,6 +132,15 @@ impl ApplicationCheck {
                 ),
             ));
         }
+        // Objects with no application property at all are left to `finish`, which names the
+        // likelier mistake (a list of something else).
+        if let Some((i, name)) = items.iter().enumerate().find_map(|(i, app)| {
+            (self.joined && app.has_application_properties())
+                .then(|| app.missing_property().map(|name| (i, name)))
+                .flatten()
+        }) {
+            return Err(missing_property(path, self.seen + i, name));
+        }
         self.seen += items.len();
         self.any_application |= items.iter().any(RawApplication::has_application_properties);
         Ok(items)
@@ -138,4 +158,29 @@ impl ApplicationCheck {
         }
         Ok(())
     }
+}
+
+/// Refuses a file with an object that lacks a [`Required`] property, naming the object by
+/// its place in the file.
+pub(crate) fn required<T: Required>(path: &Path, items: &[T]) -> Result<(), LoadError> {
+    match items
+        .iter()
+        .enumerate()
+        .find_map(|(i, item)| item.missing_property().map(|name| (i, name)))
+    {
+        Some((i, name)) => Err(missing_property(path, i, name)),
+        None => Ok(()),
+    }
+}
+
+/// The error for object `index` (from 0) of a file lacking required property `name`.
+fn missing_property(path: &Path, index: usize, name: &str) -> LoadError {
+    LoadError::content(
+        path,
+        format!(
+            "item {} has no \"{name}\", which every such object has: the file was exported \
+             with fewer properties or edited (export all properties; for Graph, without $select)",
+            index + 1
+        ),
+    )
 }

@@ -85,6 +85,8 @@ pub struct Auth {
     cert: Option<TrustedCert>,
     lifetime: Duration,
     revoke_after: Option<u64>,
+    /// The right secret is answered as expired.
+    secret_expired: bool,
     revoked: AtomicBool,
     generation: AtomicU64,
     tokens: Mutex<HashMap<String, Issued>>,
@@ -108,8 +110,10 @@ impl Auth {
         cert: Option<TrustedCert>,
         lifetime: u64,
         revoke_after: Option<u64>,
+        secret_expired: bool,
     ) -> Self {
         Auth {
+            secret_expired,
             client_id,
             secret,
             cert,
@@ -161,6 +165,13 @@ impl Auth {
                         "invalid_client",
                         "AADSTS7000215",
                         "Invalid client secret provided",
+                    ));
+                }
+                if self.secret_expired {
+                    return Err(error(
+                        "invalid_client",
+                        "AADSTS7000222",
+                        "The provided client secret keys for app are expired",
                     ));
                 }
             }

@@ -72,6 +72,13 @@ struct Args {
     /// The fault for --fail-path requests
     #[arg(long, default_value = "503")]
     fail_kind: routes::Fault,
+    /// Listings whose path contains this text send an `@odata.nextLink` back to the page
+    /// just served, so a client that follows it blindly never ends
+    #[arg(long)]
+    next_link_loop: Option<String>,
+    /// Answer the right client secret as expired (AADSTS7000222)
+    #[arg(long)]
+    secret_expired: bool,
     /// The client id the token endpoint accepts
     #[arg(long, default_value = "11111111-2222-3333-4444-555555555555")]
     client_id: String,
@@ -156,6 +163,7 @@ fn run(args: Args) -> Result<(), String> {
             faults: args.faults,
             fail_path: args.fail_path,
             fail_kind: args.fail_kind,
+            next_link_loop: args.next_link_loop,
             seed: args.seed,
             exchange_changed: args.exchange_changed,
             auth: auth::Auth::new(
@@ -164,6 +172,7 @@ fn run(args: Args) -> Result<(), String> {
                 cert,
                 args.token_lifetime,
                 args.revoke_tokens_after,
+                args.secret_expired,
             ),
         };
         let app_count = tenant.applications.len();

@@ -57,6 +57,7 @@ pub struct Config {
     pub faults: Vec<Fault>,
     pub fail_path: Option<String>,
     pub fail_kind: Fault,
+    pub next_link_loop: Option<String>,
     pub seed: u64,
     pub exchange_changed: bool,
     pub auth: Auth,
@@ -414,7 +415,9 @@ impl Fake {
                 .filter(|(k, _)| k != "$skiptoken")
                 .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
-            q.push(format!("$skiptoken={}", skip_encode(end)));
+            let looping = (self.config.next_link_loop.as_deref()).is_some_and(|p| path.contains(p));
+            let next = if looping { start } else { end };
+            q.push(format!("$skiptoken={}", skip_encode(next)));
             body.insert(
                 "@odata.nextLink".into(),
                 json!(format!("{base}{path}?{}", q.join("&"))),

@@ -1,0 +1,4 @@
+//! `cargo fuzz run application_file`: see `m365audit::harness::application_file` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::application_file(data));

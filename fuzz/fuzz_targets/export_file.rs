@@ -1,0 +1,4 @@
+//! `cargo fuzz run export_file`: see `m365audit::harness::export_file` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::export_file(data));

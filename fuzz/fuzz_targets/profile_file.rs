@@ -1,0 +1,4 @@
+//! `cargo fuzz run profile_file`: see `m365audit::harness::profile_file` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::profile_file(data));

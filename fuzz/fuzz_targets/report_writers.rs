@@ -1,0 +1,4 @@
+//! `cargo fuzz run report_writers`: see `m365audit::harness::report_writers` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::report_writers(data));

@@ -1,0 +1,4 @@
+//! `cargo fuzz run rule_file`: see `m365audit::harness::rule_file` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::rule_file(data));

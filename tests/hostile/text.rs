@@ -1,0 +1,238 @@
+//! Hostile text: dates in every form PowerShell writes and some no tool writes, display
+//! names aimed at spreadsheets, terminals and browsers, and tenant names aimed at the
+//! file system.
+
+use std::path::Path;
+
+use super::common::TempDir;
+use super::{demo_apps, demo_copy, run, scan};
+
+fn app_with_secret(end: &str) -> String {
+    format!(
+        r#"[{{"appId": "11111111-1111-1111-1111-111111111111", "displayName": "Dates",
+  "passwordCredentials": [{{"keyId": "00000000-0000-0000-0000-000000000001",
+  "displayName": "s", "startDateTime": "2025-01-01T00:00:00Z", "endDateTime": {end}}}]}}]"#
+    )
+}
+
+#[test]
+fn powershell_date_forms_are_read_as_the_same_instant() {
+    let tmp = TempDir::new("hostile-dates");
+    let forms = [
+        r#""2026-01-01T00:00:00Z""#,
+        r#""\/Date(1767225600000)\/""#,
+        r#""/Date(1767225600000)/""#,
+        r#""/Date(1767225600000+0100)/""#,
+        r#"{"value": "\/Date(1767225600000)\/", "DateTime": "Thursday, January 1, 2026 12:00:00 AM"}"#,
+        r#""2026-01-01T01:00:00.0000000+01:00""#,
+        r#""2026-01-01 00:00:00Z""#,
+        r#""2026-01-01""#,
+    ];
+    for form in forms {
+        let file = tmp.write("apps.json", app_with_secret(form));
+        let run = scan(&file, &["-f", "json"]);
+        run.assert_scanned();
+        assert!(
+            run.stdout()
+                .contains("expired on 2026-01-01 (151 days ago)"),
+            "{form}: {}",
+            run.stdout()
+        );
+    }
+}
+
+#[test]
+fn impossible_dates_are_errors_naming_the_property() {
+    let tmp = TempDir::new("hostile-bad-dates");
+    let cases = [
+        ("NaN", "apps.json:3:"),
+        ("Infinity", "apps.json:3:"),
+        ("1e400", "number out of range"),
+        ("20261231", "passwordCredentials[0].endDateTime"),
+        (r#""/Date(99999999999999999999)/""#, "unrecognised date"),
+        (r#""/Date(NaN)/""#, "unrecognised date"),
+        (r#""+275760-09-13T00:00:00Z""#, "unrecognised date"),
+        (r#""2026-02-30T00:00:00Z""#, "unrecognised date"),
+        (r#""12/31/2026 10:00:00""#, "unrecognised date"),
+        (
+            r#"{"DateTime": "Thursday, January 1, 2026"}"#,
+            "a date object without",
+        ),
+    ];
+    for (end, needle) in cases {
+        let file = tmp.write("apps.json", app_with_secret(end));
+        let run = scan(&file, &["-f", "json"]);
+        run.assert_input_error(&["apps.json", needle]);
+    }
+}
+
+/// Display names an attacker controls (any user who can register an app can name it).
+const NAMES: [&str; 5] = [
+    "=HYPERLINK(\"http://evil.example\",\"open\")",
+    "+cmd|' /C calc'!A0",
+    "\u{1b}[2J\u{1b}]0;owned\u{7}Red\u{1b}[31m",
+    "<script>alert(1)</script><img src=x onerror=alert(2)>",
+    "@SUM(1+1)\t\r-1",
+];
+
+fn export_with_hostile_names(tmp: &TempDir) -> std::path::PathBuf {
+    let export = demo_copy(tmp);
+    let mut apps = demo_apps();
+    for (app, name) in apps.iter_mut().zip(NAMES) {
+        app["displayName"] = serde_json::Value::from(name);
+    }
+    std::fs::write(
+        export.join("applications.json"),
+        serde_json::to_string(&serde_json::json!({ "value": apps })).expect("JSON"),
+    )
+    .expect("write");
+    export
+}
+
+#[test]
+fn hostile_display_names_are_inert_in_every_format() {
+    let tmp = TempDir::new("hostile-names");
+    let export = export_with_hostile_names(&tmp);
+
+    let table = scan(&export, &["-f", "table", "--color", "never"]);
+    table.assert_scanned();
+    let text = table.stdout();
+    assert!(text.contains("HYPERLINK"), "the names are shown");
+    let control: Vec<char> = text
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(
+        control.is_empty(),
+        "control characters in the table: {control:?}"
+    );
+
+    let html = scan(&export, &["-f", "html"]);
+    html.assert_scanned();
+    let page = html.stdout();
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped"
+    );
+    assert!(!page.contains("<img src=x"), "raw markup from a name");
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+
+    let csv = scan(&export, &["-f", "csv"]);
+    csv.assert_scanned();
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.out.stdout.as_slice());
+    let mut names = 0;
+    for record in reader.records() {
+        let record = record.expect("a CSV record");
+        for cell in &record {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet evaluates: {cell:?}"
+            );
+        }
+        names += usize::from(
+            record
+                .iter()
+                .any(|c| c == "'=HYPERLINK(\"http://evil.example\",\"open\")"),
+        );
+    }
+    assert!(names > 0, "the formula name is there, neutralized");
+
+    for format in ["markdown", "junit", "sarif", "json"] {
+        let out = scan(&export, &["-f", format]);
+        out.assert_scanned();
+        assert!(
+            !out.stdout().contains('\u{1b}'),
+            "{format}: a raw escape character"
+        );
+    }
+}
+
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read a folder") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(
+                    path.strip_prefix(dir)
+                        .expect("under dir")
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tenant_and_report_names_cannot_leave_the_reports_folder() {
+    let tmp = TempDir::new("hostile-paths");
+    let export = demo_copy(&tmp);
+    let reports = tmp.path().join("reports");
+    let names = [
+        "../../escaped",
+        "/etc/passwd",
+        "C:\\Windows\\evil",
+        "..",
+        ".",
+        "",
+        "\u{0}nul",
+        "con",
+    ];
+    for name in names {
+        std::fs::write(
+            export.join("snapshot.json"),
+            serde_json::json!({ "tenant": name }).to_string(),
+        )
+        .expect("write snapshot.json");
+        let r = scan(
+            &export,
+            &[
+                "-f",
+                "json",
+                "--report-dir",
+                reports.to_str().expect("utf-8"),
+            ],
+        );
+        r.assert_scanned();
+        if name.contains('\0') {
+            continue; // no command line can carry a NUL
+        }
+        let r = run(&[
+            "scan",
+            "--as-of",
+            super::common::AS_OF,
+            "-f",
+            "json",
+            "--report-dir",
+            reports.to_str().expect("utf-8"),
+            "--report-name",
+            name,
+            export.to_str().expect("utf-8"),
+        ]);
+        r.assert_scanned();
+    }
+    for file in files_under(tmp.path()) {
+        assert!(
+            file.starts_with("reports/") || file.starts_with("export/"),
+            "written outside the reports folder: {file}"
+        );
+    }
+    for tenant in std::fs::read_dir(&reports).expect("reports") {
+        let name = tenant.expect("an entry").file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            !name.starts_with('.') && !name.contains(['/', '\\', ':', '\0']),
+            "tenant folder {name:?}"
+        );
+    }
+}
