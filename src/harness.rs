@@ -98,7 +98,7 @@ const MAILBOX: &str = "crm-service@contoso.com";
 
 /// `export_file`: the first byte picks one file of the demo export, the rest replaces it.
 /// The streamed scan (what `scan DIR` runs) and the whole read must agree finding for
-/// finding, and every report format must write.
+/// finding, and the reports must write.
 pub fn export_file(data: &[u8]) {
     let Some((&pick, content)) = data.split_first() else {
         return;
@@ -134,7 +134,7 @@ pub fn export_file(data: &[u8]) {
                     "{name}: streamed and whole scans differ"
                 );
                 check_reasons(&expected, &shared.rules);
-                write_every_format(&shared.rules, summary, expected);
+                write_reports(&shared.rules, summary, expected);
             }
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}: errors"),
             (a, b) => panic!(
@@ -148,7 +148,7 @@ pub fn export_file(data: &[u8]) {
 }
 
 /// `application_file`: the bytes as a single file, sniffed as an application list or a
-/// portal manifest, scanned with the built-in rules and the example Rego rule.
+/// portal manifest, scanned with the built-in rules and the example Rego rule; the reports must write.
 pub fn application_file(data: &[u8]) {
     with_scratch(|dir| {
         let file = dir.join("applications.json");
@@ -159,7 +159,7 @@ pub fn application_file(data: &[u8]) {
             let tenant = build(loaded.snapshot, &shared.catalog);
             let evaluation = evaluate(&shared.with_rego, &tenant, 0, &options(), &shared.catalog);
             check_reasons(&evaluation, &shared.with_rego);
-            write_every_format(&shared.with_rego, summary, evaluation);
+            write_reports(&shared.with_rego, summary, evaluation);
         }
     });
 }
@@ -177,7 +177,7 @@ pub fn rule_file(data: &[u8]) {
             for rule in &rules.rules {
                 crate::commands::run_examples(rule, as_of(), &shared.catalog);
             }
-            write_every_format(&rules, demo_summary(shared), evaluation);
+            write_reports(&rules, demo_summary(shared), evaluation);
         }
     });
 }
@@ -213,7 +213,7 @@ pub fn profile_file(data: &[u8]) {
 /// `report_writers`: lines of the bytes become the display names of the demo tenant's apps.
 /// The table, Markdown and JUnit must carry no control characters (but line breaks and
 /// tabs), the HTML no unescaped markup from a name,
-/// the CSV no cell a spreadsheet would evaluate, and the JSON must parse.
+/// the CSV no cell a spreadsheet would evaluate, and the JSON and SARIF must parse.
 pub fn report_writers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let names: Vec<&str> = text.split('\n').take(8).collect();
@@ -271,8 +271,10 @@ pub fn report_writers(data: &[u8]) {
                 );
             }
         }
-        let json = render(&report, Format::Json);
-        serde_json::from_str::<serde_json::Value>(&json).expect("the JSON report parses");
+        for format in [Format::Json, Format::Sarif] {
+            serde_json::from_str::<serde_json::Value>(&render(&report, format))
+                .unwrap_or_else(|e| panic!("the {format:?} report does not parse: {e}"));
+        }
     });
 }
 
@@ -405,22 +407,17 @@ fn summary(path: &Path, loaded: &source::Loaded) -> SourceSummary {
     }
 }
 
-fn write_every_format(rules: &RuleSet, summary: SourceSummary, evaluation: Evaluation) {
+/// Writes the report as JSON (which must parse), CSV and the table: what scheduled audits
+/// use. The other formats are `report_writers`'s, whose hostile names reach them faster than
+/// a fuzzed export would; writing and re-reading all seven here took two thirds of each run.
+fn write_reports(rules: &RuleSet, summary: SourceSummary, evaluation: Evaluation) {
     let report = report(rules, summary, evaluation);
-    for format in [
-        Format::Table,
-        Format::Json,
-        Format::Csv,
-        Format::Markdown,
-        Format::Junit,
-        Format::Sarif,
-        Format::Html,
-    ] {
+    for format in [Format::Json, Format::Csv, Format::Table] {
         let mut out = Vec::new();
         crate::report::write(&report, format, &mut out, true).expect("writing to memory");
-        if matches!(format, Format::Json | Format::Sarif) {
+        if format == Format::Json {
             serde_json::from_slice::<serde_json::Value>(&out)
-                .unwrap_or_else(|e| panic!("the {format:?} report does not parse: {e}"));
+                .unwrap_or_else(|e| panic!("the JSON report does not parse: {e}"));
         }
     }
 }
