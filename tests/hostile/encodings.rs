@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::common::{TempDir, root};
-use super::{demo_copy, finding_lines, scan};
+use super::{demo_copy, report_lines, scan};
 
 /// Every file of the export, re-encoded by `encode`.
 fn reencode(dir: &Path, encode: &dyn Fn(&str) -> Vec<u8>) -> usize {
@@ -43,7 +43,7 @@ fn every_export_file_in_utf16_or_with_a_bom_scans_like_utf8() {
     let demo = root().join("examples/demo-tenant");
     let expected = scan(&demo, &["-f", "json"]);
     expected.assert_scanned();
-    let expected = finding_lines(&expected.stdout());
+    let expected = report_lines(&expected.stdout());
     assert!(expected.len() > 10);
     type Encoder = fn(&str) -> Vec<u8>;
     let encodings: [(&str, Encoder); 3] = [
@@ -59,7 +59,7 @@ fn every_export_file_in_utf16_or_with_a_bom_scans_like_utf8() {
         assert_eq!(reencode(&export, &encode), 12, "{name}: every demo file");
         let run = scan(&export, &["-f", "json"]);
         run.assert_scanned();
-        assert_eq!(finding_lines(&run.stdout()), expected, "{name}");
+        assert_eq!(report_lines(&run.stdout()), expected, "{name}");
         // A single file too (an application list saved by PowerShell 5).
         let run = scan(&export.join("applications.json"), &["-f", "json"]);
         run.assert_scanned();

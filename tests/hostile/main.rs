@@ -139,7 +139,7 @@ pub fn demo_apps() -> Vec<serde_json::Value> {
 
 /// The findings of a JSON report, each as rule id, subject and message: what a comparison
 /// of two scans of the same tenant should find equal.
-pub fn finding_lines(report: &str) -> Vec<String> {
+pub fn report_lines(report: &str) -> Vec<String> {
     let json: serde_json::Value = serde_json::from_str(report).expect("a JSON report");
     json["findings"]
         .as_array()
