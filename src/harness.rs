@@ -211,9 +211,10 @@ pub fn profile_file(data: &[u8]) {
 }
 
 /// `report_writers`: lines of the bytes become the display names of the demo tenant's apps.
-/// The table, Markdown and JUnit must carry no control characters (but line breaks and
-/// tabs), the HTML no unescaped markup (`<`, `"`) from a name,
-/// the CSV no cell a spreadsheet would evaluate, and the JSON and SARIF must parse.
+/// The table, Markdown and JUnit must carry nothing [`shown_raw`] (line breaks and tabs
+/// aside), the HTML no unescaped markup (`<`, `"`) from a name, the CSV no cell a
+/// spreadsheet would evaluate, and the JSON and SARIF must parse; so must each app's
+/// go-live checklist in every format.
 pub fn report_writers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let names: Vec<&str> = text.split('\n').take(8).collect();
@@ -223,6 +224,9 @@ pub fn report_writers(data: &[u8]) {
             .get_or_init(|| serde_json::from_slice(DEMO[0].1).expect("the demo applications parse"))
             .clone();
         let apps = list["value"].as_array_mut().expect("a Graph page");
+        // Only the renamed apps: the others' findings carry no fuzzed text, and rendering
+        // them made each run several times slower.
+        apps.truncate(names.len());
         for (app, name) in apps.iter_mut().zip(&names) {
             app["displayName"] = serde_json::Value::from(*name);
         }
@@ -233,18 +237,16 @@ pub fn report_writers(data: &[u8]) {
         let summary = summary(&file, &loaded);
         let tenant = build(loaded.snapshot, &shared.catalog);
         let evaluation = evaluate(&shared.rules, &tenant, 0, &options(), &shared.catalog);
+        check_checklists(shared, &tenant, &evaluation);
         let report = report(&shared.rules, summary, evaluation);
         let table = render(&report, Format::Table);
-        if let Some(c) = table.chars().find(|&c| c.is_control() && c != '\n') {
-            panic!("the table carries control character {c:?}");
+        if let Some(c) = table.chars().find(|&c| shown_raw(c, "\n")) {
+            panic!("the table carries {c:?}");
         }
         for format in [Format::Markdown, Format::Junit] {
             let text = render(&report, format);
-            if let Some(c) = text
-                .chars()
-                .find(|&c| c.is_control() && !"\n\r\t".contains(c))
-            {
-                panic!("the {format:?} report carries control character {c:?}");
+            if let Some(c) = text.chars().find(|&c| shown_raw(c, "\n\r\t")) {
+                panic!("the {format:?} report carries {c:?}");
             }
         }
         let html = render(&report, Format::Html);
@@ -261,23 +263,86 @@ pub fn report_writers(data: &[u8]) {
                 assert!(!html.contains(name), "the HTML carries {name:?} unescaped");
             }
         }
-        let csv = render(&report, Format::Csv);
-        let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
-        for record in reader.records() {
-            let record = record.expect("the CSV report parses");
-            for cell in &record {
-                assert_eq!(
-                    crate::report::neutralize(cell),
-                    cell,
-                    "a CSV cell a spreadsheet would evaluate"
-                );
-            }
-        }
+        check_csv(&render(&report, Format::Csv));
         for format in [Format::Json, Format::Sarif] {
             serde_json::from_str::<serde_json::Value>(&render(&report, format))
                 .unwrap_or_else(|e| panic!("the {format:?} report does not parse: {e}"));
         }
     });
+}
+
+/// Whether `c`, other than those in `allowed`, would reach a reader of a format for
+/// people as itself: a control character, or a bidirectional override or isolate.
+fn shown_raw(c: char, allowed: &str) -> bool {
+    let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    (c.is_control() || bidi) && !allowed.contains(c)
+}
+
+/// The go-live checklist of every app in `tenant`, each under another shipped profile: the
+/// table and Markdown carry nothing [`shown_raw`], the CSV no cell a spreadsheet would
+/// evaluate, and the JSON parses.
+fn check_checklists(shared: &Shared, tenant: &Tenant, evaluation: &Evaluation) {
+    use crate::report::checklist::{ChecklistFormat, write};
+    let settings = std::collections::BTreeMap::new();
+    for (app, profile) in tenant.apps.iter().zip(shared.profiles.iter().cycle()) {
+        let opts = options();
+        let steps = crate::profile::evaluate(
+            profile,
+            app,
+            tenant,
+            &opts.inputs,
+            &settings,
+            as_of(),
+            &shared.catalog,
+        );
+        let checklist = crate::commands::checklist::assemble(
+            profile,
+            app,
+            steps,
+            &shared.rules,
+            evaluation,
+            "applications.json".into(),
+            as_of(),
+        );
+        for format in [
+            ChecklistFormat::Table,
+            ChecklistFormat::Markdown,
+            ChecklistFormat::Csv,
+            ChecklistFormat::Json,
+        ] {
+            let mut out = Vec::new();
+            write(&checklist, format, &mut out).expect("writing to memory");
+            let text = String::from_utf8(out).expect("checklists are UTF-8");
+            match format {
+                ChecklistFormat::Table | ChecklistFormat::Markdown => {
+                    if let Some(c) = text.chars().find(|&c| shown_raw(c, "\n")) {
+                        panic!("the {format:?} checklist carries {c:?}");
+                    }
+                }
+                ChecklistFormat::Csv => check_csv(&text),
+                ChecklistFormat::Json => {
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .unwrap_or_else(|e| panic!("the checklist JSON does not parse: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// Every cell of a CSV report parses and is one a spreadsheet shows as text (the hostile
+/// suite checks the CLI's CSV with this too).
+pub fn check_csv(text: &str) {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    for record in reader.records() {
+        let record = record.expect("the CSV parses");
+        for cell in &record {
+            assert_eq!(
+                crate::report::neutralize(cell),
+                cell,
+                "a CSV cell a spreadsheet would evaluate"
+            );
+        }
+    }
 }
 
 /// What every target shares, built once per process.
@@ -289,6 +354,8 @@ struct Shared {
     with_rego: RuleSet,
     /// The demo tenant, built.
     demo: Tenant,
+    /// The shipped vendor profiles.
+    profiles: Vec<crate::profile::Profile>,
 }
 
 fn shared() -> &'static Shared {
@@ -309,11 +376,13 @@ fn shared() -> &'static Shared {
                 .snapshot,
             &catalog,
         );
+        let profiles = crate::profile::builtin(&catalog).expect("the shipped profiles load");
         Shared {
             catalog,
             rules,
             with_rego,
             demo,
+            profiles,
         }
     })
 }

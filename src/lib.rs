@@ -17,5 +17,6 @@ pub mod report;
 pub mod snapshot;
 pub mod source;
 pub mod synth;
+pub mod temporaries;
 
 pub use commands::run;

@@ -113,6 +113,51 @@ fn a_failed_write_leaves_no_partial_report() {
     );
 }
 
+/// Sets `path`'s modification time `hours` back.
+#[cfg(unix)]
+fn age(path: &Path, hours: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    std::fs::File::open(path)
+        .and_then(|f| f.set_modified(when))
+        .expect("set the modification time");
+}
+
+/// A run killed between writing and renaming leaves `.NAME.partial-PID` (and, when it was
+/// replacing `latest/`, `.latest.old-PID`): the next run removes those over an hour old,
+/// and leaves a fresh one, which may be another run's, alone.
+#[cfg(unix)]
+#[test]
+fn the_next_run_removes_what_a_killed_run_left() {
+    let tmp = TempDir::new("report-killed");
+    let demo = root().join("examples/demo-tenant");
+    let tenant = tmp.path().join("reports").join(TENANT);
+    let killed = tenant.join(".20261122T060000Z.partial-4194301");
+    let replaced = tenant.join(".latest.old-4194301");
+    let running = tenant.join(".20261122T070000Z.partial-4194302");
+    for dir in [&killed, &replaced, &running] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        std::fs::write(dir.join("findings.json"), b"{\"half\":").expect("write");
+    }
+    age(&killed, 2);
+    age(&replaced, 30);
+
+    let o = scan(tmp.path(), &demo, &[], false);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let names = entries(&tenant);
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(
+        names[0], ".20261122T070000Z.partial-4194302",
+        "the fresh one is kept"
+    );
+    let run = names[1].as_bytes();
+    assert!(
+        run.len() >= 16 && run[8] == b'T' && run[15] == b'Z',
+        "a run folder: {names:?}"
+    );
+    assert_eq!(names[2], "latest");
+}
+
 #[test]
 fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
     let tmp = TempDir::new("report-traversal");

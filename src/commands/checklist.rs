@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
+
 use super::{CommandError, exit, load_rules, read_source, today, write_atomically};
 use crate::checks::ScanInputs;
 use crate::cli::{ChecklistArgs, ProfileShowArgs, ProfilesCommand};
-use crate::engine::{EvalOptions, Outcome, evaluate};
+use crate::engine::{EvalOptions, Evaluation, Outcome, RuleSet, evaluate};
 use crate::model::{App, AppKind, Catalog};
-use crate::profile::{self, Profile};
+use crate::profile::{self, Profile, StepResult};
 use crate::report::checklist::{self as report, Checklist, ChecklistApp, Counts, GeneralFinding};
 
 fn catalog() -> Result<Catalog, CommandError> {
@@ -167,45 +169,15 @@ pub fn run(args: ChecklistArgs) -> Result<u8, CommandError> {
         inputs,
     };
     let evaluation = evaluate(&rules, &tenant, 0, &opts, &catalog);
-    let mut findings: Vec<_> = evaluation
-        .findings
-        .iter()
-        .filter(|f| f.subject.app_id.is_some() && f.subject.app_id == app.app_id)
-        .filter(|f| f.outcome != Outcome::Pass)
-        .collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
-    let findings = findings
-        .into_iter()
-        .map(|f| {
-            let rule = &rules.rules[f.rule];
-            GeneralFinding {
-                rule_id: rule.id.clone(),
-                slug: rule.slug.clone(),
-                severity: f.severity.as_str().to_string(),
-                outcome: f.outcome.as_str().to_string(),
-                message: f.message.to_string(),
-            }
-        })
-        .collect();
-
-    let checklist = Checklist {
-        schema: "m365audit/checklist/v1",
-        profile: profile.id.clone(),
-        vendor: profile.vendor.clone(),
-        title: profile.title.clone(),
-        guide: profile.guide.clone(),
-        summary: profile.summary.clone(),
-        app: ChecklistApp {
-            display_name: app.display_name.clone(),
-            app_id: app.app_id.clone(),
-            object_id: app.object_id.clone(),
-        },
-        source: scanned.summary.path.clone(),
-        as_of: crate::dates::rfc3339(as_of),
-        counts: Counts::of(&steps),
+    let checklist = assemble(
+        &profile,
+        app,
         steps,
-        findings,
-    };
+        &rules,
+        &evaluation,
+        scanned.summary.path.clone(),
+        as_of,
+    );
     match &args.output {
         Some(path) => write_atomically(path, |w| report::write(&checklist, args.format, w))?,
         None => {
@@ -226,6 +198,57 @@ pub fn run(args: ChecklistArgs) -> Result<u8, CommandError> {
     } else {
         exit::OK
     })
+}
+
+/// The checklist of `app`: the profile's `steps`, then the app's failing and not-evaluated
+/// findings from `evaluation` (of the full rule pack, over the tenant `source` names).
+pub fn assemble(
+    profile: &Profile,
+    app: &App,
+    steps: Vec<StepResult>,
+    rules: &RuleSet,
+    evaluation: &Evaluation,
+    source: String,
+    as_of: DateTime<Utc>,
+) -> Checklist {
+    let mut findings: Vec<_> = evaluation
+        .findings
+        .iter()
+        .filter(|f| f.subject.app_id.is_some() && f.subject.app_id == app.app_id)
+        .filter(|f| f.outcome != Outcome::Pass)
+        .collect();
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
+    let findings = findings
+        .into_iter()
+        .map(|f| {
+            let rule = &rules.rules[f.rule];
+            GeneralFinding {
+                rule_id: rule.id.clone(),
+                slug: rule.slug.clone(),
+                severity: f.severity.as_str().to_string(),
+                outcome: f.outcome.as_str().to_string(),
+                message: f.message.to_string(),
+            }
+        })
+        .collect();
+    Checklist {
+        schema: "m365audit/checklist/v1",
+        profile: profile.id.clone(),
+        vendor: profile.vendor.clone(),
+        title: profile.title.clone(),
+        guide: profile.guide.clone(),
+        summary: profile.summary.clone(),
+        app: ChecklistApp {
+            display_name: app.display_name.clone(),
+            app_id: app.app_id.clone(),
+            object_id: app.object_id.clone(),
+        },
+        source,
+        as_of: crate::dates::rfc3339(as_of),
+        counts: Counts::of(&steps),
+        steps,
+        findings,
+    }
 }
 
 /// The registration `--app` names: by app id or object id, else by exact display name.

@@ -1,6 +1,6 @@
 //! Subcommand handlers: glue between the command line and the library.
 
-mod checklist;
+pub(crate) mod checklist;
 mod collect;
 mod diff;
 mod explain;
@@ -22,6 +22,7 @@ use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet, STREAM_BATCH, e
 use crate::model::{self, Catalog, Tenant, TenantInfo};
 use crate::report::SourceSummary;
 use crate::source;
+use crate::temporaries;
 
 /// Process exit codes (documented in `--help` and the README).
 pub mod exit {
@@ -136,11 +137,9 @@ fn write_atomically(
     let name = path
         .file_name()
         .ok_or_else(|| CommandError::Input(format!("{}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let name = name.to_string_lossy();
+    temporaries::remove_stale(dir, |n| n == name, std::time::SystemTime::now());
+    let tmp = temporaries::beside(dir, &name, temporaries::Kind::File);
     let result = std::fs::File::create(&tmp).and_then(|file| {
         let mut w = std::io::BufWriter::new(file);
         render(&mut w)?;

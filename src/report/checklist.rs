@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
+use super::defuse;
+use super::table::clean;
 use crate::profile::{AdviceKind, StepOutcome, StepResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -130,12 +132,16 @@ fn new_table<const N: usize>(header: [&str; N]) -> Table {
 }
 
 fn table(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "{}", c.title)?;
-    writeln!(w, "Guide: {}", c.guide)?;
-    writeln!(w, "App:   {}", app_line(c))?;
-    writeln!(w, "Source: {}", c.source)?;
+    writeln!(w, "{}", clean(&c.title))?;
+    writeln!(w, "Guide: {}", clean(&c.guide))?;
+    writeln!(w, "App:   {}", clean(&app_line(c)))?;
+    writeln!(w, "Source: {}", clean(&c.source))?;
     if let Some(s) = &c.summary {
-        writeln!(w, "\n{}", crate::engine::rule::wrap(s, 100, "").trim_end())?;
+        writeln!(
+            w,
+            "\n{}",
+            clean(crate::engine::rule::wrap(s, 100, "").trim_end())
+        )?;
     }
     writeln!(w)?;
     let mut t = new_table(["Step", "Status", "Guide says / evidence"]);
@@ -151,7 +157,11 @@ fn table(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
                 a.text
             ));
         }
-        t.add_row(vec![s.number.clone(), s.outcome.as_str().to_string(), text]);
+        t.add_row(vec![
+            clean(&s.number),
+            s.outcome.as_str().to_string(),
+            clean(&text),
+        ]);
     }
     writeln!(w, "{t}")?;
     if !c.findings.is_empty() {
@@ -161,7 +171,7 @@ fn table(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
             f.add_row(vec![
                 g.severity.clone(),
                 format!("{}\n{}", g.rule_id, g.slug),
-                g.message.clone(),
+                clean(&g.message),
             ]);
         }
         writeln!(w, "{f}")?;
@@ -169,13 +179,9 @@ fn table(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "\n{}", counts_line(c))
 }
 
-/// A Markdown table cell: pipes escaped, lines joined with <br>.
+/// A Markdown table cell, lines joined with `<br>`.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', "<br>")
+    super::markdown::cell_with(s, "<br>")
 }
 
 fn markdown(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
@@ -183,10 +189,15 @@ fn markdown(c: &Checklist, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "- **App:** {}", cell(&app_line(c)))?;
     writeln!(w, "- **Guide:** {}", cell(&c.guide))?;
-    writeln!(w, "- **Source:** `{}`", c.source.replace('`', "'"))?;
+    let source: String = c
+        .source
+        .chars()
+        .map(|c| if c == '`' { '\'' } else { defuse(c) })
+        .collect();
+    writeln!(w, "- **Source:** `{source}`")?;
     writeln!(w, "- **Result:** {}", counts_line(c))?;
     if let Some(s) = &c.summary {
-        writeln!(w, "\n{}", cell(s).replace("<br>", " "))?;
+        writeln!(w, "\n{}", super::markdown::cell_with(s, " "))?;
     }
     writeln!(w)?;
     writeln!(w, "| Step | Status | What the guide says | Evidence |")?;

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Format, Report};
+use crate::temporaries;
 
 /// The environment variable that makes a run fail right after writing its temporary folder.
 /// Tests use it to prove that nothing partial is left behind; it has no other effect.
@@ -69,6 +70,8 @@ pub fn write(
 ) -> std::io::Result<Written> {
     let tenant_dir = dir.join(tenant);
     std::fs::create_dir_all(&tenant_dir)?;
+    // Everything in the tenant's folder is this module's: a run killed earlier left these.
+    temporaries::remove_stale(&tenant_dir, |_| true, std::time::SystemTime::now());
     let stamp = report.generated_at.format("%Y%m%dT%H%M%SZ").to_string();
     let mut name = stamp.clone();
     let mut n = 1;
@@ -77,7 +80,7 @@ pub fn write(
         name = format!("{stamp}-{n}");
     }
     let run = tenant_dir.join(&name);
-    let tmp = tenant_dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let tmp = temporaries::beside(&tenant_dir, &name, temporaries::Kind::Partial);
     let result = (|| {
         std::fs::create_dir_all(&tmp)?;
         for format in formats {
@@ -109,9 +112,8 @@ pub fn write(
 
 /// `latest/` becomes a copy of `run`, swapped in by renames.
 fn refresh_latest(tenant_dir: &Path, run: &Path) -> std::io::Result<()> {
-    let pid = std::process::id();
-    let tmp = tenant_dir.join(format!(".latest.partial-{pid}"));
-    let old = tenant_dir.join(format!(".latest.old-{pid}"));
+    let tmp = temporaries::beside(tenant_dir, "latest", temporaries::Kind::Partial);
+    let old = temporaries::beside(tenant_dir, "latest", temporaries::Kind::Old);
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
     for entry in std::fs::read_dir(run)? {

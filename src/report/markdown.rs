@@ -2,12 +2,14 @@
 
 use std::io::{self, Write};
 
-use super::{Report, format_as_of};
+use super::{Report, defuse, format_as_of};
 use crate::engine::Outcome;
 
-/// A table cell: pipes escaped, HTML-ish text defused, one line, and no control characters
-/// (a display name's ANSI escapes would reach the terminal of whoever `cat`s the file).
-fn cell(s: &str) -> String {
+/// A table cell on one line: pipes escaped, HTML-ish text defused, line breaks as
+/// `line_break` (a space, or `<br>` where the renderer takes it), and no control
+/// characters (a display name's ANSI escapes would reach the terminal of whoever `cat`s
+/// the file; see [`defuse`]).
+pub(super) fn cell_with(s: &str, line_break: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -15,21 +17,25 @@ fn cell(s: &str) -> String {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
+            '\n' => out.push_str(line_break),
+            // (A Windows line end is one line break.)
+            '\r' => {}
+            c => out.push(defuse(c)),
         }
     }
     out
 }
 
-/// A path in backticks: no backtick to end the code span early, no control characters.
+fn cell(s: &str) -> String {
+    cell_with(s, " ")
+}
+
+/// A path in backticks: no backtick to end the code span early, nothing [`defuse`] replaces.
 fn code(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '`' => '\'',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
+            c => defuse(c),
         })
         .collect()
 }

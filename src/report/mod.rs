@@ -272,8 +272,21 @@ pub fn format_as_of(as_of: DateTime<Utc>) -> String {
     }
 }
 
-/// Escapes text for HTML and XML, in element content and quoted attributes. Control
-/// characters (invalid in XML 1.0, and terminal escapes in display names) become U+FFFD.
+/// `c`, or U+FFFD if `c` must not reach a reader as itself: a control character (the ANSI
+/// and OSC escapes a hostile display name can carry, invalid in XML 1.0 too) or a
+/// bidirectional override or isolate, which makes text show in another order than it reads.
+/// Every format written for people (table, Markdown, HTML, JUnit, checklists) passes names
+/// through this; JSON and CSV keep the text as it is, for records.
+pub fn defuse(c: char) -> char {
+    if c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+        '\u{FFFD}'
+    } else {
+        c
+    }
+}
+
+/// Escapes text for HTML and XML, in element content and quoted attributes; see [`defuse`]
+/// for what else is replaced. Line breaks and tabs are kept.
 pub fn escape_markup(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -284,8 +297,7 @@ pub fn escape_markup(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' | '\r' => out.push(c),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
+            c => out.push(defuse(c)),
         }
     }
     out

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::{Report, format_as_of};
+use super::{Report, defuse, format_as_of};
 use crate::engine::{Finding, Outcome, Severity, SubjectKind};
 
 /// Width used when stdout is not a terminal (files, pipes, CI logs): wide enough for
@@ -19,20 +19,14 @@ const PIPE_WIDTH: u16 = 160;
 /// linear time in its length. The other formats carry the whole text.
 const MAX_CELL_CHARS: usize = 2_000;
 
-/// Replaces control characters (ANSI escapes in a hostile display name, say) so the table
-/// never sends raw escape sequences to the terminal, and cuts text longer than
-/// [`MAX_CELL_CHARS`].
-fn clean(text: &str) -> String {
+/// Replaces control characters (ANSI escapes in a hostile display name, say; see
+/// [`defuse`]) so the table never sends raw escape sequences to the terminal, and cuts text
+/// longer than [`MAX_CELL_CHARS`]. Line breaks are kept.
+pub(super) fn clean(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(MAX_CELL_CHARS)
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
+        .map(|c| if c == '\n' { c } else { defuse(c) })
         .collect();
     let rest = text.chars().skip(MAX_CELL_CHARS).count();
     if rest > 0 {
@@ -234,17 +228,18 @@ pub fn write(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
             c.resolved.len()
         )?;
         for r in &c.resolved {
-            writeln!(
-                out,
-                "  resolved: {} {} {}{}",
+            // Everything here comes from the baseline's JSON, which keeps names as they were.
+            let line = format!(
+                "{} {} {}{}",
                 r.rule_id,
                 r.subject.label(),
                 r.item
                     .as_deref()
                     .map(|i| format!("[{i}] "))
                     .unwrap_or_default(),
-                clean(&r.message)
-            )?;
+                r.message
+            );
+            writeln!(out, "  resolved: {}", clean(&line))?;
         }
     }
     let broken: usize = report.sources.iter().map(|s| s.errors.len()).sum();

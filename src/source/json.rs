@@ -196,7 +196,12 @@ fn read_array_blocks<T: DeserializeOwned>(
     use std::io::Read;
 
     let mut file = std::fs::File::open(path)?;
-    let mut buf: Vec<u8> = Vec::with_capacity(block);
+    // A file smaller than a block gets a buffer of its own size (and a byte for the
+    // end-of-file read): most export files are a few kilobytes.
+    let size = file.metadata().map_or(block, |m| {
+        usize::try_from(m.len()).map_or(block, |len| len.saturating_add(1))
+    });
+    let mut buf: Vec<u8> = Vec::with_capacity(size.min(block));
     let mut eof = false;
     while buf.len() < 3 && !eof {
         eof = fill(&mut file, &mut buf, block)?;

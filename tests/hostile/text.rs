@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::common::TempDir;
+use super::common::{AS_OF, TempDir};
 use super::{demo_apps, demo_copy, run, scan};
 
 fn app_with_secret(end: &str) -> String {
@@ -67,13 +67,23 @@ fn impossible_dates_are_errors_naming_the_property() {
 }
 
 /// Display names an attacker controls (any user who can register an app can name it).
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "=HYPERLINK(\"http://evil.example\",\"open\")",
     "+cmd|' /C calc'!A0",
     "\u{1b}[2J\u{1b}]0;owned\u{7}Red\u{1b}[31m",
     "<script>alert(1)</script><img src=x onerror=alert(2)>",
     "@SUM(1+1)\t\r-1",
+    // A right-to-left override: shows as "Mail sync (trusted)exe.txt" reversed at the end.
+    "Mail sync\u{202E}txt.exe\u{2066}",
 ];
+
+/// Characters that must not reach a reader of the table, Markdown, JUnit or checklist
+/// as themselves: control characters (but line breaks) and bidirectional overrides.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
 
 fn export_with_hostile_names(tmp: &TempDir) -> std::path::PathBuf {
     let export = demo_copy(tmp);
@@ -98,10 +108,7 @@ fn hostile_display_names_are_inert_in_every_format() {
     table.assert_scanned();
     let text = table.stdout();
     assert!(text.contains("HYPERLINK"), "the names are shown");
-    let control: Vec<char> = text
-        .chars()
-        .filter(|&c| c.is_control() && c != '\n')
-        .collect();
+    let control: Vec<char> = text.chars().filter(|&c| hidden(c)).collect();
     assert!(
         control.is_empty(),
         "control characters in the table: {control:?}"
@@ -123,32 +130,70 @@ fn hostile_display_names_are_inert_in_every_format() {
 
     let csv = scan(&export, &["-f", "csv"]);
     csv.assert_scanned();
+    m365audit::harness::check_csv(&csv.stdout());
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.out.stdout.as_slice());
-    let mut names = 0;
-    for record in reader.records() {
-        let record = record.expect("a CSV record");
-        for cell in &record {
-            assert_eq!(
-                m365audit::report::neutralize(cell),
-                cell,
-                "a cell a spreadsheet evaluates"
-            );
-        }
-        names += usize::from(
-            record
-                .iter()
-                .any(|c| c == "'=HYPERLINK(\"http://evil.example\",\"open\")"),
-        );
-    }
+    let formula = "'=HYPERLINK(\"http://evil.example\",\"open\")";
+    let names = reader
+        .records()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.iter().any(|c| c == formula)))
+        .count();
     assert!(names > 0, "the formula name is there, neutralized");
 
-    for format in ["markdown", "junit", "sarif", "json"] {
+    for format in ["markdown", "junit"] {
+        let out = scan(&export, &["-f", format]);
+        out.assert_scanned();
+        let hidden: Vec<char> = out
+            .stdout()
+            .chars()
+            .filter(|&c| hidden(c) && !"\t\r".contains(c))
+            .collect();
+        assert!(hidden.is_empty(), "{format}: {hidden:?}");
+    }
+    // Records keep the names as they are, escaped by JSON's own rules.
+    for format in ["sarif", "json"] {
         let out = scan(&export, &["-f", format]);
         out.assert_scanned();
         assert!(
             !out.stdout().contains('\u{1b}'),
             "{format}: a raw escape character"
         );
+        assert!(
+            out.stdout().contains("\\u001b[2J"),
+            "{format}: the name is kept"
+        );
+    }
+}
+
+#[test]
+fn hostile_display_names_are_inert_in_every_checklist_format() {
+    let tmp = TempDir::new("hostile-checklist");
+    let export = export_with_hostile_names(&tmp);
+    let apps = demo_apps();
+    for (app, name) in apps.iter().zip(NAMES) {
+        let app_id = app["appId"].as_str().expect("an appId");
+        for format in ["table", "markdown", "csv", "json"] {
+            let mut args = vec!["checklist", "--profile", "sage-crm", "--as-of", AS_OF];
+            args.extend(["--app", app_id, "-f", format]);
+            let export = export.to_str().expect("a UTF-8 path");
+            args.push(export);
+            let out = run(&args);
+            out.assert_scanned();
+            let text = out.stdout();
+            match format {
+                "table" | "markdown" => {
+                    let shown: Vec<char> = text.chars().filter(|&c| hidden(c)).collect();
+                    assert!(shown.is_empty(), "{format} of {name:?}: {shown:?}");
+                    if format == "markdown" {
+                        assert!(!text.contains("<script"), "raw markup from {name:?}");
+                    }
+                }
+                "csv" => m365audit::harness::check_csv(&text),
+                _ => {
+                    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                    assert_eq!(json["app"]["display_name"], *name, "kept as it is");
+                }
+            }
+        }
     }
 }
 
@@ -211,7 +256,7 @@ fn tenant_and_report_names_cannot_leave_the_reports_folder() {
         let r = run(&[
             "scan",
             "--as-of",
-            super::common::AS_OF,
+            AS_OF,
             "-f",
             "json",
             "--report-dir",

@@ -25,6 +25,7 @@ pub use error::CollectError;
 pub use http::RetryPolicy;
 
 use crate::snapshot::layout;
+use crate::temporaries;
 
 /// Where and how to collect.
 #[derive(Debug)]
@@ -230,10 +231,11 @@ impl Collection {
             .ok_or_else(|| CollectError::Setup(format!("{}: not a folder name", dir.display())))?
             .to_string_lossy()
             .into_owned();
-        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        temporaries::remove_stale(parent, |n| n == name, std::time::SystemTime::now());
+        let tmp = temporaries::beside(parent, &name, temporaries::Kind::Partial);
         let result = self.write_into(&tmp).and_then(|()| {
             if exists {
-                let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+                let old = temporaries::beside(parent, &name, temporaries::Kind::Old);
                 std::fs::rename(dir, &old).map_err(io(dir))?;
                 std::fs::rename(&tmp, dir).map_err(io(dir))?;
                 let _ = std::fs::remove_dir_all(&old);
