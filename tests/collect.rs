@@ -82,10 +82,16 @@ impl Drop for Fake {
 
 /// Runs m365audit with the secret in the environment (and nothing else from the caller's).
 fn m365audit(args: &[String], secret: Option<&str>) -> Output {
+    m365audit_with(args, secret, &[])
+}
+
+/// [`m365audit`] with more environment variables.
+fn m365audit_with(args: &[String], secret: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_m365audit"));
     cmd.args(args)
         .env_remove("M365AUDIT_CLIENT_SECRET")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied());
     if let Some(s) = secret {
         cmd.env("M365AUDIT_CLIENT_SECRET", s);
     }
@@ -441,8 +447,11 @@ fn scan_tenant_collects_then_scans_and_never_writes_the_secret() {
             &report_arg,
         ],
     );
-    let o = m365audit(&args, Some(SECRET));
+    // With everything m365audit can say about itself on: phase timings, full backtraces.
+    let verbose = [("M365AUDIT_TIMINGS", "1"), ("RUST_BACKTRACE", "full")];
+    let o = m365audit_with(&args, Some(SECRET), &verbose);
     assert_ok(&o, "scan --tenant");
+    assert!(stderr(&o).contains("timing: "), "the timings are on");
     let scanned: Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
     assert_eq!(scanned["summary"]["apps"], 120);
