@@ -12,6 +12,7 @@ use crate::engine::{EvalOptions, Evaluation, Outcome, RuleSet, evaluate};
 use crate::model::{App, AppKind, Catalog};
 use crate::profile::{self, Profile, StepResult};
 use crate::report::checklist::{self as report, Checklist, ChecklistApp, Counts, GeneralFinding};
+use crate::report::defused;
 
 fn catalog() -> Result<Catalog, CommandError> {
     Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))
@@ -334,7 +335,7 @@ fn list_candidates(profile: &Profile, apps: &[&App]) {
         eprintln!(
             "  {}  {}  {}/{} permissions{}",
             app.app_id.as_deref().unwrap_or("(no app id)"),
-            app.display_name.as_deref().unwrap_or("(unnamed)"),
+            defused(app.display_name.as_deref().unwrap_or("(unnamed)")),
             matching,
             listed.len(),
             if named { ", name matches" } else { "" }

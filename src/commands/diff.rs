@@ -47,8 +47,8 @@ pub fn run(args: DiffArgs) -> Result<u8, CommandError> {
         DiffFormat::Table => (|| -> std::io::Result<()> {
             for (label, list) in [("new", &added), ("resolved", &resolved)] {
                 for p in list.iter() {
-                    writeln!(
-                        out,
+                    // Names, items and messages come from the reports' JSON, as they were.
+                    let line = format!(
                         "{label:<9} {:<8} {:<9} {}{}: {}",
                         p.severity,
                         p.rule_id,
@@ -58,7 +58,8 @@ pub fn run(args: DiffArgs) -> Result<u8, CommandError> {
                             .map(|i| format!(" [{i}]"))
                             .unwrap_or_default(),
                         p.message
-                    )?;
+                    );
+                    writeln!(out, "{}", crate::report::defused(&line))?;
                 }
             }
             writeln!(

@@ -3,16 +3,17 @@
 use super::{CommandError, exit};
 use crate::cli::InspectArgs;
 use crate::model::{self, Catalog};
+use crate::report::defused;
 use crate::source;
 
 pub fn run(args: InspectArgs) -> Result<u8, CommandError> {
     let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
     let loaded = source::load(&args.source).map_err(|e| CommandError::Input(e.to_string()))?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", defused(w));
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", defused(&e.to_string()));
     }
     let tenant = model::build(loaded.snapshot, &catalog);
     let apps: Vec<&model::App> = match &args.app {

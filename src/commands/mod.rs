@@ -20,7 +20,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use crate::cli::{Cli, Command, RulesCommand};
 use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet, STREAM_BATCH, evaluate_stream};
 use crate::model::{self, Catalog, Tenant, TenantInfo};
-use crate::report::SourceSummary;
+use crate::report::{SourceSummary, defused};
 use crate::source;
 use crate::temporaries;
 
@@ -59,10 +59,10 @@ impl CommandError {
         match self {
             CommandError::Rules(errors) => {
                 for e in errors {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", defused(&e.to_string()));
                 }
             }
-            other => eprintln!("error: {other}"),
+            other => eprintln!("error: {}", defused(&other.to_string())),
         }
     }
 }
@@ -230,7 +230,7 @@ fn scan_source(
 
 /// The summary of a source that could not be read at all; the error is printed.
 fn unreadable(path: &Path, e: source::LoadError) -> SourceSummary {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", defused(&e.to_string()));
     SourceSummary {
         path: path.display().to_string(),
         kind: None,
@@ -272,10 +272,10 @@ impl Read {
             warnings.push(format!("{shown}: {stale}"));
         }
         for w in &warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", defused(w));
         }
         for e in &self.errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", defused(&e.to_string()));
         }
         SourceSummary {
             path: shown,

@@ -186,7 +186,7 @@ fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std
                     Some(a) => format!("{}\n({a})", p.permission),
                     None => p.permission.clone(),
                 };
-                t.add_row([
+                let row = [
                     if i == 0 { name.clone() } else { String::new() },
                     if i == 0 {
                         overall.clone()
@@ -198,7 +198,9 @@ fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std
                     requested(p, app).to_string(),
                     yes_no(p.is_granted()).to_string(),
                     p.reach.label(),
-                ]);
+                ];
+                // Names, permissions and scope names come from the tenant.
+                t.add_row(row.map(|cell| crate::report::defused(&cell)));
             }
         }
         writeln!(out, "{t}")?;

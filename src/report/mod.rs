@@ -285,6 +285,14 @@ pub fn defuse(c: char) -> char {
     }
 }
 
+/// `text` for a terminal: everything [`defuse`] replaces is replaced, line breaks are kept.
+/// For messages that can quote an input (errors, warnings, names in command output).
+pub fn defused(text: &str) -> String {
+    text.chars()
+        .map(|c| if c == '\n' { c } else { defuse(c) })
+        .collect()
+}
+
 /// Escapes text for HTML and XML, in element content and quoted attributes; see [`defuse`]
 /// for what else is replaced. Line breaks and tabs are kept.
 pub fn escape_markup(s: &str) -> String {

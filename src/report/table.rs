@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::{Report, defuse, format_as_of};
+use super::{Report, defused, format_as_of};
 use crate::engine::{Finding, Outcome, Severity, SubjectKind};
 
 /// Width used when stdout is not a terminal (files, pipes, CI logs): wide enough for
@@ -20,14 +20,14 @@ const PIPE_WIDTH: u16 = 160;
 const MAX_CELL_CHARS: usize = 2_000;
 
 /// Replaces control characters (ANSI escapes in a hostile display name, say; see
-/// [`defuse`]) so the table never sends raw escape sequences to the terminal, and cuts text
+/// [`defused`]) so the table never sends raw escape sequences to the terminal, and cuts text
 /// longer than [`MAX_CELL_CHARS`]. Line breaks are kept.
 pub(super) fn clean(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(MAX_CELL_CHARS)
-        .map(|c| if c == '\n' { c } else { defuse(c) })
-        .collect();
+    let cut = text
+        .char_indices()
+        .nth(MAX_CELL_CHARS)
+        .map_or(text, |(at, _)| &text[..at]);
+    let mut out = defused(cut);
     let rest = text.chars().skip(MAX_CELL_CHARS).count();
     if rest > 0 {
         out.push_str(&format!(

@@ -197,6 +197,80 @@ fn hostile_display_names_are_inert_in_every_checklist_format() {
     }
 }
 
+#[test]
+fn hostile_display_names_are_inert_in_reach_diff_and_messages() {
+    let tmp = TempDir::new("hostile-commands");
+    let export = export_with_hostile_names(&tmp);
+    let shown = |what: &str, text: &str| {
+        let hidden: Vec<char> = text.chars().filter(|&c| hidden(c)).collect();
+        assert!(hidden.is_empty(), "{what}: {hidden:?}");
+    };
+    let path = export.to_str().expect("a UTF-8 path");
+
+    let reach = run(&["reach", "--format", "table", path]);
+    reach.assert_scanned();
+    assert!(reach.stdout().contains("owned"), "{}", reach.stdout());
+    shown("reach", &reach.stdout());
+
+    // Without --app, checklist lists the candidates, by name, on standard error.
+    let mut listed = String::new();
+    for profile in [
+        "sage-crm",
+        "sensehq-calendar-sync",
+        "sysaid-email",
+        "sinch-contact-pro",
+    ] {
+        let out = run(&["checklist", "--profile", profile, path]);
+        assert_eq!(out.code(), 2, "{}", out.stderr());
+        listed.push_str(&out.stderr());
+    }
+    assert!(
+        listed.contains("Red"),
+        "the escape-laden name is listed: {listed}"
+    );
+    shown("checklist candidates", &listed);
+
+    // diff: every finding of the hostile apps is new against a tenant of the last app only.
+    let old_tmp = TempDir::new("hostile-commands-old");
+    let old_export = demo_copy(&old_tmp);
+    let last = demo_apps().pop().expect("demo apps");
+    std::fs::write(
+        old_export.join("applications.json"),
+        serde_json::json!({ "value": [last] }).to_string(),
+    )
+    .expect("write");
+    let (old, new) = (tmp.path().join("old.json"), tmp.path().join("new.json"));
+    for (source, report) in [(&old_export, &old), (&export, &new)] {
+        let out = scan(
+            source,
+            &["-f", "json", "-o", report.to_str().expect("UTF-8")],
+        );
+        out.assert_scanned();
+    }
+    let diff = run(&[
+        "diff",
+        old.to_str().expect("UTF-8"),
+        new.to_str().expect("UTF-8"),
+    ]);
+    assert!(diff.stdout().contains("HYPERLINK"), "{}", diff.stdout());
+    assert!(diff.stdout().contains("Red"), "{}", diff.stdout());
+    shown("diff", &diff.stdout());
+
+    // An error quoting the input: a rule whose id carries escapes.
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    std::fs::write(
+        rules.join("USR-001.toml"),
+        // (TOML's own escapes: the id holds the raw characters once parsed.)
+        "id = \"USR-001\\u001b[2J\\u001b]0;owned\\u0007\"\n",
+    )
+    .expect("write");
+    let out = scan(&export, &["--rules", rules.to_str().expect("UTF-8")]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("USR-001"), "{}", out.stderr());
+    shown("a rule file error", &out.stderr());
+}
+
 /// Every file under `dir`, relative to it.
 fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
