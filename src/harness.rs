@@ -217,26 +217,12 @@ pub fn profile_file(data: &[u8]) {
 /// go-live checklist in every format.
 pub fn report_writers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let names: Vec<&str> = text.split('\n').take(8).collect();
+    let names: Vec<&str> = text.split('\n').take(MAX_NAMES).collect();
     with_scratch(|dir| {
-        static DEMO_APPS: OnceLock<serde_json::Value> = OnceLock::new();
-        let mut list = DEMO_APPS
-            .get_or_init(|| serde_json::from_slice(DEMO[0].1).expect("the demo applications parse"))
-            .clone();
-        let apps = list["value"].as_array_mut().expect("a Graph page");
-        // Only the renamed apps: the others' findings carry no fuzzed text, and rendering
-        // them made each run several times slower.
-        apps.truncate(names.len());
-        for (app, name) in apps.iter_mut().zip(&names) {
-            app["displayName"] = serde_json::Value::from(*name);
-        }
         let file = dir.join("applications.json");
-        write(&file, list.to_string().as_bytes());
+        write(&file, demo_app_list(names.len(), &names).as_bytes());
         let shared = shared();
-        let loaded = source::load(&file).expect("a Graph page of apps loads");
-        let summary = summary(&file, &loaded);
-        let tenant = build(loaded.snapshot, &shared.catalog);
-        let evaluation = evaluate(&shared.rules, &tenant, 0, &options(), &shared.catalog);
+        let (summary, tenant, evaluation) = scan_list(&file);
         check_checklists(shared, &tenant, &evaluation);
         let report = report(&shared.rules, summary, evaluation);
         let table = render(&report, Format::Table);
@@ -255,7 +241,7 @@ pub fn report_writers(data: &[u8]) {
             1,
             "the HTML has a script besides its own"
         );
-        let markup = html_of_plain_names();
+        let markup = html_of_plain_names(names.len());
         // A name with `<` or `"` cannot appear verbatim in escaped text (the escapes of `&`
         // can: "a&amp;" escapes to "a&amp;amp;", which contains it).
         for name in names.iter().filter(|n| n.contains(['<', '"'])) {
@@ -499,17 +485,45 @@ fn render(report: &Report, format: Format) -> String {
     String::from_utf8(out).expect("reports are UTF-8")
 }
 
-/// The HTML report of the demo apps under their own names: text that is in it comes from the
-/// template or the tenant, not from a fuzzed name.
-fn html_of_plain_names() -> &'static str {
-    static HTML: OnceLock<String> = OnceLock::new();
-    HTML.get_or_init(|| {
-        let shared = shared();
-        let evaluation = evaluate(&shared.rules, &shared.demo, 0, &options(), &shared.catalog);
-        render(
-            &report(&shared.rules, demo_summary(shared), evaluation),
-            Format::Html,
-        )
+/// How many display names `report_writers` takes from an input: one per demo app it renames.
+const MAX_NAMES: usize = 8;
+
+/// The demo tenant's first `count` apps as a Graph page of applications, the first of them
+/// renamed to `names`. Only the renamed apps are scanned: the others' findings carry no
+/// fuzzed text, and rendering them made each run several times slower.
+fn demo_app_list(count: usize, names: &[&str]) -> String {
+    static DEMO_APPS: OnceLock<serde_json::Value> = OnceLock::new();
+    let mut list = DEMO_APPS
+        .get_or_init(|| serde_json::from_slice(DEMO[0].1).expect("the demo applications parse"))
+        .clone();
+    let apps = list["value"].as_array_mut().expect("a Graph page");
+    apps.truncate(count);
+    for (app, name) in apps.iter_mut().zip(names) {
+        app["displayName"] = serde_json::Value::from(*name);
+    }
+    list.to_string()
+}
+
+/// An application list file scanned as `scan FILE` scans it.
+fn scan_list(file: &Path) -> (SourceSummary, Tenant, Evaluation) {
+    let shared = shared();
+    let loaded = source::load(file).expect("a Graph page of apps loads");
+    let summary = summary(file, &loaded);
+    let tenant = build(loaded.snapshot, &shared.catalog);
+    let evaluation = evaluate(&shared.rules, &tenant, 0, &options(), &shared.catalog);
+    (summary, tenant, evaluation)
+}
+
+/// The HTML report of the first `count` demo apps under their own names: text that is in it
+/// comes from the template or the tenant, not from a fuzzed name. (The same apps, so the
+/// same counts: `data-count="23"` is the template's, whatever the names.)
+fn html_of_plain_names(count: usize) -> &'static str {
+    static HTML: [OnceLock<String>; MAX_NAMES + 1] = [const { OnceLock::new() }; MAX_NAMES + 1];
+    HTML[count].get_or_init(|| {
+        let file = scratch_root().join(format!("plain-{count}.json"));
+        write(&file, demo_app_list(count, &[]).as_bytes());
+        let (summary, _, evaluation) = scan_list(&file);
+        render(&report(&shared().rules, summary, evaluation), Format::Html)
     })
 }
 
