@@ -270,8 +270,8 @@ fn shown_raw(c: char, allowed: &str) -> bool {
 fn check_checklists(shared: &Shared, tenant: &Tenant, evaluation: &Evaluation) {
     use crate::report::checklist::{ChecklistFormat, write};
     let settings = std::collections::BTreeMap::new();
+    let opts = options();
     for (app, profile) in tenant.apps.iter().zip(shared.profiles.iter().cycle()) {
-        let opts = options();
         let steps = crate::profile::evaluate(
             profile,
             app,

@@ -28,7 +28,7 @@ pub(super) fn clean(text: &str) -> String {
         .nth(MAX_CELL_CHARS)
         .map_or(text, |(at, _)| &text[..at]);
     let mut out = defused(cut);
-    let rest = text.chars().skip(MAX_CELL_CHARS).count();
+    let rest = text[cut.len()..].chars().count();
     if rest > 0 {
         out.push_str(&format!(
             "… ({rest} more characters; --format json or csv shows them)"

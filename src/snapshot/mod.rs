@@ -145,8 +145,11 @@ fn first_missing(checks: &[(&'static str, bool)]) -> Option<&'static str> {
 }
 
 impl Required for RawApplication {
+    /// An object with no application property at all is not required to have anything: the
+    /// loader names the likelier mistake for it (a list of something else).
     fn missing_property(&self) -> Option<&'static str> {
-        first_missing(&[("appId", self.app_id.is_some())])
+        let needs = self.has_application_properties();
+        first_missing(&[("appId", !needs || self.app_id.is_some())])
     }
 }
 

@@ -321,7 +321,7 @@ impl PartReader<'_> {
     ) -> Part<T> {
         let parse = |path: &Path| {
             let items = read_items(path)?;
-            super::required(path, &items)?;
+            super::required(path, 0, &items)?;
             Ok(items)
         };
         match self.read(file, warnings, parse) {

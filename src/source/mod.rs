@@ -132,14 +132,8 @@ impl ApplicationCheck {
                 ),
             ));
         }
-        // Objects with no application property at all are left to `finish`, which names the
-        // likelier mistake (a list of something else).
-        if let Some((i, name)) = items.iter().enumerate().find_map(|(i, app)| {
-            (self.joined && app.has_application_properties())
-                .then(|| app.missing_property().map(|name| (i, name)))
-                .flatten()
-        }) {
-            return Err(missing_property(path, self.seen + i, name));
+        if self.joined {
+            required(path, self.seen, &items)?;
         }
         self.seen += items.len();
         self.any_application |= items.iter().any(RawApplication::has_application_properties);
@@ -161,26 +155,25 @@ impl ApplicationCheck {
 }
 
 /// Refuses a file with an object that lacks a [`Required`] property, naming the object by
-/// its place in the file.
-pub(crate) fn required<T: Required>(path: &Path, items: &[T]) -> Result<(), LoadError> {
-    match items
+/// its place in the file; `items` start at index `first` (from 0) of the file.
+pub(crate) fn required<T: Required>(
+    path: &Path,
+    first: usize,
+    items: &[T],
+) -> Result<(), LoadError> {
+    let Some((i, name)) = items
         .iter()
         .enumerate()
         .find_map(|(i, item)| item.missing_property().map(|name| (i, name)))
-    {
-        Some((i, name)) => Err(missing_property(path, i, name)),
-        None => Ok(()),
-    }
-}
-
-/// The error for object `index` (from 0) of a file lacking required property `name`.
-fn missing_property(path: &Path, index: usize, name: &str) -> LoadError {
-    LoadError::content(
+    else {
+        return Ok(());
+    };
+    Err(LoadError::content(
         path,
         format!(
             "item {} has no \"{name}\", which every such object has: the file was exported \
              with fewer properties or edited (export all properties; for Graph, without $select)",
-            index + 1
+            first + i + 1
         ),
-    )
+    ))
 }
