@@ -379,7 +379,8 @@ pub struct LiveArgs {
     )]
     pub client_secret_env: String,
 
-    /// File holding the client secret (first line; takes precedence over --client-secret-env)
+    /// File holding the client secret (first line; takes precedence over --client-secret-env).
+    /// A file other users can read gets a warning with the chmod that fixes it
     #[arg(long, value_name = "FILE", help_heading = "Live collection")]
     pub client_secret_file: Option<PathBuf>,
 
@@ -437,7 +438,9 @@ pub struct LiveArgs {
     )]
     pub timeout: u64,
 
-    /// Identity platform base URL (sovereign clouds: e.g. https://login.microsoftonline.us)
+    /// Identity platform base URL (sovereign clouds: e.g. https://login.microsoftonline.us).
+    /// The client secret or signed assertion goes to this origin only. https:// only, except on
+    /// loopback addresses (127.0.0.0/8, ::1, localhost)
     #[arg(
         long,
         value_name = "URL",
@@ -446,7 +449,9 @@ pub struct LiveArgs {
     )]
     pub login_url: String,
 
-    /// Microsoft Graph base URL; also the token scope ({URL}/.default)
+    /// Microsoft Graph base URL; also the token scope ({URL}/.default). Its token goes to this
+    /// origin only: a nextLink or redirect elsewhere stops the run (exit 3). https:// only,
+    /// except on loopback addresses
     #[arg(
         long,
         value_name = "URL",
@@ -455,7 +460,8 @@ pub struct LiveArgs {
     )]
     pub graph_url: String,
 
-    /// Exchange Online base URL; also the token scope ({URL}/.default)
+    /// Exchange Online base URL; also the token scope ({URL}/.default). Its token goes to this
+    /// origin only, as for --graph-url. https:// only, except on loopback addresses
     #[arg(
         long,
         value_name = "URL",

@@ -1,7 +1,8 @@
 //! Live collection against `fake-graph`, a real HTTP server on 127.0.0.1: the collected
 //! snapshot scans exactly like the tenant's export files; faults and throttling change
 //! nothing; a persistent fault stops the run with exit 3 and leaves nothing behind; tokens
-//! are refreshed on 401; secrets and tokens never reach a file or a log.
+//! are refreshed on 401; secrets and tokens never reach a file or a log, nor another origin
+//! (a nextLink or a redirect to fake-graph's second listener, the trap).
 
 mod common;
 
@@ -58,6 +59,11 @@ impl Fake {
         stream.read_to_string(&mut text).expect("read");
         let body = text.split("\r\n\r\n").nth(1).expect("a body");
         serde_json::from_str(body).expect("stats are JSON")
+    }
+
+    /// What the trap (the second listener, on another port) received.
+    fn trap(&self) -> Value {
+        self.stats()["trap"].clone()
     }
 
     /// The arguments pointing m365audit at this fake.
@@ -509,4 +515,194 @@ fn a_changed_exchange_api_stops_with_a_message_saying_so() {
         "{err}"
     );
     assert!(!out.exists());
+}
+
+/// Collects from `fake` into a new folder `dir`, and asserts that the run stopped with exit 3
+/// before writing anything, and that the trap received nothing at all: no request, so no token
+/// and no secret. Returns what the run printed on standard error.
+fn stopped_at_the_origin(fake: &Fake, dir: &Path, what: &str) -> String {
+    std::fs::create_dir_all(dir).expect("a folder");
+    let out = dir.join("snap");
+    let o = &collect(fake, &out, &[]);
+    let err = stderr(o);
+    assert_eq!(code(o), 3, "{what}: {err}");
+    let trap = fake.trap();
+    let trap_origin = trap["base"].as_str().expect("the trap's address");
+    assert!(
+        err.contains(trap_origin),
+        "{what}: the message names the link's origin {trap_origin}: {err}"
+    );
+    assert_eq!(trap["requests"], 0, "{what}: the trap was reached: {trap}");
+    assert_eq!(trap["authorization"], 0, "{what}: a token left: {trap}");
+    assert_eq!(trap["secrets"], 0, "{what}: the secret left: {trap}");
+    assert!(!out.exists(), "{what}: a snapshot was written");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .expect("the output's folder")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "{what}: {leftovers:?} left behind");
+    assert!(
+        !err.contains(SECRET) && !err.contains("fake-"),
+        "{what}: {err}"
+    );
+    err
+}
+
+#[test]
+fn a_next_link_on_another_origin_stops_the_run_and_no_token_follows_it() {
+    let tmp = TempDir::new("collect-foreign-link");
+    for (path, apps, request, flag) in [
+        // A Graph listing followed directly.
+        (
+            "/applications",
+            "250",
+            "GET /graph/v1.0/applications:",
+            "--graph-url",
+        ),
+        // A listing inside a $batch answer: owner lists longer than $expand's 20.
+        ("/owners", "200", "/owners inside $batch:", "--graph-url"),
+        // Exchange's InvokeCommand pages.
+        (
+            "/InvokeCommand",
+            "20",
+            "POST /exo/adminapi/beta/",
+            "--exchange-url",
+        ),
+    ] {
+        let fake = Fake::start(&["--apps", apps, "--foreign-next-link", path]);
+        let err = stopped_at_the_origin(&fake, &tmp.path().join(&path[1..]), path);
+        assert!(
+            err.contains(request) && err.contains("@odata.nextLink"),
+            "{path}: the message names the request that returned the link: {err}"
+        );
+        assert!(
+            err.contains(&format!("another origin than {flag} ({})", fake.base)),
+            "{path}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_to_another_origin_is_not_followed() {
+    let tmp = TempDir::new("collect-redirect");
+    for (path, status, request) in [
+        ("/v1.0/applications", "302", "GET /graph/v1.0/applications"),
+        // A 307 keeps the method and the body: followed, it would post the secret there.
+        (
+            "/oauth2/v2.0/token",
+            "307",
+            "POST /synthetic7.onmicrosoft.com/oauth2/v2.0/token",
+        ),
+        ("/InvokeCommand", "308", "POST /exo/adminapi/beta/"),
+    ] {
+        let fake = Fake::start(&[
+            "--apps",
+            "20",
+            "--redirect",
+            path,
+            "--redirect-status",
+            status,
+        ]);
+        let err = stopped_at_the_origin(&fake, &tmp.path().join(status), path);
+        assert!(
+            err.contains(request) && err.contains(&format!("its redirect (HTTP {status})")),
+            "{path}: {err}"
+        );
+    }
+}
+
+#[test]
+fn http_on_a_host_other_than_loopback_is_refused_before_any_connection() {
+    let tmp = TempDir::new("collect-http");
+    let fake = Fake::start(&["--apps", "5"]);
+    let out = tmp.path().join("snap");
+    let out_arg = out.display().to_string();
+    // `.invalid` never resolves (RFC 6761): even a client that tried would reach nothing.
+    for flag in ["--login-url", "--graph-url", "--exchange-url"] {
+        let mut a = args("collect", &fake, &["--exchange", "-o", &out_arg]);
+        let at = a.iter().position(|x| x == flag).expect("the flag") + 1;
+        a[at] = "http://graph.example.invalid".into();
+        let o = m365audit(&a, Some(SECRET));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{flag}: {err}");
+        assert!(
+            err.contains(flag) && err.contains("clear text") && err.contains("use https://"),
+            "{flag}: {err}"
+        );
+    }
+    assert_eq!(fake.stats()["requests"], 0, "a request was made");
+    assert!(!out.exists());
+
+    // Loopback http:// stays allowed (every other test here uses it), as do names and
+    // addresses written differently.
+    let mut a = args("collect", &fake, &["-o", &out_arg]);
+    let at = a.iter().position(|x| x == "--login-url").expect("the flag") + 1;
+    a[at] = a[at].replace("127.0.0.1", "localhost");
+    assert_ok(&m365audit(&a, Some(SECRET)), "http://localhost");
+}
+
+#[cfg(unix)]
+#[test]
+fn secret_files_other_users_can_read_get_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new("collect-perms");
+    let fake = Fake::start(&["--apps", "5"]);
+    let file = tmp.path().join("secret.txt");
+    std::fs::write(&file, format!("{SECRET}\n")).expect("write");
+    for (mode, warned) in [(0o644, true), (0o640, true), (0o600, false), (0o400, false)] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let out = tmp.path().join(format!("snap-{mode:o}"));
+        let (file_arg, out_arg) = (file.display().to_string(), out.display().to_string());
+        let o = m365audit(
+            &args(
+                "collect",
+                &fake,
+                &["--client-secret-file", &file_arg, "-o", &out_arg],
+            ),
+            None,
+        );
+        assert_ok(&o, &format!("mode {mode:o}"));
+        let err = stderr(&o);
+        // The path is quoted for the shell where it needs it (the test folder's does).
+        let warning = format!(
+            "warning: {file_arg}: the client secret file can be read by other users (mode {mode:04o}); make it private: chmod 600 '{file_arg}'"
+        );
+        assert_eq!(err.contains(&warning), warned, "mode {mode:o}: {err}");
+        assert!(!err.contains(SECRET));
+    }
+
+    // The certificate's key, in a file of its own or inside the certificate file.
+    let auth = common::root().join("tests/fixtures/auth");
+    let cert = tmp.path().join("cert.pem");
+    let key = tmp.path().join("key.pem");
+    std::fs::copy(auth.join("cert.pem"), &cert).expect("copy");
+    std::fs::copy(auth.join("key.pem"), &key).expect("copy");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).expect("chmod");
+    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let fake = Fake::start(&["--apps", "5", "--client-cert", &cert_arg]);
+    let out = tmp.path().join("cert-snap").display().to_string();
+    let o = m365audit(
+        &args(
+            "collect",
+            &fake,
+            &[
+                "--certificate",
+                &cert_arg,
+                "--certificate-key",
+                &key_arg,
+                "-o",
+                &out,
+            ],
+        ),
+        None,
+    );
+    assert_ok(&o, "certificate");
+    assert!(
+        stderr(&o).contains(&format!(
+            "warning: {key_arg}: the certificate key file can be read by other users (mode 0604)"
+        )),
+        "{}",
+        stderr(&o)
+    );
 }

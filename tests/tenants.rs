@@ -131,4 +131,21 @@ fn all_tenants_needs_tenants_and_a_reports_folder() {
         assert_eq!(code(&o), 2, "{file}");
         assert!(stderr(&o).contains(expect), "{file}: {}", stderr(&o));
     }
+
+    // A clear-text base URL would fail every live tenant: refused once, before any run.
+    let path = tmp.write(
+        "live.toml",
+        "[reports]\ndir = \"reports\"\n\n[[tenants]]\nname = \"a\"\ntenant = \"fabrikam.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n",
+    );
+    let o = m365audit([
+        "scan",
+        "--config",
+        path.to_str().expect("utf-8"),
+        "--all-tenants",
+        "--graph-url",
+        "http://graph.example.invalid",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--graph-url \"http://graph.example.invalid\": http:// would send the access token in clear text"), "{}", stderr(&o));
+    assert!(!tmp.path().join("reports").exists());
 }

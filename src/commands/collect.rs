@@ -8,9 +8,10 @@ use chrono::Utc;
 
 use super::CommandError;
 use crate::cli::{CollectArgs, LiveArgs};
+use crate::report::defused;
 use crate::source::live::{
-    self, CertificateCredential, ClientCredential, CollectError, CollectOptions, RetryPolicy,
-    Secret, Summary,
+    self, BaseUrl, CertificateCredential, ClientCredential, CollectError, CollectOptions,
+    RetryPolicy, Secret, Summary,
 };
 
 pub fn run(args: CollectArgs) -> Result<u8, CommandError> {
@@ -57,24 +58,14 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
             "--client-id {client_id:?}: expected the app's Application (client) ID, a GUID"
         )));
     }
-    for (flag, url) in [
-        ("--login-url", &live.login_url),
-        ("--graph-url", &live.graph_url),
-        ("--exchange-url", &live.exchange_url),
-    ] {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(CommandError::Input(format!(
-                "{flag} {url:?}: expected an http(s) URL"
-            )));
-        }
-    }
+    let [login_url, graph_url, exchange_url] = base_urls(live)?;
     Ok(CollectOptions {
         tenant: tenant.to_string(),
         client_id: client_id.trim().to_ascii_lowercase(),
         credential: credential(live)?,
-        login_url: live.login_url.clone(),
-        graph_url: live.graph_url.clone(),
-        exchange_url: live.exchange_url.clone(),
+        login_url,
+        graph_url,
+        exchange_url,
         exchange: live.exchange,
         concurrency: usize::from(live.concurrency),
         timeout: Duration::from_secs(live.timeout.max(1)),
@@ -87,16 +78,29 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
     })
 }
 
+/// `--login-url`, `--graph-url`, `--exchange-url`, checked before any connection: https://,
+/// or http:// on a loopback address only.
+pub(super) fn base_urls(live: &LiveArgs) -> Result<[BaseUrl; 3], CommandError> {
+    let parse = |flag, url: &str| BaseUrl::parse(flag, url).map_err(CommandError::Input);
+    Ok([
+        parse("--login-url", &live.login_url)?,
+        parse("--graph-url", &live.graph_url)?,
+        parse("--exchange-url", &live.exchange_url)?,
+    ])
+}
+
 /// The credential: a certificate if given, else a secret file, else the environment variable.
 fn credential(live: &LiveArgs) -> Result<ClientCredential, CommandError> {
     if let Some(cert) = &live.certificate {
         let key = live.certificate_key.as_deref().unwrap_or(cert);
+        warn_if_others_can_read(key, "certificate key");
         return CertificateCredential::load(cert, key)
             .map(|c| ClientCredential::Certificate(Box::new(c)))
             .map_err(command_error);
     }
     let secret = match &live.client_secret_file {
         Some(path) => {
+            warn_if_others_can_read(path, "client secret");
             let text = std::fs::read_to_string(path).map_err(|e| {
                 CommandError::Input(format!(
                     "{}: cannot read the client secret: {e}",
@@ -123,6 +127,43 @@ fn credential(live: &LiveArgs) -> Result<ClientCredential, CommandError> {
         },
     };
     Ok(ClientCredential::Secret(Secret::new(secret)))
+}
+
+/// A secret file that other users can read or change gets a warning with the `chmod` that
+/// fixes it, as ssh does for private keys. A warning, not a refusal: the secret is already
+/// exposed, and refusing would only stop a scheduled audit.
+fn warn_if_others_can_read(path: &Path, what: &str) {
+    if let Some(mode) = others_can_access(path) {
+        eprintln!(
+            "warning: {}: the {what} file can be read by other users (mode {mode:04o}); make it private: chmod 600 {}",
+            defused(&path.display().to_string()),
+            defused(&shell_word(&path.display().to_string())),
+        );
+    }
+}
+
+/// The permission bits of `path` when group or others have any access to it.
+#[cfg(unix)]
+fn others_can_access(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+/// Windows files carry ACLs, which this check does not read.
+#[cfg(not(unix))]
+fn others_can_access(_: &Path) -> Option<u32> {
+    None
+}
+
+/// `text` as one shell word: quoted when it holds anything but plain path characters.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 fn command_error(e: CollectError) -> CommandError {

@@ -45,6 +45,10 @@ pub fn run(args: &ScanArgs, config: &Config, base: &Path) -> Result<u8, CommandE
                     .into(),
             )
         })?;
+    // A refused base URL would fail every live tenant alike: say so once, before any run.
+    if config.tenants.iter().any(|t| t.tenant.is_some()) {
+        super::collect::base_urls(&args.live)?;
+    }
     let exe = std::env::current_exe()
         .map_err(|e| CommandError::Runtime(format!("cannot find the m365audit binary: {e}")))?;
     let scratch = std::env::temp_dir().join(format!("m365audit-tenants-{}", std::process::id()));

@@ -7,11 +7,13 @@
 //! ```
 //! Graph is served at `/` and `/graph` (`/v1.0/...`), Exchange at `/exo`
 //! (`/adminapi/beta/{tenant}/InvokeCommand`), tokens at `/{tenant}/oauth2/v2.0/token`, and
-//! `GET /_stats` reports the requests served (not itself counted).
+//! `GET /_stats` reports the requests served (not itself counted), and what the second
+//! listener (the trap, see `trap.rs`) received.
 
 mod auth;
 mod http;
 mod routes;
+mod trap;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -76,6 +78,18 @@ struct Args {
     /// just served, so a client that follows it blindly never ends
     #[arg(long)]
     next_link_loop: Option<String>,
+    /// Listings whose path contains this text send an `@odata.nextLink` on the trap, a second
+    /// listener on another port of 127.0.0.1 (even on their last page, so listings inside
+    /// `$batch` can be tried too)
+    #[arg(long, value_name = "TEXT")]
+    foreign_next_link: Option<String>,
+    /// Requests whose path contains this text (the token endpoint's too) are answered with a
+    /// redirect (--redirect-status) to the same path on the trap
+    #[arg(long, value_name = "TEXT")]
+    redirect: Option<String>,
+    /// The status of --redirect answers: 301, 302, 303, 307 or 308
+    #[arg(long, default_value_t = 302, value_parser = redirect_status)]
+    redirect_status: u16,
     /// Answer the right client secret as expired (AADSTS7000222)
     #[arg(long)]
     secret_expired: bool,
@@ -99,6 +113,15 @@ struct Args {
     /// Write the tenant in the export layout to this folder and exit
     #[arg(long)]
     export: Option<PathBuf>,
+}
+
+fn redirect_status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(n @ (301 | 302 | 303 | 307 | 308)) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: a redirect status is 301, 302, 303, 307 or 308"
+        )),
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -152,6 +175,13 @@ fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let base = format!("http://{addr}");
+        let trap_listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                .await
+                .map_err(|e| format!("cannot listen on 127.0.0.1 for the trap: {e}"))?;
+        let trap_addr = trap_listener.local_addr().map_err(|e| e.to_string())?;
+        let trap = Arc::new(trap::Trap::new(format!("http://{trap_addr}")));
+        tokio::spawn(http::serve(trap_listener, trap.clone()));
         let config = routes::Config {
             base: base.clone(),
             latency: std::time::Duration::from_millis(args.latency_ms),
@@ -166,6 +196,10 @@ fn run(args: Args) -> Result<(), String> {
             next_link_loop: args.next_link_loop,
             seed: args.seed,
             exchange_changed: args.exchange_changed,
+            foreign_next_link: args.foreign_next_link,
+            redirect: args.redirect,
+            redirect_status: args.redirect_status,
+            trap: trap.clone(),
             auth: auth::Auth::new(
                 args.client_id,
                 secret,
@@ -178,7 +212,10 @@ fn run(args: Args) -> Result<(), String> {
         let app_count = tenant.applications.len();
         let tenant_id = tenant.tenant_id.clone();
         let state = Arc::new(routes::Fake::new(tenant, config));
-        println!("fake-graph listening on {base} (tenant {tenant_id}, {app_count} apps)");
+        println!(
+            "fake-graph listening on {base} (tenant {tenant_id}, {app_count} apps; trap on {})",
+            trap.base
+        );
         use std::io::Write;
         let _ = std::io::stdout().flush();
         http::serve(listener, state).await;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Auth;
 use crate::http::{Handler, Reply, Request, encode, split_target};
+use crate::trap::Trap;
 
 /// Expanded navigation properties stop here, with no nextLink (as Graph does for
 /// directory objects).
@@ -60,6 +61,11 @@ pub struct Config {
     pub next_link_loop: Option<String>,
     pub seed: u64,
     pub exchange_changed: bool,
+    pub foreign_next_link: Option<String>,
+    pub redirect: Option<String>,
+    pub redirect_status: u16,
+    /// The second listener, where foreign links and redirects point.
+    pub trap: std::sync::Arc<Trap>,
     pub auth: Auth,
 }
 
@@ -122,7 +128,33 @@ impl Fake {
         let g = |a: &AtomicU64| a.load(Ordering::SeqCst);
         json!({"requests": g(&s.requests), "token": g(&s.token), "graph": g(&s.graph),
                "batch": g(&s.batch), "batch_inner": g(&s.batch_inner), "exchange": g(&s.exchange),
-               "throttled": g(&s.throttled), "faults": g(&s.faults), "unauthorized": g(&s.unauthorized)})
+               "throttled": g(&s.throttled), "faults": g(&s.faults), "unauthorized": g(&s.unauthorized),
+               "trap": self.config.trap.stats()})
+    }
+
+    /// Whether listings under `path` point their nextLink at the trap.
+    fn foreign(&self, path: &str) -> bool {
+        (self.config.foreign_next_link.as_deref()).is_some_and(|p| path.contains(p))
+    }
+
+    /// `--redirect`: the same request's target on the trap.
+    fn redirect(&self, req: &Request) -> Option<Reply> {
+        let text = self.config.redirect.as_deref()?;
+        if !req.path.contains(text) {
+            return None;
+        }
+        let query: Vec<String> = (req.query.iter())
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        let mut location = format!("{}{}", self.config.trap.base, req.path);
+        if !query.is_empty() {
+            location = format!("{location}?{}", query.join("&"));
+        }
+        Some(Reply::Response {
+            status: self.config.redirect_status,
+            headers: vec![("Location".into(), location)],
+            body: Vec::new(),
+        })
     }
 
     /// A deterministic number in [0, 1) for the n-th request.
@@ -409,7 +441,8 @@ impl Fake {
             "@odata.context".into(),
             json!(format!("{base}/$metadata#{}", path.trim_start_matches('/'))),
         );
-        if end < len {
+        let foreign = self.foreign(path);
+        if end < len || foreign {
             let mut q: Vec<String> = query
                 .iter()
                 .filter(|(k, _)| k != "$skiptoken")
@@ -418,6 +451,11 @@ impl Fake {
             let looping = (self.config.next_link_loop.as_deref()).is_some_and(|p| path.contains(p));
             let next = if looping { start } else { end };
             q.push(format!("$skiptoken={}", skip_encode(next)));
+            let base = if foreign {
+                base.replacen(&self.config.base, &self.config.trap.base, 1)
+            } else {
+                base.to_string()
+            };
             body.insert(
                 "@odata.nextLink".into(),
                 json!(format!("{base}{path}?{}", q.join("&"))),
@@ -541,12 +579,17 @@ impl Fake {
         );
         out.insert("@adminapi.warnings".into(), json!([]));
         out.insert("value".into(), Value::Array(items[start..end].to_vec()));
-        if end < items.len() {
+        let foreign = self.foreign(&req.path);
+        if end < items.len() || foreign {
+            let base = if foreign {
+                &self.config.trap.base
+            } else {
+                &self.config.base
+            };
             out.insert(
                 "@odata.nextLink".into(),
                 json!(format!(
-                    "{}{}?$skiptoken={}",
-                    self.config.base,
+                    "{base}{}?$skiptoken={}",
                     req.path,
                     skip_encode(end)
                 )),
@@ -622,6 +665,9 @@ impl Handler for Fake {
                 || req.query.iter().any(|(_, v)| v.contains(p.as_str())))
         {
             return self.fault(self.config.fail_kind);
+        }
+        if let Some(reply) = self.redirect(&req) {
+            return reply;
         }
         if self.throttled() {
             self.stats.throttled.fetch_add(1, Ordering::SeqCst);

@@ -17,7 +17,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 
 use super::error::CollectError;
-use super::http::{Http, Outcome};
+use super::http::{Http, Outcome, redirect_error};
+use super::origin::BaseUrl;
 
 /// Refresh this long before a token's stated expiry, so no request carries a token that
 /// expires in flight.
@@ -164,6 +165,8 @@ struct Cached {
 
 /// Tokens for one app in one tenant, cached per scope.
 pub struct TokenSource<'c> {
+    /// `--login-url`: the secret and assertions go there and nowhere else.
+    login: &'c BaseUrl,
     token_url: String,
     client_id: String,
     credential: &'c ClientCredential,
@@ -175,17 +178,17 @@ pub struct TokenSource<'c> {
 }
 
 impl<'c> TokenSource<'c> {
+    /// `tenant` is a tenant id or domain, checked by the caller to hold no `/`, `?`, `#`:
+    /// the token URL stays on `login`'s origin.
     pub fn new(
-        login_url: &str,
+        login: &'c BaseUrl,
         tenant: &str,
         client_id: &str,
         credential: &'c ClientCredential,
     ) -> Self {
         TokenSource {
-            token_url: format!(
-                "{}/{tenant}/oauth2/v2.0/token",
-                login_url.trim_end_matches('/')
-            ),
+            login,
+            token_url: format!("{}/{tenant}/oauth2/v2.0/token", login.as_str()),
             client_id: client_id.to_string(),
             credential,
             tid: std::sync::Mutex::new(None),
@@ -253,6 +256,16 @@ impl<'c> TokenSource<'c> {
             Outcome::Ok(v) => v,
             Outcome::Rejected { status, body } => {
                 return Err(token_error(status, &body, &self.token_url));
+            }
+            Outcome::Redirected { status, location } => {
+                let request = format!("POST {}", path_of(&self.token_url));
+                return Err(redirect_error(
+                    self.login,
+                    &request,
+                    &self.token_url,
+                    status,
+                    location,
+                ));
             }
         };
         let token = body["access_token"]

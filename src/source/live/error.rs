@@ -37,6 +37,23 @@ pub enum CollectError {
     #[error("{what}")]
     Changed { what: String },
 
+    /// A URL from an answer (a nextLink, a redirect) on another origin than the base URL the
+    /// credential is for.
+    #[error(transparent)]
+    ForeignOrigin(Box<ForeignOrigin>),
+
+    /// A redirect within the base URL's origin, or without a usable `Location`.
+    #[error(
+        "{request} answered HTTP {status}, a redirect{}: not followed; m365audit follows no redirects, and Microsoft's APIs answer these requests directly: check {flag} (nothing written)",
+        location_text(.location)
+    )]
+    Redirect {
+        request: String,
+        status: u16,
+        location: Option<String>,
+        flag: &'static str,
+    },
+
     #[error("{path}: cannot write: {source}")]
     Io {
         path: String,
@@ -45,8 +62,32 @@ pub enum CollectError {
     },
 }
 
+/// The facts of [`CollectError::ForeignOrigin`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{request}: {what} points at {origin}, another origin than {flag} ({expected}); not followed: {credential} for {flag} is sent to that origin only (nothing written)"
+)]
+pub struct ForeignOrigin {
+    /// Method and path of the request whose answer held the URL.
+    pub request: String,
+    /// What the URL was, such as "its @odata.nextLink".
+    pub what: String,
+    /// The URL's origin; never the URL itself, which may carry more than an origin.
+    pub origin: String,
+    pub flag: &'static str,
+    pub expected: String,
+    pub credential: &'static str,
+}
+
 fn hint_text(hint: &Option<String>) -> String {
     hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn location_text(location: &Option<String>) -> String {
+    match location {
+        Some(origin) => format!(" within {origin}"),
+        None => " with no usable Location".to_string(),
+    }
 }
 
 fn code_text(code: &str) -> String {

@@ -105,6 +105,8 @@ fn explain(cmdlet: &str, mut e: CollectError) -> CollectError {
             });
         }
         CollectError::Changed { what } => *what = format!("Exchange admin API, {cmdlet}: {what}"),
+        CollectError::ForeignOrigin(f) => f.request = format!("{} ({cmdlet})", f.request),
+        CollectError::Redirect { request, .. } => *request = format!("{request} ({cmdlet})"),
         _ => {}
     }
     e

@@ -151,7 +151,7 @@ async fn assigned_to_many(
     for ((url, _), (status, body)) in requests.iter().zip(answers) {
         match status {
             200 => {
-                let (items, next) = page(&body, url)?;
+                let (items, next) = page(api, v1, &body, url)?;
                 api.http
                     .progress
                     .page("appRoleAssignments", items.len() as u64);
@@ -199,7 +199,7 @@ async fn complete_owners(api: &Api<'_>, v1: &str, apps: &mut [Value]) -> Result<
     for ((&i, (url, _)), (status, body)) in capped.iter().zip(&requests).zip(answers) {
         match status {
             200 => {
-                let (mut owners, next) = page(&body, url)?;
+                let (mut owners, next) = page(api, v1, &body, url)?;
                 if let Some(next) = next {
                     owners.extend(api.list("owners", "GET", &next, None).await?);
                 }
@@ -273,17 +273,28 @@ pub async fn groups(
     Ok(groups)
 }
 
-/// A batch answer's items and nextLink.
-fn page(body: &Value, url: &str) -> Result<(Vec<Value>, Option<String>), CollectError> {
+/// A batch answer's items and nextLink; `url` is the inner request's, relative to `v1`. The
+/// nextLink is checked like any other ([`Api::follow`]): a batch answer is no more trusted
+/// than a page.
+fn page(
+    api: &Api<'_>,
+    v1: &str,
+    body: &Value,
+    url: &str,
+) -> Result<(Vec<Value>, Option<String>), CollectError> {
+    let request = format!("GET {} inside $batch", url.split('?').next().unwrap_or(url));
     let Some(items) = body["value"].as_array() else {
         return Err(CollectError::Changed {
-            what: format!("GET {url} inside $batch: the answer has no \"value\" array"),
+            what: format!("{request}: the answer has no \"value\" array"),
         });
     };
-    Ok((
-        items.clone(),
-        body["@odata.nextLink"].as_str().map(String::from),
-    ))
+    let next = match body["@odata.nextLink"].as_str() {
+        Some(link) => {
+            Some(api.follow(&request, &format!("{v1}{url}"), "its @odata.nextLink", link)?)
+        }
+        None => None,
+    };
+    Ok((items.clone(), next))
 }
 
 fn inner_error(url: &str, status: u16, body: &Value) -> CollectError {

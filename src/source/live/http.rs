@@ -1,7 +1,14 @@
 //! HTTP with the politeness and fault handling Microsoft's APIs ask for: bounded concurrency,
 //! `Retry-After` on 429/503/504, exponential backoff with jitter otherwise, bounded retries of
 //! resets, timeouts, cut-short bodies and unparsable JSON; then paging (`@odata.nextLink`
-//! followed exactly as given) and `$batch` with per-request retries.
+//! followed as given, once [`Api::follow`] has checked its origin) and `$batch` with
+//! per-request retries.
+//!
+//! Redirects are never followed: Graph, Entra and the Exchange admin API answer these
+//! requests directly, and a redirect that carried a token or the client secret elsewhere is
+//! exactly what must not happen (reqwest strips `Authorization` on a cross-origin redirect,
+//! but a 307 or 308 would replay the token request's form, secret included). A 3xx answer
+//! stops the run and names where it pointed.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +19,8 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::auth::{Secret, TokenSource, path_of, uuid_v4};
-use super::error::CollectError;
+use super::error::{CollectError, ForeignOrigin};
+use super::origin::{self, BaseUrl, Origin};
 use super::progress::Progress;
 
 /// Graph's `$batch` limit.
@@ -46,7 +54,15 @@ impl Default for RetryPolicy {
 /// A response that is not retried: success, or an error status the caller interprets.
 pub enum Outcome {
     Ok(Value),
-    Rejected { status: u16, body: Value },
+    Rejected {
+        status: u16,
+        body: Value,
+    },
+    /// A 3xx answer, not followed; `location` is its `Location` header.
+    Redirected {
+        status: u16,
+        location: Option<String>,
+    },
 }
 
 /// Request counters, reported in `snapshot.json` and the closing summary.
@@ -78,18 +94,27 @@ enum Attempt {
 }
 
 impl Http {
+    /// `proxy`: whether the `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` environment applies. It
+    /// must not when any base URL is a loopback `http://` one: a proxy would see its tokens in
+    /// clear text (over `https://` a proxy only carries an encrypted tunnel).
     pub fn new(
         concurrency: usize,
         timeout: Duration,
         retry: RetryPolicy,
         progress: Progress,
+        proxy: bool,
     ) -> Result<Self, CollectError> {
         // reqwest is built without a default TLS provider; ring is the one compiled in.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(20))
-            .user_agent(concat!("m365audit/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("m365audit/", env!("CARGO_PKG_VERSION")));
+        if !proxy {
+            builder = builder.no_proxy();
+        }
+        let client = builder
             .build()
             .map_err(|e| CollectError::Setup(format!("cannot set up HTTP: {e}")))?;
         Ok(Http {
@@ -183,11 +208,22 @@ async fn attempt(request: reqwest::RequestBuilder) -> Attempt {
         Err(e) => return again(transport_error(&e)),
     };
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let retry_after = header(reqwest::header::RETRY_AFTER)
+        .as_deref()
         .and_then(parse_retry_after);
+    if (300..400).contains(&status) {
+        return Attempt::Done(Outcome::Redirected {
+            status,
+            location: header(reqwest::header::LOCATION),
+        });
+    }
     let bytes = match response.bytes().await {
         Ok(b) => b,
         Err(e) => {
@@ -261,10 +297,13 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-/// One API (Graph or the Exchange admin API): a token scope on top of [`Http`].
+/// One API (Graph or the Exchange admin API): a token scope on top of [`Http`], and the one
+/// origin that token may be sent to.
 pub struct Api<'a> {
     pub http: &'a Http,
     pub tokens: &'a TokenSource<'a>,
+    /// `--graph-url` or `--exchange-url`: the token is for it, and goes nowhere else.
+    pub base: &'a BaseUrl,
     /// `{resource}/.default`.
     pub scope: String,
     /// Added to every request (Exchange wants its own set).
@@ -274,12 +313,21 @@ pub struct Api<'a> {
 impl Api<'_> {
     /// One call; a 401 fetches a fresh token and tries once more. Non-2xx answers other than
     /// the transient ones (retried by [`Http::send`]) are errors naming the request.
+    ///
+    /// `url` must be on the API's origin: URLs from answers come through [`Api::follow`],
+    /// which says where they came from; this check is the last line, at the one place a
+    /// token is attached.
     pub async fn call(
         &self,
         method: &str,
         url: &str,
         body: Option<&Value>,
     ) -> Result<Value, CollectError> {
+        let request = format!("{method} {}", path_of(url));
+        let target = reqwest::Url::parse(url).map_err(|e| CollectError::Changed {
+            what: format!("{request}: not a URL: {e}"),
+        })?;
+        check_origin(self.base, &request, "the request", &target)?;
         let mut rejected: Option<Secret> = None;
         let mut refreshed = false;
         loop {
@@ -289,8 +337,8 @@ impl Api<'_> {
                 .await?;
             let build = |client: &reqwest::Client| {
                 let mut rb = match method {
-                    "POST" => client.post(url),
-                    _ => client.get(url),
+                    "POST" => client.post(target.clone()),
+                    _ => client.get(target.clone()),
                 };
                 rb = rb
                     .bearer_auth(token.expose())
@@ -311,9 +359,29 @@ impl Api<'_> {
                 Outcome::Rejected { status, body } => {
                     return Err(request_error(method, url, status, &body));
                 }
+                Outcome::Redirected { status, location } => {
+                    return Err(redirect_error(self.base, &request, url, status, location));
+                }
                 Outcome::Ok(v) => return Ok(v),
             }
         }
+    }
+
+    /// `link`, which the answer to `request` (sent to `from`) gave as `what` (such as
+    /// "its @odata.nextLink"), as the URL to send the next request to: resolved against `from`
+    /// and on this API's origin, or an error that names the link's origin and the request.
+    pub fn follow(
+        &self,
+        request: &str,
+        from: &str,
+        what: &str,
+        link: &str,
+    ) -> Result<String, CollectError> {
+        let url = origin::resolve(from, link).ok_or_else(|| CollectError::Changed {
+            what: format!("{request}: {what} is not a URL"),
+        })?;
+        check_origin(self.base, request, what, &url)?;
+        Ok(url.into())
     }
 
     /// Every item of a listing: follows `@odata.nextLink` until there is none. Exchange's
@@ -334,6 +402,8 @@ impl Api<'_> {
             match next {
                 None => return Ok(items),
                 Some(next) => {
+                    let request = format!("{method} {}", path_of(&url));
+                    let next = self.follow(&request, &url, "its @odata.nextLink", &next)?;
                     if !seen.insert(next.clone()) || seen.len() > MAX_PAGES {
                         return Err(CollectError::Changed {
                             what: format!(
@@ -485,6 +555,54 @@ impl Api<'_> {
     }
 }
 
+/// `url`, named by `what` in the answer to `request`, must be on `base`'s origin.
+pub(super) fn check_origin(
+    base: &BaseUrl,
+    request: &str,
+    what: &str,
+    url: &reqwest::Url,
+) -> Result<(), CollectError> {
+    let origin = Origin::of(url);
+    if origin == base.origin() {
+        return Ok(());
+    }
+    Err(CollectError::ForeignOrigin(Box::new(ForeignOrigin {
+        request: request.to_string(),
+        what: what.to_string(),
+        origin: origin.to_string(),
+        flag: base.flag(),
+        expected: base.origin().to_string(),
+        credential: base.credential(),
+    })))
+}
+
+/// A 3xx answer to `request` (sent to `url`): never followed, and named by where it pointed.
+pub(super) fn redirect_error(
+    base: &BaseUrl,
+    request: &str,
+    url: &str,
+    status: u16,
+    location: Option<String>,
+) -> CollectError {
+    let target = location.as_deref().and_then(|l| origin::resolve(url, l));
+    if let Some(target) = &target
+        && let Err(foreign) = check_origin(
+            base,
+            request,
+            &format!("its redirect (HTTP {status})"),
+            target,
+        )
+    {
+        return foreign;
+    }
+    CollectError::Redirect {
+        request: request.to_string(),
+        status,
+        location: target.map(|t| format!("{}", Origin::of(&t))),
+        flag: base.flag(),
+    }
+}
+
 /// A Graph/Exchange error answer, naming the request.
 fn request_error(method: &str, url: &str, status: u16, body: &Value) -> CollectError {
     let code = body["error"]["code"]
@@ -509,5 +627,38 @@ fn request_error(method: &str, url: &str, status: u16, body: &Value) -> CollectE
         status,
         code,
         hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_is_an_error_naming_where_it_pointed() {
+        let base = BaseUrl::parse("--graph-url", "https://graph.microsoft.com").expect("valid");
+        let url = "https://graph.microsoft.com/v1.0/applications?$top=999";
+        let request = "GET /v1.0/applications";
+        let error = |location: Option<&str>| {
+            redirect_error(&base, request, url, 302, location.map(String::from)).to_string()
+        };
+        let foreign = error(Some("https://login.example.net/steal?x=1"));
+        assert!(
+            foreign.starts_with("GET /v1.0/applications: its redirect (HTTP 302) points at https://login.example.net, another origin than --graph-url (https://graph.microsoft.com)"),
+            "{foreign}"
+        );
+        assert!(
+            !foreign.contains("steal"),
+            "only the origin is named: {foreign}"
+        );
+        let within = error(Some("/v1.0/applications?$skiptoken=1"));
+        assert!(
+            within.contains(
+                "answered HTTP 302, a redirect within https://graph.microsoft.com: not followed"
+            ),
+            "{within}"
+        );
+        assert!(error(None).contains("with no usable Location"));
+        assert!(error(Some("http://[bad")).contains("with no usable Location"));
     }
 }

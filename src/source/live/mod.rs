@@ -9,6 +9,7 @@ pub mod error;
 pub mod exchange;
 pub mod graph;
 pub mod http;
+pub mod origin;
 pub mod progress;
 
 use std::io::Write;
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 pub use auth::{CertificateCredential, ClientCredential, Secret};
 pub use error::CollectError;
 pub use http::RetryPolicy;
+pub use origin::BaseUrl;
 
 use crate::snapshot::layout;
 use crate::temporaries;
@@ -34,9 +36,9 @@ pub struct CollectOptions {
     pub tenant: String,
     pub client_id: String,
     pub credential: ClientCredential,
-    pub login_url: String,
-    pub graph_url: String,
-    pub exchange_url: String,
+    pub login_url: BaseUrl,
+    pub graph_url: BaseUrl,
+    pub exchange_url: BaseUrl,
     /// Also read Exchange Online (access policies, RBAC, CAS mailboxes, org config).
     pub exchange: bool,
     pub concurrency: usize,
@@ -99,24 +101,34 @@ async fn collect_async(
 ) -> Result<Collection, CollectError> {
     let started = Instant::now();
     let progress = progress::Progress::new(opts.progress);
-    let http = http::Http::new(opts.concurrency, opts.timeout, opts.retry.clone(), progress)?;
+    let bases = [&opts.login_url, &opts.graph_url, &opts.exchange_url];
+    let proxy = !bases.iter().any(|b| b.is_loopback());
+    let http = http::Http::new(
+        opts.concurrency,
+        opts.timeout,
+        opts.retry.clone(),
+        progress,
+        proxy,
+    )?;
     let tokens = auth::TokenSource::new(
         &opts.login_url,
         &opts.tenant,
         &opts.client_id,
         &opts.credential,
     );
-    let graph_url = opts.graph_url.trim_end_matches('/');
+    let graph_url = opts.graph_url.as_str();
     let graph_api = http::Api {
         http: &http,
         tokens: &tokens,
+        base: &opts.graph_url,
         scope: format!("{graph_url}/.default"),
         headers: vec![],
     };
-    let exchange_url = opts.exchange_url.trim_end_matches('/');
+    let exchange_url = opts.exchange_url.as_str();
     let exchange_api = http::Api {
         http: &http,
         tokens: &tokens,
+        base: &opts.exchange_url,
         scope: format!("{exchange_url}/.default"),
         headers: exchange::headers(&opts.tenant),
     };
