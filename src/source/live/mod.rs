@@ -3,6 +3,10 @@
 //!
 //! Nothing is written until every request has succeeded: a run either leaves a complete
 //! snapshot folder (renamed into place in one step) or nothing at all.
+//!
+//! Each credential goes only to its own origin, and only over https:// (or loopback): see
+//! [`origin`]. [`http::Api`] checks every URL taken from an answer before sending a token to
+//! it, and no redirect is followed.
 
 pub mod auth;
 pub mod error;
