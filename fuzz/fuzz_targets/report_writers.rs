@@ -1,4 +1,7 @@
 //! `cargo fuzz run report_writers`: see `m365audit::harness::report_writers` for what it feeds and checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| m365audit::harness::report_writers(data));
+libfuzzer_sys::fuzz_target!(
+    init: m365audit::harness::fuzz_init(),
+    |data: &[u8]| m365audit::harness::report_writers(data)
+);

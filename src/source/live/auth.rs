@@ -17,7 +17,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 
 use super::error::CollectError;
-use super::http::{Http, Outcome, redirect_error};
+use super::http::{Http, Outcome, check_origin, redirect_error};
 use super::origin::BaseUrl;
 
 /// Refresh this long before a token's stated expiry, so no request carries a token that
@@ -229,6 +229,14 @@ impl<'c> TokenSource<'c> {
     }
 
     async fn fetch(&self, http: &Http, scope: &str) -> Result<(Secret, Duration), CollectError> {
+        let request = format!("POST {}", path_of(&self.token_url));
+        let target = reqwest::Url::parse(&self.token_url).map_err(|e| {
+            CollectError::Setup(format!(
+                "{request}: not a URL: {e}; check --tenant and --login-url"
+            ))
+        })?;
+        // The secret goes to --login-url's origin only, whatever the tenant name holds.
+        check_origin(self.login, &request, "the request", &target)?;
         // Built per attempt: a retried request must not replay a client assertion's `jti`.
         let build = |client: &reqwest::Client| -> Result<reqwest::RequestBuilder, CollectError> {
             let mut form: Vec<(&str, String)> = vec![
@@ -250,7 +258,7 @@ impl<'c> TokenSource<'c> {
                     ));
                 }
             }
-            Ok(client.post(&self.token_url).form(&form))
+            Ok(client.post(target.clone()).form(&form))
         };
         let body = match http.send("POST", &self.token_url, &build).await? {
             Outcome::Ok(v) => v,
@@ -258,7 +266,6 @@ impl<'c> TokenSource<'c> {
                 return Err(token_error(status, &body, &self.token_url));
             }
             Outcome::Redirected { status, location } => {
-                let request = format!("POST {}", path_of(&self.token_url));
                 return Err(redirect_error(
                     self.login,
                     &request,
