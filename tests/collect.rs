@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::{TempDir, code, stderr, stdout};
 use serde_json::Value;
@@ -17,48 +16,26 @@ const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 const SECRET: &str = "Xq8~not-a-real-secret.Jm2uT7vFz3kL0pWcYb9N";
 const TENANT: &str = "synthetic7.onmicrosoft.com";
 
-/// A running fake-graph, killed on drop.
+/// A fake-graph running in this process, stopped on drop.
 struct Fake {
-    child: Child,
+    server: fake_graph::Server,
     base: String,
 }
 
 impl Fake {
+    /// Starts fake-graph with these flags (as its binary takes them) on seed 7.
     fn start(args: &[&str]) -> Fake {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-graph"))
-            .args(["--seed", "7"])
-            .args(args)
-            .env("FAKE_GRAPH_CLIENT_SECRET", SECRET)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("fake-graph starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("fake-graph prints its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Fake { child, base }
+        let mut options = fake_graph::Options::from_flags(["--seed", "7"].iter().chain(args))
+            .unwrap_or_else(|e| panic!("fake-graph flags {args:?}: {e}"));
+        options.client_secret = Some(SECRET.to_string());
+        let server = fake_graph::spawn(options).expect("fake-graph starts");
+        let base = server.base.clone();
+        Fake { server, base }
     }
 
     /// Counters of the requests served.
     fn stats(&self) -> Value {
-        let addr = self.base.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect to fake-graph");
-        use std::io::{Read, Write};
-        write!(
-            stream,
-            "GET /_stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut text = String::new();
-        stream.read_to_string(&mut text).expect("read");
-        let body = text.split("\r\n\r\n").nth(1).expect("a body");
-        serde_json::from_str(body).expect("stats are JSON")
+        self.server.stats()
     }
 
     /// What the trap (the second listener, on another port) received.
@@ -76,13 +53,6 @@ impl Fake {
             "--exchange-url".into(),
             format!("{}/exo", self.base),
         ]
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -189,12 +159,17 @@ fn collected_snapshot_scans_like_the_export_files() {
     );
 
     let export = tmp.path().join("export");
-    let out = Command::new(env!("CARGO_BIN_EXE_fake-graph"))
-        .args(["--seed", "7", "--apps", "400", "--export"])
-        .arg(&export)
-        .output()
-        .expect("fake-graph --export");
-    assert!(out.status.success());
+    let options = fake_graph::Options {
+        seed: 7,
+        apps: 400,
+        ..fake_graph::Options::default()
+    };
+    let reference = options.reference_instant().expect("reference");
+    options
+        .tenant()
+        .expect("tenant")
+        .write_export(&export, reference)
+        .expect("the export is written");
 
     let (live_findings, live_summary) = findings(&live);
     let (export_findings, export_summary) = findings(&export);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use m365audit::harness::TARGETS;
+use m365audit_testkit::harness::TARGETS;
 
 fn replay(kind: &str, expect_some: bool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))

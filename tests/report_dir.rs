@@ -1,5 +1,5 @@
 //! `scan --report-dir`: one folder per run under the tenant, a `latest/` copy, retention, the
-//! previous run as the default baseline, and no partial folder after a failed write.
+//! previous run as the default baseline (a failed write is `report::folder`'s unit test).
 
 mod common;
 
@@ -11,18 +11,14 @@ use serde_json::Value;
 
 const TENANT: &str = "contoso.onmicrosoft.com";
 
-fn scan(dir: &Path, source: &Path, extra: &[&str], fail_after_temp: bool) -> std::process::Output {
+fn scan(dir: &Path, source: &Path, extra: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_m365audit"));
     cmd.args(["scan", "--as-of", "2026-11-22", "--format", "json", "-o"])
         .arg(dir.join("stdout.json"))
         .arg("--report-dir")
         .arg(dir.join("reports"))
         .args(extra)
-        .arg(source)
-        .env_remove(m365audit::report::folder::FAIL_AFTER_TEMP_WRITE);
-    if fail_after_temp {
-        cmd.env(m365audit::report::folder::FAIL_AFTER_TEMP_WRITE, "1");
-    }
+        .arg(source);
     cmd.output().expect("runs")
 }
 
@@ -45,7 +41,6 @@ fn runs_latest_retention_and_default_baseline() {
             tmp.path(),
             &demo,
             &["--keep", "2", "--report-format", "json,csv,junit"],
-            false,
         );
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
@@ -85,34 +80,6 @@ fn runs_latest_retention_and_default_baseline() {
     );
 }
 
-#[test]
-fn a_failed_write_leaves_no_partial_report() {
-    let tmp = TempDir::new("report-crash");
-    let demo = root().join("examples/demo-tenant");
-    let o = scan(tmp.path(), &demo, &[], false);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let tenant = tmp.path().join("reports").join(TENANT);
-    let before = entries(&tenant);
-    let latest = std::fs::read(tenant.join("latest/findings.json")).expect("latest");
-
-    let o = scan(tmp.path(), &demo, &[], true);
-    assert_eq!(code(&o), 3, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("cannot write the report folder"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(
-        entries(&tenant),
-        before,
-        "no new run folder, no .partial folder"
-    );
-    assert_eq!(
-        std::fs::read(tenant.join("latest/findings.json")).expect("latest"),
-        latest
-    );
-}
-
 /// Sets `path`'s modification time `hours` back.
 #[cfg(unix)]
 fn age(path: &Path, hours: u64) {
@@ -141,7 +108,7 @@ fn the_next_run_removes_what_a_killed_run_left() {
     age(&killed, 2);
     age(&replaced, 30);
 
-    let o = scan(tmp.path(), &demo, &[], false);
+    let o = scan(tmp.path(), &demo, &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     let names = entries(&tenant);
@@ -173,7 +140,7 @@ fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
         r#"{"tenant": "../../escaped", "parts": ["applications.json"]}"#,
     )
     .expect("write");
-    let o = scan(tmp.path(), &src, &[], false);
+    let o = scan(tmp.path(), &src, &[]);
     assert!(code(&o) <= 1, "{}", stderr(&o));
     assert_eq!(entries(&tmp.path().join("reports")), ["_.._escaped"]);
     assert!(!tmp.path().join("escaped").exists());

@@ -12,9 +12,9 @@ use std::path::Path;
 use common::TempDir;
 use m365audit::checks::ScanInputs;
 use m365audit::engine::{EvalOptions, RuleSet, STREAM_BATCH, evaluate, evaluate_stream};
-use m365audit::harness::finding_lines;
 use m365audit::model::{Catalog, build};
 use m365audit::source::{load, load_streaming};
+use m365audit_testkit::harness::finding_lines;
 
 fn assert_same(dir: &Path, mailboxes: &[&str]) {
     let catalog = Catalog::builtin().expect("catalogue");

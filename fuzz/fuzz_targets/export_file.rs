@@ -1,7 +1,7 @@
-//! `cargo fuzz run export_file`: see `m365audit::harness::export_file` for what it feeds and checks.
+//! `cargo fuzz run export_file`: see `m365audit_testkit::harness::export_file` for what it feeds and checks.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(
-    init: m365audit::harness::fuzz_init(),
-    |data: &[u8]| m365audit::harness::export_file(data)
+    init: m365audit_testkit::harness::fuzz_init(),
+    |data: &[u8]| m365audit_testkit::harness::export_file(data)
 );

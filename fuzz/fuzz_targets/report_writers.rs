@@ -1,7 +1,7 @@
-//! `cargo fuzz run report_writers`: see `m365audit::harness::report_writers` for what it feeds and checks.
+//! `cargo fuzz run report_writers`: see `m365audit_testkit::harness::report_writers` for what it feeds and checks.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(
-    init: m365audit::harness::fuzz_init(),
-    |data: &[u8]| m365audit::harness::report_writers(data)
+    init: m365audit_testkit::harness::fuzz_init(),
+    |data: &[u8]| m365audit_testkit::harness::report_writers(data)
 );

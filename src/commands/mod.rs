@@ -1,13 +1,13 @@
 //! Subcommand handlers: glue between the command line and the library.
 
-pub(crate) mod checklist;
+pub mod checklist;
 mod collect;
 mod diff;
 mod explain;
 mod inspect;
 mod reach;
 mod rules;
-pub(crate) use rules::run_examples;
+pub use rules::run_examples;
 mod scan;
 mod tenants;
 mod timings;

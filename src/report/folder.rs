@@ -9,10 +9,6 @@ use std::path::{Path, PathBuf};
 use super::{Format, Report};
 use crate::temporaries;
 
-/// The environment variable that makes a run fail right after writing its temporary folder.
-/// Tests use it to prove that nothing partial is left behind; it has no other effect.
-pub const FAIL_AFTER_TEMP_WRITE: &str = "M365AUDIT_TEST_FAIL_AFTER_TEMP_WRITE";
-
 /// A folder name from a tenant name: letters, digits, `.`, `-` and `_` only, no leading dot,
 /// so a tenant name can never point outside the reports folder.
 pub fn tenant_folder(tenant: Option<&str>) -> String {
@@ -68,6 +64,19 @@ pub fn write(
     formats: &[Format],
     keep: Option<usize>,
 ) -> std::io::Result<Written> {
+    write_then(report, dir, tenant, formats, keep, |_| Ok(()))
+}
+
+/// [`write`], calling `after_temp_write` once the temporary run folder is complete and before
+/// it is renamed into place: the unit tests fail there, to prove nothing partial is left.
+fn write_then(
+    report: &Report,
+    dir: &Path,
+    tenant: &str,
+    formats: &[Format],
+    keep: Option<usize>,
+    after_temp_write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<Written> {
     let tenant_dir = dir.join(tenant);
     std::fs::create_dir_all(&tenant_dir)?;
     // Everything in the tenant's folder is this module's: a run killed earlier left these.
@@ -91,11 +100,7 @@ pub fn write(
             let file = w.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        if std::env::var_os(FAIL_AFTER_TEMP_WRITE).is_some() {
-            return Err(std::io::Error::other(
-                "failing after the temporary write, as asked by the test hook",
-            ));
-        }
+        after_temp_write(&tmp)?;
         std::fs::rename(&tmp, &run)
     })();
     if result.is_err() {
@@ -171,5 +176,59 @@ mod tests {
         assert_eq!(tenant_folder(None), "unknown-tenant");
         assert!(is_run("20261122T060000Z") && is_run("20261122T060000Z-2"));
         assert!(!is_run("latest") && !is_run(".20261122T060000Z.partial-1"));
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("a folder")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_partial_folder_and_latest_untouched() {
+        let rules = crate::engine::RuleSet { rules: Vec::new() };
+        let at = |h| {
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 22, h, 0, 0)
+                .single()
+                .expect("a date")
+        };
+        let first = Report::new(&rules, Vec::new(), Vec::new(), 0, at(6), at(6), false);
+        let root = std::env::temp_dir().join(format!("m365audit-folder-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let formats = [Format::Json, Format::Csv];
+        write(&first, &root, "t", &formats, None).expect("the first run is written");
+        let tenant = root.join("t");
+        let before = names(&tenant);
+        let latest = std::fs::read(tenant.join("latest/findings.json")).expect("latest");
+
+        let second = Report::new(&rules, Vec::new(), Vec::new(), 0, at(7), at(7), false);
+        let mut seen = Vec::new();
+        let failed = write_then(&second, &root, "t", &formats, None, |tmp| {
+            seen = names(tmp);
+            Err(std::io::Error::other("the disk filled up"))
+        });
+        assert_eq!(
+            failed.err().map(|e| e.to_string()).as_deref(),
+            Some("the disk filled up")
+        );
+        assert_eq!(
+            seen,
+            ["findings.csv", "findings.json"],
+            "failed once complete"
+        );
+        assert_eq!(names(&tenant), before, "no new run folder, no temporary");
+        assert_eq!(
+            std::fs::read(tenant.join("latest/findings.json")).expect("latest"),
+            latest
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

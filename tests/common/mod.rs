@@ -54,20 +54,20 @@ pub fn scan_json(sources: &[&str], extra: &[&str]) -> (serde_json::Value, Output
     (json, out)
 }
 
-/// Writes a synthetic tenant in the export layout to `dir` with `gen-tenant`.
+/// Writes a synthetic tenant in the export layout to `dir`, as `gen-tenant` does.
 pub fn gen_tenant(apps: usize, seed: u64, dir: &Path) {
-    let made = Command::new(env!("CARGO_BIN_EXE_gen-tenant"))
-        .args([
-            "--apps",
-            &apps.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-        ])
-        .arg(dir)
-        .output()
-        .expect("gen-tenant runs");
-    assert!(made.status.success(), "{}", stderr(&made));
+    use m365audit_testkit::synth::{SynthOptions, SynthTenant};
+    let reference = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a date")
+        .and_utc();
+    SynthTenant::generate(&SynthOptions {
+        apps,
+        seed,
+        reference,
+    })
+    .write_export(dir, reference)
+    .expect("the synthetic tenant is written");
 }
 
 /// A temporary directory removed on drop (tests run in parallel, so names are unique).

@@ -130,7 +130,7 @@ fn hostile_display_names_are_inert_in_every_format() {
 
     let csv = scan(&export, &["-f", "csv"]);
     csv.assert_scanned();
-    m365audit::harness::check_csv(&csv.stdout());
+    m365audit_testkit::harness::check_csv(&csv.stdout());
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.out.stdout.as_slice());
     let formula = "'=HYPERLINK(\"http://evil.example\",\"open\")";
     let names = reader
@@ -187,7 +187,7 @@ fn hostile_display_names_are_inert_in_every_checklist_format() {
                         assert!(!text.contains("<script"), "raw markup from {name:?}");
                     }
                 }
-                "csv" => m365audit::harness::check_csv(&text),
+                "csv" => m365audit_testkit::harness::check_csv(&text),
                 _ => {
                     let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
                     assert_eq!(json["app"]["display_name"], *name, "kept as it is");

@@ -212,57 +212,30 @@ pub fn split_target(target: &str) -> (String, Vec<(String, String)>) {
     (decode(path), query)
 }
 
+/// Percent-decodes a path or query component; `+` is a space, as in forms and the query
+/// strings clients build.
 pub fn decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
+/// What [`encode`] leaves as is: unreserved characters, plus the `$`, `,`, `(` and `)` that
+/// OData query options are written with.
+const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b',')
+    .remove(b'(')
+    .remove(b')');
+
+/// Percent-encodes a query component for the links the fake hands out.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b'$'
-            | b','
-            | b'('
-            | b')' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, KEPT).to_string()
 }
 
 fn reason(status: u16) -> &'static str {
@@ -282,5 +255,33 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_split_and_decoded_and_links_encoded() {
+        let (path, query) =
+            split_target("/v1.0/applications%2Fx?%24top=5&%24filter=a+eq+%27b%27&flag");
+        assert_eq!(path, "/v1.0/applications/x");
+        assert_eq!(
+            query,
+            [
+                ("$top".to_string(), "5".to_string()),
+                ("$filter".to_string(), "a eq 'b'".to_string()),
+                ("flag".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(
+            encode("$select=id,appId (x)/ü"),
+            "$select%3Did,appId%20(x)%2F%C3%BC"
+        );
+        assert_eq!(decode(&encode("a+b c%/ü")), "a+b c%/ü");
+        // A broken escape stays as it was, as servers do.
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz"), "%zz");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use m365audit::synth::SynthTenant;
+use m365audit_testkit::synth::SynthTenant;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Auth;
@@ -123,7 +123,7 @@ impl Fake {
         }
     }
 
-    fn stats(&self) -> Value {
+    pub(crate) fn stats(&self) -> Value {
         let s = &self.stats;
         let g = |a: &AtomicU64| a.load(Ordering::SeqCst);
         json!({"requests": g(&s.requests), "token": g(&s.token), "graph": g(&s.graph),

@@ -14,8 +14,8 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::model::catalog::{Catalog, PermissionKind};
-use crate::snapshot::layout;
+use m365audit::model::catalog::{Catalog, PermissionKind};
+use m365audit::snapshot::layout;
 
 pub const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 pub const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
@@ -94,7 +94,7 @@ impl Rng {
 }
 
 fn ts(t: DateTime<Utc>) -> String {
-    crate::dates::rfc3339(t)
+    m365audit::dates::rfc3339(t)
 }
 
 /// A permission the generator requests or grants.

@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 
-use crate::checks::ScanInputs;
-use crate::engine::{
+use m365audit::checks::ScanInputs;
+use m365audit::engine::{
     EvalOptions, Evaluation, Outcome, RuleSet, STREAM_BATCH, evaluate, evaluate_stream,
 };
-use crate::model::{Catalog, Tenant, build};
-use crate::report::{Format, Report, SourceSummary};
-use crate::source;
+use m365audit::model::{Catalog, Tenant, build};
+use m365audit::report::{Format, Report, SourceSummary};
+use m365audit::source;
 
 /// A fuzz target: arbitrary bytes in, a panic only for a broken invariant.
 pub type Target = fn(&[u8]);
@@ -51,58 +51,58 @@ pub fn fuzz_init() {
 const DEMO: &[(&str, &[u8])] = &[
     (
         "applications.json",
-        include_bytes!("../examples/demo-tenant/applications.json"),
+        include_bytes!("../../../examples/demo-tenant/applications.json"),
     ),
     (
         "servicePrincipals.json",
-        include_bytes!("../examples/demo-tenant/servicePrincipals.json"),
+        include_bytes!("../../../examples/demo-tenant/servicePrincipals.json"),
     ),
     (
         "appRoleAssignments.json",
-        include_bytes!("../examples/demo-tenant/appRoleAssignments.json"),
+        include_bytes!("../../../examples/demo-tenant/appRoleAssignments.json"),
     ),
     (
         "oauth2PermissionGrants.json",
-        include_bytes!("../examples/demo-tenant/oauth2PermissionGrants.json"),
+        include_bytes!("../../../examples/demo-tenant/oauth2PermissionGrants.json"),
     ),
     (
         "groups.json",
-        include_bytes!("../examples/demo-tenant/groups.json"),
+        include_bytes!("../../../examples/demo-tenant/groups.json"),
     ),
     (
         "snapshot.json",
-        include_bytes!("../examples/demo-tenant/snapshot.json"),
+        include_bytes!("../../../examples/demo-tenant/snapshot.json"),
     ),
     (
         "exchange/applicationAccessPolicies.json",
-        include_bytes!("../examples/demo-tenant/exchange/applicationAccessPolicies.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/applicationAccessPolicies.json"),
     ),
     (
         "exchange/casMailboxes.json",
-        include_bytes!("../examples/demo-tenant/exchange/casMailboxes.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/casMailboxes.json"),
     ),
     (
         "exchange/managementRoleAssignments.json",
-        include_bytes!("../examples/demo-tenant/exchange/managementRoleAssignments.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/managementRoleAssignments.json"),
     ),
     (
         "exchange/managementScopes.json",
-        include_bytes!("../examples/demo-tenant/exchange/managementScopes.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/managementScopes.json"),
     ),
     (
         "exchange/organizationConfig.json",
-        include_bytes!("../examples/demo-tenant/exchange/organizationConfig.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/organizationConfig.json"),
     ),
     (
         "exchange/servicePrincipals.json",
-        include_bytes!("../examples/demo-tenant/exchange/servicePrincipals.json"),
+        include_bytes!("../../../examples/demo-tenant/exchange/servicePrincipals.json"),
     ),
 ];
 
 /// The example Rego user rule, so user-rule evaluation runs on every fuzzed app.
 const REGO_RULE: (&str, &str) = (
     "ORG-001.mail-app-two-owners.toml",
-    include_str!("../examples/rules/ORG-001.mail-app-two-owners.toml"),
+    include_str!("../../../examples/rules/ORG-001.mail-app-two-owners.toml"),
 );
 
 /// A mailbox in the demo tenant, so the mailbox-reach rules run too.
@@ -198,7 +198,7 @@ pub fn rule_file(data: &[u8]) {
             let evaluation = evaluate(&rules, &shared.demo, 0, &options(), &shared.catalog);
             check_reasons(&evaluation, &rules);
             for rule in &rules.rules {
-                crate::commands::run_examples(rule, as_of(), &shared.catalog);
+                m365audit::commands::run_examples(rule, as_of(), &shared.catalog);
             }
             write_reports(&rules, demo_summary(shared), evaluation);
         }
@@ -212,14 +212,14 @@ pub fn profile_file(data: &[u8]) {
         let file = dir.join("profile.toml");
         write(&file, data);
         let shared = shared();
-        if let Ok(profile) = crate::profile::load_file(&file, &shared.catalog) {
+        if let Ok(profile) = m365audit::profile::load_file(&file, &shared.catalog) {
             let settings = profile
                 .placeholders
                 .keys()
                 .map(|k| (k.clone(), "fuzz".to_string()))
                 .collect();
             for app in &shared.demo.apps {
-                crate::profile::evaluate(
+                m365audit::profile::evaluate(
                     &profile,
                     app,
                     &shared.demo,
@@ -305,13 +305,13 @@ fn shown_raw(c: char, allowed: &str) -> bool {
 fn check_checklist(
     shared: &Shared,
     tenant: &Tenant,
-    app: &crate::model::App,
-    profile: &crate::profile::Profile,
+    app: &m365audit::model::App,
+    profile: &m365audit::profile::Profile,
     evaluation: &Evaluation,
 ) {
-    use crate::report::checklist::{ChecklistFormat, write};
+    use m365audit::report::checklist::{ChecklistFormat, write};
     let opts = options();
-    let steps = crate::profile::evaluate(
+    let steps = m365audit::profile::evaluate(
         profile,
         app,
         tenant,
@@ -320,7 +320,7 @@ fn check_checklist(
         as_of(),
         &shared.catalog,
     );
-    let checklist = crate::commands::checklist::assemble(
+    let checklist = m365audit::commands::checklist::assemble(
         profile,
         app,
         steps,
@@ -365,7 +365,7 @@ pub fn check_csv(text: &str) {
         let record = record.expect("the CSV parses");
         for cell in &record {
             assert_eq!(
-                crate::report::neutralize(cell),
+                m365audit::report::neutralize(cell),
                 cell,
                 "a CSV cell a spreadsheet would evaluate"
             );
@@ -385,7 +385,7 @@ struct Shared {
     /// The [`finding_lines`] of the demo tenant's scan: what an unchanged export gives.
     demo_lines: std::collections::HashSet<String>,
     /// The shipped vendor profiles.
-    profiles: Vec<crate::profile::Profile>,
+    profiles: Vec<m365audit::profile::Profile>,
 }
 
 fn shared() -> &'static Shared {
@@ -406,7 +406,7 @@ fn shared() -> &'static Shared {
                 .snapshot,
             &catalog,
         );
-        let profiles = crate::profile::builtin(&catalog).expect("the shipped profiles load");
+        let profiles = m365audit::profile::builtin(&catalog).expect("the shipped profiles load");
         let demo_lines = finding_lines(&evaluate(&rules, &demo, 0, &options(), &catalog), &rules)
             .into_iter()
             .collect();
@@ -519,7 +519,7 @@ fn write_reports(rules: &RuleSet, summary: SourceSummary, evaluation: Evaluation
     let report = report(rules, summary, evaluation);
     for format in [Format::Json, Format::Csv, Format::Table] {
         let mut out = Vec::new();
-        crate::report::write(&report, format, &mut out, true).expect("writing to memory");
+        m365audit::report::write(&report, format, &mut out, true).expect("writing to memory");
         if format == Format::Json {
             check_json(&out, "JSON report");
         }
@@ -528,7 +528,7 @@ fn write_reports(rules: &RuleSet, summary: SourceSummary, evaluation: Evaluation
 
 fn render(report: &Report, format: Format) -> String {
     let mut out = Vec::new();
-    crate::report::write(report, format, &mut out, false).expect("writing to memory");
+    m365audit::report::write(report, format, &mut out, false).expect("writing to memory");
     String::from_utf8(out).expect("reports are UTF-8")
 }
 

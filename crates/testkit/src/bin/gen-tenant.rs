@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::Parser;
-use m365audit::synth::{SynthOptions, SynthTenant};
+use m365audit_testkit::synth::{SynthOptions, SynthTenant};
 
 /// Write a synthetic tenant (applications with owners and credentials, service principals,
 /// app role assignments, delegated grants, groups and Exchange Online configuration) as an
