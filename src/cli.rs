@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::Severity;
+use crate::finding::Severity;
 use crate::report::Format;
 
 const EXIT_CODES: &str = "\

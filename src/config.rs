@@ -10,8 +10,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::checks::{self, BuildContext};
-use crate::engine::{RuleSet, Severity};
-use crate::source::json::line_column;
+use crate::diagnostics::line_column;
+use crate::engine::RuleSet;
+use crate::engine::waiver::Waiver;
+use crate::finding::Severity;
 
 /// The file looked for in the working directory.
 pub const FILE_NAME: &str = "m365audit.toml";
@@ -115,23 +117,6 @@ pub struct RuleSettings {
     pub severity: BTreeMap<String, Severity>,
     /// Rule id → parameters merged over the rule file's `[check]`, with where they were written.
     pub params: BTreeMap<String, (toml::Table, Option<(usize, usize)>)>,
-}
-
-/// A finding accepted for a reason, until a date.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Waiver {
-    pub rule: String,
-    /// App id or object id (apps), or the identity (policies, role assignments, mailboxes).
-    pub subject: String,
-    /// Credential key id, URI, permission...: only that part of the subject.
-    pub item: Option<String>,
-    pub reason: String,
-    /// Last day the waiver applies (YYYY-MM-DD, inclusive).
-    pub expires: Option<String>,
-    pub ticket: Option<String>,
-    /// Where in the config file it is, for messages.
-    #[serde(skip)]
-    pub position: Option<(usize, usize)>,
 }
 
 #[derive(Deserialize)]

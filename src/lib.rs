@@ -1,8 +1,28 @@
 //! m365audit: a compliance scanner for the Entra ID app registrations that third-party
 //! products use to reach Exchange Online mail and calendars.
 //!
-//! Data path, one direction: [`source`] (files) → [`snapshot`] (raw Microsoft objects) →
-//! [`model`] (normalized tenant) → [`engine`] + [`checks`] (rules) → findings → [`report`].
+//! The data runs one way: files or live APIs ([`source`]) give raw Microsoft objects
+//! ([`snapshot`]), normalized into a tenant ([`model`]), which the rules ([`engine`], running
+//! the kinds in [`checks`]) turn into [`finding`]s, which [`report`] writes.
+//!
+//! The modules sit in layers, and a module imports only from layers below its own (the test
+//! `tests/layout.rs` reads this diagram and holds the code to it; modules on one line do not
+//! import each other):
+//!
+//! ```text
+//! commands                               the subcommands: glue between the command line and the rest
+//! cli                                    the command line's definition (clap)
+//! config                                 m365audit.toml, parsed into engine and report options
+//! report                                 one writer per format, checklists, the reports folder
+//! pipeline, profile                      the streamed scan of a folder; vendor checklists
+//! engine                                 rule files, evaluation, waivers
+//! checks                                 the check API, every check kind, Rego
+//! model, source                          the normalized tenant; reading exports, live collection
+//! snapshot                               raw Microsoft objects, as exported
+//! finding, diagnostics, dates, temporaries   findings, positions, dates, temporary files
+//! ```
+//!
+//! Inside a module, submodules do not import each other in a cycle (the same test).
 //!
 //! This package is the product and ships one binary, `m365audit`. The synthetic tenant, the
 //! fuzz harness and the bench tools are in `crates/testkit`, the loopback Graph server in
@@ -13,8 +33,11 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dates;
+pub mod diagnostics;
 pub mod engine;
+pub mod finding;
 pub mod model;
+pub mod pipeline;
 pub mod profile;
 pub mod report;
 pub mod snapshot;

@@ -1,5 +1,5 @@
 //! `scan` evaluates an export folder's applications while `applications.json` is still being
-//! parsed (`source::load_streaming` + `engine::evaluate_stream`). That must give exactly what
+//! parsed (`source::load_streaming` + `pipeline::evaluate_stream`). That must give exactly what
 //! reading everything first gives (`source::load` + `model::build` + `engine::evaluate`):
 //! the same findings in the same order, passes, app count, warnings and errors, whether
 //! built apps are kept for a tenant check (`--mailbox`) or not, and whatever envelope the
@@ -11,8 +11,9 @@ use std::path::Path;
 
 use common::TempDir;
 use m365audit::checks::ScanInputs;
-use m365audit::engine::{EvalOptions, RuleSet, STREAM_BATCH, evaluate, evaluate_stream};
+use m365audit::engine::{EvalOptions, RuleSet, evaluate};
 use m365audit::model::{Catalog, build};
+use m365audit::pipeline::{STREAM_BATCH, evaluate_stream};
 use m365audit::source::{load, load_streaming};
 use m365audit_testkit::harness::finding_lines;
 

@@ -10,7 +10,7 @@ use super::util::{
 };
 use super::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
-use crate::engine::finding::Severity;
+use crate::finding::Severity;
 use crate::model::App;
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::util::evidence;
 use super::{Check, Context, Outcomes};
-use crate::engine::finding::Severity;
+use crate::finding::Severity;
 use crate::model::{AccessPath, App, AppKind, Reach, Via};
 
 #[derive(Debug, Deserialize)]

@@ -27,6 +27,7 @@ mod rbac_with_entra_grant;
 mod redirect_uri_case;
 mod redirect_uri_scheme;
 mod redirect_uri_wildcard;
+mod rego;
 mod role_assignment;
 mod secret_for_app_only_mail;
 mod service_principal_present;
@@ -43,7 +44,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::de::ValueDeserializer;
 
-use crate::engine::finding::{Evidence, Severity, Subject};
+use crate::finding::{Evidence, Severity, Subject};
 use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// A native or Rego check, evaluated once per app.
@@ -331,7 +332,7 @@ pub const KINDS: &[(&str, Builder)] = &[
     ("redirect-uri-wildcard", |de, _| {
         typed::<redirect_uri_wildcard::RedirectUriWildcard>(de)
     }),
-    ("rego", crate::engine::rego::build),
+    ("rego", rego::build),
     ("role-assignment", |de, _| {
         tenant_typed::<role_assignment::RoleAssignmentCheck>(de)
     }),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::util::evidence;
 use super::{Context, Outcomes, TenantCheck};
-use crate::engine::finding::{Subject, SubjectKind};
+use crate::finding::{Subject, SubjectKind};
 use crate::model::Tenant;
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Context, Outcomes};
 use crate::dates::rfc3339;
-use crate::engine::finding::Evidence;
+use crate::finding::Evidence;
 use crate::model::{
     App, AppKind, Credential, CredentialKind, Permission, PermissionClass, PermissionKind,
     RedirectUri,

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{CommandError, exit};
 use crate::cli::{DiffArgs, DiffFormat};
-use crate::engine::Severity;
+use crate::finding::Severity;
 use crate::report::baseline::{self, Prior};
 
 pub fn run(args: DiffArgs) -> Result<u8, CommandError> {

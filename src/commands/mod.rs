@@ -18,8 +18,9 @@ use std::path::Path;
 use chrono::{DateTime, NaiveTime, Utc};
 
 use crate::cli::{Cli, Command, RulesCommand};
-use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet, STREAM_BATCH, evaluate_stream};
+use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet};
 use crate::model::{self, Catalog, Tenant, TenantInfo};
+use crate::pipeline::{STREAM_BATCH, evaluate_stream};
 use crate::report::{SourceSummary, defused};
 use crate::source;
 use crate::temporaries;

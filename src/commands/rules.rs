@@ -20,7 +20,7 @@ pub fn list(args: RulesListArgs) -> Result<u8, CommandError> {
                 .map(|r| {
                     serde_json::json!({
                         "id": r.id, "slug": r.slug, "title": r.title,
-                        "severity": r.severity, "kind": r.kind, "scope": r.scope(),
+                        "severity": r.severity.as_str(), "kind": r.kind, "scope": r.scope(),
                         "builtin": r.is_builtin(), "source": r.origin.to_string(),
                     })
                 })

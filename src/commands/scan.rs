@@ -208,8 +208,8 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         );
         return Ok(exit::INPUT);
     }
-    let over = |threshold: Option<crate::engine::Severity>,
-                worst: Option<crate::engine::Severity>| {
+    let over = |threshold: Option<crate::finding::Severity>,
+                worst: Option<crate::finding::Severity>| {
         matches!((threshold, worst), (Some(t), Some(w)) if w >= t)
     };
     if fail_on_new.is_some() && report.changes.is_none() {

@@ -1,22 +1,19 @@
 //! Evaluating a rule set against a tenant: every rule on every app, verdicts turned into
 //! findings.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use super::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
-use crate::model::{App, AppKind, Builder, Catalog, Exchange, Missing, Tenant, TenantInfo};
-use crate::snapshot::{RawApplication, Snapshot};
+use crate::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
+use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// Apps per parallel task: small enough to balance two cores, large enough that the
 /// per-task setup (an outcome buffer) does not show.
-const APPS_PER_TASK: usize = 256;
+pub const APPS_PER_TASK: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -76,118 +73,29 @@ pub fn evaluate(
     result
 }
 
-/// Apps per batch of a stream: as [`APPS_PER_TASK`], a batch is one parallel task.
-pub const STREAM_BATCH: usize = APPS_PER_TASK;
-
-/// [`evaluate`] for a tenant whose app registrations are still being read: `snapshot` has
-/// everything else, `batches` the raw app registrations in file order (see
-/// [`crate::source::load_streaming`]). Each batch is built and evaluated as it arrives, on
-/// whichever core is free, and its raw form freed; the tenant is finished after the last.
-/// The findings are those [`evaluate`] gives for the whole snapshot.
-///
-/// Built apps are kept only if a tenant-level check reads them
-/// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): for a large
-/// tenant they are most of the memory.
-pub fn evaluate_stream(
-    rules: &RuleSet,
-    snapshot: &Snapshot,
-    batches: Receiver<Vec<RawApplication>>,
-    source: usize,
-    opts: &EvalOptions,
-    catalog: &Catalog,
-) -> StreamedScan {
-    let keep_apps = rules.rules.iter().any(|rule| match &rule.check {
-        Evaluator::PerTenant(check) => check.reads_apps(&opts.inputs),
-        Evaluator::PerApp(_) => false,
-    });
-    let run = Run {
-        rules,
-        source,
-        opts,
-        catalog,
-    };
-    let builder = Builder::new(snapshot, catalog);
-    let scope = run.scope(&builder.info, &builder.missing, &builder.exchange);
-    let mut done: Vec<Batch> = batches
-        .into_iter()
-        .enumerate()
-        .par_bridge()
-        .map(|(index, raw)| {
-            let apps: Vec<App> = raw.iter().map(|raw| builder.app(raw)).collect();
-            drop(raw);
-            let evaluation = scope.apps_here(&apps);
-            let app_ids = apps.iter().filter_map(|a| a.app_id.clone()).collect();
-            Batch {
-                index,
-                count: apps.len(),
-                apps: if keep_apps { apps } else { Vec::new() },
-                app_ids,
-                evaluation,
-            }
-        })
-        .collect();
-    // Batches finish in any order: put them back in file order.
-    done.sort_unstable_by_key(|b| b.index);
-    let registered_count: usize = done.iter().map(|b| b.count).sum();
-    let mut apps = Vec::with_capacity(done.iter().map(|b| b.apps.len()).sum());
-    let mut registered = HashSet::with_capacity(registered_count);
-    let mut parts = Vec::with_capacity(done.len());
-    for batch in done {
-        apps.extend(batch.apps);
-        registered.extend(batch.app_ids);
-        parts.push(batch.evaluation);
-    }
-    let mut result = Evaluation::concat(parts);
-    let kept = apps.len();
-    let mut tenant = builder.finish(apps, registered);
-    let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
-    // The service principals without an app registration, then the tenant-level rules.
-    let enterprise = tenant.apps.len() - kept;
-    result.append(scope.apps(&tenant.apps[kept..]));
-    if !keep_apps {
-        // No tenant check reads them; an incomplete list must not be seen.
-        tenant.apps = Vec::new();
-    }
-    scope.tenant(&tenant, &mut result);
-    StreamedScan {
-        apps: registered_count + enterprise,
-        info: tenant.info,
-        evaluation: result,
-    }
-}
-
-/// One batch of a stream, built and evaluated.
-struct Batch {
-    index: usize,
-    count: usize,
-    /// Empty unless apps are kept.
-    apps: Vec<App>,
-    app_ids: Vec<String>,
-    evaluation: Evaluation,
-}
-
-/// What [`evaluate_stream`] gives: the tenant's facts and app count, and the findings.
-#[derive(Debug)]
-pub struct StreamedScan {
-    pub info: TenantInfo,
-    /// App registrations and the service principals evaluated with them.
-    pub apps: usize,
-    pub evaluation: Evaluation,
-}
-
 /// What evaluation takes from the scan: the same for every app of a source.
 #[derive(Clone, Copy)]
-struct Run<'a> {
-    rules: &'a RuleSet,
+pub struct Run<'a> {
+    pub rules: &'a RuleSet,
     /// The source's index in the report.
-    source: usize,
-    opts: &'a EvalOptions,
-    catalog: &'a Catalog,
+    pub source: usize,
+    pub opts: &'a EvalOptions,
+    pub catalog: &'a Catalog,
 }
 
 impl<'a> Run<'a> {
+    /// Whether some tenant-level rule reads the built apps
+    /// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): a scan that
+    /// evaluates apps as they are read must keep them only then.
+    pub fn keeps_apps(&self) -> bool {
+        self.rules.rules.iter().any(|rule| match &rule.check {
+            Evaluator::PerTenant(check) => check.reads_apps(&self.opts.inputs),
+            Evaluator::PerApp(_) => false,
+        })
+    }
+
     /// With the tenant-wide facts checks see.
-    fn scope<'b>(
+    pub fn scope<'b>(
         self,
         info: &'b TenantInfo,
         missing: &'b Missing,
@@ -207,7 +115,7 @@ impl<'a> Run<'a> {
 
 /// What evaluation needs besides the apps: the run and the tenant-wide facts checks see.
 /// Apps can be evaluated with it in batches, as soon as they are built.
-struct Scope<'a> {
+pub struct Scope<'a> {
     run: Run<'a>,
     info: &'a TenantInfo,
     missing: &'a Missing,
@@ -227,7 +135,7 @@ impl Scope<'_> {
     }
 
     /// The per-app rules on `apps`, findings in app order.
-    fn apps(&self, apps: &[App]) -> Evaluation {
+    pub fn apps(&self, apps: &[App]) -> Evaluation {
         // Apps are independent: evaluate chunks of them in parallel, then concatenate in app
         // order so the report does not depend on scheduling.
         let parts: Vec<Evaluation> = apps
@@ -238,7 +146,7 @@ impl Scope<'_> {
     }
 
     /// [`apps`](Self::apps) on the calling thread.
-    fn apps_here(&self, apps: &[App]) -> Evaluation {
+    pub fn apps_here(&self, apps: &[App]) -> Evaluation {
         let mut part = Evaluation::default();
         let mut out = Outcomes::new(self.run.opts.keep_passed);
         for app in apps {
@@ -262,7 +170,7 @@ impl Scope<'_> {
     }
 
     /// The tenant-level rules, once; their findings are added to `result`.
-    fn tenant(&self, tenant: &Tenant, result: &mut Evaluation) {
+    pub fn tenant(&self, tenant: &Tenant, result: &mut Evaluation) {
         let mut out = Outcomes::new(self.run.opts.keep_passed);
         let cx = self.context();
         for (index, rule) in self.run.rules.rules.iter().enumerate() {
@@ -286,7 +194,7 @@ impl Scope<'_> {
 
 impl Evaluation {
     /// The parts' findings one after the other, in one allocation of the final size.
-    fn concat(parts: Vec<Evaluation>) -> Evaluation {
+    pub fn concat(parts: Vec<Evaluation>) -> Evaluation {
         let mut result = Evaluation {
             findings: Vec::with_capacity(parts.iter().map(|p| p.findings.len()).sum()),
             passed: 0,
@@ -345,7 +253,7 @@ fn collect(
             }
         };
         let subject = o.subject.map_or_else(&default_subject, Arc::new);
-        let fingerprint = super::finding::fingerprint(
+        let fingerprint = crate::finding::fingerprint(
             &rule.id,
             subject.kind.as_str(),
             subject.app_id.as_deref(),

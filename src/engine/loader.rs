@@ -9,11 +9,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::finding::Severity;
 use super::rule::{Docs, Example, Origin, Rule};
 use crate::checks::{self, BuildContext};
+use crate::diagnostics::line_column;
+use crate::finding::Severity;
 use crate::model::{App, TenantInfo};
-use crate::source::json::line_column;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::finding::Severity;
 use crate::checks::Evaluator;
+use crate::finding::Severity;
 use crate::model::{App, TenantInfo};
 
 /// Where a rule came from.

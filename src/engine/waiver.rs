@@ -3,13 +3,27 @@
 //! a waiver that matches nothing is reported too, so stale entries do not pile up.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 
-use super::{Finding, Outcome, RuleSet};
-use crate::config::Waiver;
+use super::RuleSet;
+use crate::finding::{Finding, Outcome};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A finding accepted for a reason, until a date.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub rule: String,
+    /// App id or object id (apps), or the identity (policies, role assignments, mailboxes).
+    pub subject: String,
+    /// Credential key id, URI, permission...: only that part of the subject.
+    pub item: Option<String>,
+    pub reason: String,
+    /// Last day the waiver applies (YYYY-MM-DD, inclusive).
+    pub expires: Option<String>,
+    pub ticket: Option<String>,
+    /// Where in the config file it is, for messages.
+    pub position: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaiverState {
     /// Waived at least one finding.
     Applied,
@@ -19,10 +33,19 @@ pub enum WaiverState {
     Unmatched,
 }
 
+impl WaiverState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaiverState::Applied => "applied",
+            WaiverState::Expired => "expired",
+            WaiverState::Unmatched => "unmatched",
+        }
+    }
+}
+
 /// What became of one waiver in this run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct WaiverStatus {
-    #[serde(flatten)]
     pub waiver: Waiver,
     pub state: WaiverState,
     /// Findings it waived (or, expired, would have waived).

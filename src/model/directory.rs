@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use super::app::{App, AppKind, ServicePrincipal};
 use super::catalog::{Catalog, PermissionKind};
-use super::normalize::{
-    credential, fallback_public_client, implicit_grant, norm, owner, redirect_uris,
-};
+use super::id::norm;
+use super::normalize::{credential, fallback_public_client, implicit_grant, owner, redirect_uris};
 use super::permission::{DelegatedGrant, Permission};
 use crate::snapshot::{
     RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal, Snapshot,

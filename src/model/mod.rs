@@ -5,6 +5,7 @@ pub mod catalog;
 mod credential;
 mod directory;
 pub mod exchange;
+mod id;
 mod normalize;
 mod permission;
 pub mod scope;

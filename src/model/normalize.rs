@@ -3,14 +3,10 @@
 
 use super::app::{ImplicitGrant, Owner, Platform, RedirectUri};
 use super::credential::{Credential, CredentialKind};
+use super::id::norm;
 use crate::snapshot::RawApplication;
 use crate::snapshot::de::PublicClientField;
 use crate::snapshot::graph::{RawCredential, RawDirectoryObject, RawRedirects};
-
-/// Lowercases a GUID-like id so ids from PowerShell and Graph compare equal.
-pub(super) fn norm(id: &str) -> String {
-    id.trim().to_ascii_lowercase()
-}
 
 pub(super) fn redirect_uris(raw: &RawApplication) -> Option<Vec<RedirectUri>> {
     let mut out = Vec::new();

@@ -11,7 +11,7 @@ use super::app::App;
 use super::catalog::{Catalog, PermissionClass};
 use super::directory::{Indexes, Resolver, build_app, enterprise_apps};
 use super::exchange::{self, EwsSwitch, Exchange};
-use super::normalize::norm;
+use super::id::norm;
 use super::scope::{self, Inputs};
 use crate::snapshot::{Part, RawApplication, Snapshot};
 

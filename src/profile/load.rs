@@ -11,8 +11,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{Advice, AdviceKind, PermissionRef, Profile, Step, StepCheck};
 use crate::checks::{self, BuildContext};
+use crate::diagnostics::line_column;
 use crate::model::{Catalog, PermissionKind, Platform};
-use crate::source::json::line_column;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
 

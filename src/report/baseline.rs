@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::finding::fingerprint;
+use crate::finding::fingerprint;
 
 /// A finding of an earlier JSON v1 report.
 #[derive(Debug, Clone, Serialize)]

@@ -44,7 +44,6 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for f in &report.findings {
         let rule = &report.rules.rules[f.rule];
         let evidence = f.evidence.raw().get();
-        let subject_kind = serde_json::to_value(f.subject.kind)?;
         let fingerprint = &f.fingerprint;
         let change = report.change(f).map(|c| c.as_str()).unwrap_or_default();
         let row = [
@@ -53,7 +52,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             rule.title.as_str(),
             f.severity.as_str(),
             f.outcome.as_str(),
-            subject_kind.as_str().unwrap_or_default(),
+            f.subject.kind.as_str(),
             f.subject.app_id.as_deref().unwrap_or_default(),
             f.subject.object_id.as_deref().unwrap_or_default(),
             f.subject.display_name.as_deref().unwrap_or_default(),

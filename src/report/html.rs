@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::{Report, format_as_of};
-use crate::engine::{Outcome, Severity};
+use crate::finding::{Outcome, Severity};
 
 use super::escape_markup as esc;
 

@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value as raw};
 
 use super::Report;
-use crate::engine::{Finding, Outcome, Severity, SubjectKind};
+use crate::engine::waiver::WaiverStatus;
+use crate::finding::{Finding, Severity};
 
 const SCHEMA: &str = "m365audit/findings/v1";
 
@@ -34,8 +35,38 @@ struct Tail<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<JsonBaseline<'a>>,
     /// Configured waivers: applied, expired or unmatched.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    waivers: &'a [crate::engine::waiver::WaiverStatus],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waivers: Vec<JsonWaiver<'a>>,
+}
+
+/// A configured waiver and what became of it.
+#[derive(Serialize)]
+struct JsonWaiver<'a> {
+    rule: &'a str,
+    subject: &'a str,
+    item: Option<&'a str>,
+    reason: &'a str,
+    expires: Option<&'a str>,
+    ticket: Option<&'a str>,
+    /// `applied`, `expired` or `unmatched`.
+    state: &'static str,
+    findings: usize,
+}
+
+impl<'a> JsonWaiver<'a> {
+    fn new(status: &'a WaiverStatus) -> Self {
+        let w = &status.waiver;
+        JsonWaiver {
+            rule: &w.rule,
+            subject: &w.subject,
+            item: w.item.as_deref(),
+            reason: &w.reason,
+            expires: w.expires.as_deref(),
+            ticket: w.ticket.as_deref(),
+            state: status.state.as_str(),
+            findings: status.findings,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -75,8 +106,8 @@ struct JsonFinding<'a> {
     rule_id: &'a RawValue,
     slug: &'a RawValue,
     title: &'a RawValue,
-    severity: Severity,
-    outcome: Outcome,
+    severity: &'static str,
+    outcome: &'static str,
     subject: JsonSubject<'a>,
     item: Option<&'a str>,
     message: &'a str,
@@ -93,7 +124,7 @@ struct JsonFinding<'a> {
 
 #[derive(Serialize)]
 struct JsonSubject<'a> {
-    kind: SubjectKind,
+    kind: &'static str,
     app_id: Option<&'a str>,
     object_id: Option<&'a str>,
     display_name: Option<&'a str>,
@@ -152,10 +183,10 @@ fn finding<'a>(report: &'a Report, shared: &'a Shared, f: &'a Finding) -> JsonFi
         rule_id: &text.id,
         slug: &text.slug,
         title: &text.title,
-        severity: f.severity,
-        outcome: f.outcome,
+        severity: f.severity.as_str(),
+        outcome: f.outcome.as_str(),
         subject: JsonSubject {
-            kind: f.subject.kind,
+            kind: f.subject.kind.as_str(),
             app_id: f.subject.app_id.as_deref(),
             object_id: f.subject.object_id.as_deref(),
             display_name: f.subject.display_name.as_deref(),
@@ -220,7 +251,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             unchanged: c.unchanged,
             resolved: &c.resolved,
         }),
-        waivers: &report.waivers,
+        waivers: report.waivers.iter().map(JsonWaiver::new).collect(),
     };
     // Head and tail are written as indented objects whose members sit at the document's
     // top level: their `{ ... }` is dropped and the findings array goes between them.

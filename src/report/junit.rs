@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::Report;
-use crate::engine::{Finding, Outcome};
+use crate::finding::{Finding, Outcome};
 
 use super::escape_markup as esc;
 

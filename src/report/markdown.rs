@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Report, defuse, format_as_of};
-use crate::engine::Outcome;
+use crate::finding::Outcome;
 
 /// A table cell on one line: pipes escaped, HTML-ish text defused, line breaks as
 /// `line_break` (a space, or `<br>` where the renderer takes it), and no control

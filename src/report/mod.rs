@@ -19,7 +19,8 @@ use std::io::{self, Write};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use crate::engine::{Finding, Outcome, RuleSet, Severity};
+use crate::engine::RuleSet;
+use crate::finding::{Finding, Outcome, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -104,7 +105,7 @@ pub struct Report<'a> {
 fn subject_ranks(findings: &[Finding]) -> Vec<usize> {
     // Runs of findings about the same subject, and each run's subject.
     let mut run_of = Vec::with_capacity(findings.len());
-    let mut subjects: Vec<&crate::engine::Subject> = Vec::new();
+    let mut subjects: Vec<&crate::finding::Subject> = Vec::new();
     for f in findings {
         if subjects
             .last()

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::engine::{Outcome, Severity, SubjectKind};
+use crate::finding::{Outcome, Severity, SubjectKind};
 
 fn level(s: Severity) -> &'static str {
     match s {

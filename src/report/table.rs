@@ -8,7 +8,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::{Report, defused, format_as_of};
-use crate::engine::{Finding, Outcome, Severity, SubjectKind};
+use crate::finding::{Finding, Outcome, Severity, SubjectKind};
 
 /// Width used when stdout is not a terminal (files, pipes, CI logs): wide enough for
 /// messages, stable so that saved reports do not depend on who ran them.

@@ -19,6 +19,7 @@ use serde::de::{
 };
 
 use super::LoadError;
+use crate::diagnostics::line_column;
 
 /// Decodes a file's bytes to text. PowerShell writes UTF-8 with a BOM (`Set-Content`,
 /// PowerShell 7) or UTF-16 LE with a BOM (Windows PowerShell 5.1 `Out-File` and `>`), so both
@@ -68,17 +69,6 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
             })
         }
     }
-}
-
-/// 1-based line and column of a byte offset.
-pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    (line, offset - line_start + 1)
 }
 
 /// Parses all items of one file, whatever the envelope. An empty file is an error here;

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 
 use m365audit::checks::ScanInputs;
-use m365audit::engine::{
-    EvalOptions, Evaluation, Outcome, RuleSet, STREAM_BATCH, evaluate, evaluate_stream,
-};
+use m365audit::engine::{EvalOptions, Evaluation, RuleSet, evaluate};
+use m365audit::finding::Outcome;
 use m365audit::model::{Catalog, Tenant, build};
+use m365audit::pipeline::{STREAM_BATCH, evaluate_stream};
 use m365audit::report::{Format, Report, SourceSummary};
 use m365audit::source;
 

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use ring::rand::{SecureRandom, SystemRandom};
+use ring::rand::SystemRandom;
 use ring::signature::{RSA_PSS_SHA256, RsaKeyPair};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 
 use super::error::CollectError;
-use super::http::{Http, Outcome, check_origin, redirect_error};
+use super::http::{Http, Outcome, check_origin, path_of, redirect_error};
 use super::origin::BaseUrl;
 
 /// Refresh this long before a token's stated expiry, so no request carries a token that
@@ -120,7 +120,7 @@ impl CertificateCredential {
     ) -> Result<String, CollectError> {
         let header = json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.thumbprint_s256});
         let claims = json!({
-            "aud": token_url, "iss": client_id, "sub": client_id, "jti": uuid_v4(),
+            "aud": token_url, "iss": client_id, "sub": client_id, "jti": uuid::Uuid::new_v4().to_string(),
             "nbf": now, "iat": now, "exp": now + ASSERTION_LIFETIME,
         });
         let signing_input = format!(
@@ -139,23 +139,6 @@ impl CertificateCredential {
             .map_err(|_| CollectError::Setup("cannot sign the client assertion".into()))?;
         Ok(format!("{signing_input}.{}", B64URL.encode(sig)))
     }
-}
-
-/// A random (version 4) GUID, for `jti` and `client-request-id`.
-pub fn uuid_v4() -> String {
-    let mut b = [0u8; 16];
-    let _ = SystemRandom::new().fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 struct Cached {
@@ -297,13 +280,6 @@ impl<'c> TokenSource<'c> {
             Duration::from_secs(lifetime),
         ))
     }
-}
-
-/// The path of a URL (errors name requests by path: no host, no query).
-pub fn path_of(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    path.split('?').next().unwrap_or(path)
 }
 
 /// An Entra error answer, with what to do about the common ones.

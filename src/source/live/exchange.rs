@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
+use super::api::Api;
 use super::error::CollectError;
-use super::http::Api;
 use crate::snapshot::layout;
 
 /// The cmdlets run, their parameters, and the export file each one fills.

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::api::Api;
 use super::error::CollectError;
-use super::http::Api;
 
 /// Application properties the model reads (owners come through `$expand`).
 const APPLICATION_SELECT: &str = "id,appId,displayName,createdDateTime,signInAudience,\

@@ -5,9 +5,10 @@
 //! snapshot folder (renamed into place in one step) or nothing at all.
 //!
 //! Each credential goes only to its own origin, and only over https:// (or loopback): see
-//! [`origin`]. [`http::Api`] checks every URL taken from an answer before sending a token to
+//! [`origin`]. [`api::Api`] checks every URL taken from an answer before sending a token to
 //! it, and no redirect is followed.
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod exchange;
@@ -121,7 +122,7 @@ async fn collect_async(
         &opts.credential,
     );
     let graph_url = opts.graph_url.as_str();
-    let graph_api = http::Api {
+    let graph_api = api::Api {
         http: &http,
         tokens: &tokens,
         base: &opts.graph_url,
@@ -129,7 +130,7 @@ async fn collect_async(
         headers: vec![],
     };
     let exchange_url = opts.exchange_url.as_str();
-    let exchange_api = http::Api {
+    let exchange_api = api::Api {
         http: &http,
         tokens: &tokens,
         base: &opts.exchange_url,

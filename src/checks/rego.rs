@@ -17,8 +17,8 @@ use serde_json::{Map, Value as Json};
 use toml::Spanned;
 use toml::de::ValueDeserializer;
 
-use super::finding::{Evidence, Severity};
-use crate::checks::{BuildContext, BuildError, Check, Context, Evaluator, Outcomes};
+use super::{BuildContext, BuildError, Check, Context, Evaluator, Outcomes};
+use crate::finding::{Evidence, Severity};
 use crate::model::{App, TenantInfo};
 
 #[derive(Deserialize)]

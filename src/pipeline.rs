@@ -1,0 +1,111 @@
+//! The streamed scan of an export folder: the one place where reading, the model and the
+//! engine meet. [`source::load_streaming`](crate::source::load_streaming) parses
+//! `applications.json` on its own thread and hands over batches of raw app registrations;
+//! [`evaluate_stream`] builds each batch into apps and evaluates it on whichever core is
+//! free, then finishes the tenant.
+
+use std::collections::HashSet;
+use std::sync::mpsc::Receiver;
+
+use rayon::prelude::*;
+
+use crate::engine::eval::{APPS_PER_TASK, Run};
+use crate::engine::{EvalOptions, Evaluation, RuleSet};
+use crate::model::{App, Builder, Catalog, TenantInfo};
+use crate::snapshot::{RawApplication, Snapshot};
+
+/// Apps per batch of a stream: as [`APPS_PER_TASK`], a batch is one parallel task.
+pub const STREAM_BATCH: usize = APPS_PER_TASK;
+
+/// [`evaluate`](crate::engine::evaluate) for a tenant whose app registrations are still being read: `snapshot` has
+/// everything else, `batches` the raw app registrations in file order (see
+/// [`crate::source::load_streaming`]). Each batch is built and evaluated as it arrives, on
+/// whichever core is free, and its raw form freed; the tenant is finished after the last.
+/// The findings are those [`evaluate`](crate::engine::evaluate) gives for the whole snapshot.
+///
+/// Built apps are kept only if a tenant-level check reads them
+/// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): for a large
+/// tenant they are most of the memory.
+pub fn evaluate_stream(
+    rules: &RuleSet,
+    snapshot: &Snapshot,
+    batches: Receiver<Vec<RawApplication>>,
+    source: usize,
+    opts: &EvalOptions,
+    catalog: &Catalog,
+) -> StreamedScan {
+    let run = Run {
+        rules,
+        source,
+        opts,
+        catalog,
+    };
+    let keep_apps = run.keeps_apps();
+    let builder = Builder::new(snapshot, catalog);
+    let scope = run.scope(&builder.info, &builder.missing, &builder.exchange);
+    let mut done: Vec<Batch> = batches
+        .into_iter()
+        .enumerate()
+        .par_bridge()
+        .map(|(index, raw)| {
+            let apps: Vec<App> = raw.iter().map(|raw| builder.app(raw)).collect();
+            drop(raw);
+            let evaluation = scope.apps_here(&apps);
+            let app_ids = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+            Batch {
+                index,
+                count: apps.len(),
+                apps: if keep_apps { apps } else { Vec::new() },
+                app_ids,
+                evaluation,
+            }
+        })
+        .collect();
+    // Batches finish in any order: put them back in file order.
+    done.sort_unstable_by_key(|b| b.index);
+    let registered_count: usize = done.iter().map(|b| b.count).sum();
+    let mut apps = Vec::with_capacity(done.iter().map(|b| b.apps.len()).sum());
+    let mut registered = HashSet::with_capacity(registered_count);
+    let mut parts = Vec::with_capacity(done.len());
+    for batch in done {
+        apps.extend(batch.apps);
+        registered.extend(batch.app_ids);
+        parts.push(batch.evaluation);
+    }
+    let mut result = Evaluation::concat(parts);
+    let kept = apps.len();
+    let mut tenant = builder.finish(apps, registered);
+    let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
+    // The service principals without an app registration, then the tenant-level rules.
+    let enterprise = tenant.apps.len() - kept;
+    result.append(scope.apps(&tenant.apps[kept..]));
+    if !keep_apps {
+        // No tenant check reads them; an incomplete list must not be seen.
+        tenant.apps = Vec::new();
+    }
+    scope.tenant(&tenant, &mut result);
+    StreamedScan {
+        apps: registered_count + enterprise,
+        info: tenant.info,
+        evaluation: result,
+    }
+}
+
+/// One batch of a stream, built and evaluated.
+struct Batch {
+    index: usize,
+    count: usize,
+    /// Empty unless apps are kept.
+    apps: Vec<App>,
+    app_ids: Vec<String>,
+    evaluation: Evaluation,
+}
+
+/// What [`evaluate_stream`] gives: the tenant's facts and app count, and the findings.
+#[derive(Debug)]
+pub struct StreamedScan {
+    pub info: TenantInfo,
+    /// App registrations and the service principals evaluated with them.
+    pub apps: usize,
+    pub evaluation: Evaluation,
+}
