@@ -230,6 +230,21 @@ Without DIR, tests the shipped rules that have examples.",
         after_help = EXIT_CODES
     )]
     Test(RulesTestArgs),
+    /// List the check kinds a rule's [check] table can name, with their parameters
+    #[command(
+        long_about = "List the check kinds a rule file's [check] table can name: what each is evaluated \
+on (each app, or the tenant once), what it finds, and its parameters with their types and \
+defaults. `--format markdown` is rules/kinds.md, the reference for writing rules; \
+`m365audit explain --kind NAME` shows one kind and the rules that use it."
+    )]
+    Kinds(RulesKindsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesKindsArgs {
+    /// Output format (markdown is rules/kinds.md)
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Args)]
@@ -262,10 +277,15 @@ pub struct RulesTestArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["id", "kind"]))]
 pub struct ExplainArgs {
     /// Rule id, e.g. CRED-003
     #[arg(value_name = "RULE-ID")]
-    pub id: String,
+    pub id: Option<String>,
+
+    /// Explain a check kind instead: what it finds, its parameters, the rules that use it
+    #[arg(long, value_name = "NAME")]
+    pub kind: Option<String>,
 
     /// Also load the rule files under DIR; repeatable
     #[arg(long = "rules", value_name = "DIR")]

@@ -216,9 +216,9 @@ impl Config {
                 let doc =
                     DeTable::parse(&text).map_err(|e| err(*position, e.message().to_string()))?;
                 let span = doc.span();
-                let build = checks::builder(&rule.kind)
+                let spec = checks::registry::find(&rule.kind)
                     .ok_or_else(|| err(*position, format!("rule {}: unknown kind", rule.id)))?;
-                rule.check = build(
+                rule.check = (spec.build)(
                     ValueDeserializer::from(Spanned::new(span, DeValue::Table(doc.into_inner()))),
                     &BuildContext { text: &text },
                 )

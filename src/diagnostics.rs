@@ -11,3 +11,15 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
         .map_or(0, |p| p + 1);
     (line, offset - line_start + 1)
 }
+
+/// The candidate closest to `name`, when it is close enough to be what was meant (a typo or
+/// a slip of case): for "did you mean" hints.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&name, &c.to_ascii_lowercase()), c))
+        .filter(|(distance, c)| *distance <= (c.len() / 3).clamp(1, 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}

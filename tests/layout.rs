@@ -200,7 +200,10 @@ fn modules_import_only_from_layers_below_their_own() {
 
     let declared: Vec<String> = lib
         .lines()
-        .filter_map(|l| l.strip_prefix("pub mod ").or_else(|| l.strip_prefix("mod ")))
+        .filter_map(|l| {
+            l.strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("mod "))
+        })
         .map(|l| l.trim_end_matches(';').to_string())
         .collect();
     let drawn: Vec<&String> = layers.iter().flatten().collect();
@@ -262,7 +265,11 @@ fn submodules_of_a_module_do_not_import_each_other_in_a_cycle() {
         }
         for target in named {
             // The nearest common ancestor's children on each side are the siblings.
-            let common = parts.iter().zip(&target).take_while(|(a, b)| a == b).count();
+            let common = parts
+                .iter()
+                .zip(&target)
+                .take_while(|(a, b)| a == b)
+                .count();
             if common >= parts.len() || common >= target.len() {
                 continue; // a module naming itself, an ancestor or its own child
             }
@@ -300,7 +307,10 @@ fn submodules_of_a_module_do_not_import_each_other_in_a_cycle() {
     for node in edges.keys() {
         if let Some(cycle) = visit(node, &edges, &mut Vec::new(), &mut done) {
             let names: Vec<String> = cycle.iter().map(|n| n.join("::")).collect();
-            panic!("submodules import each other in a cycle: {}", names.join(" → "));
+            panic!(
+                "submodules import each other in a cycle: {}",
+                names.join(" → ")
+            );
         }
     }
     assert!(

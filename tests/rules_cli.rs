@@ -245,3 +245,102 @@ fn every_shipped_app_rule_documents_itself_with_passing_examples() {
         .unwrap_or_default();
     assert_eq!(without, tenant_rules, "{text}");
 }
+
+/// `rules/kinds.md` is what `rules kinds --format markdown` prints: the reference for people
+/// writing rules never drifts from the registry.
+#[test]
+fn the_kind_reference_is_generated_from_the_registry() {
+    let out = m365audit(["rules", "kinds", "--format", "markdown"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let file = std::fs::read_to_string(root().join("rules/kinds.md")).expect("rules/kinds.md");
+    assert!(
+        file == stdout(&out),
+        "rules/kinds.md is stale: run `cargo run -- rules kinds --format markdown > rules/kinds.md`"
+    );
+    // Every kind a shipped rule uses is in it, with its parameters.
+    let list = m365audit(["rules", "list", "--format", "json"]);
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).expect("JSON");
+    for rule in &rules {
+        let kind = rule["kind"].as_str().expect("kind");
+        assert!(file.contains(&format!("## `{kind}` (per ")), "{kind}");
+    }
+    let json = m365audit(["rules", "kinds", "--format", "json"]);
+    let kinds: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).expect("JSON");
+    let lifetime = kinds
+        .iter()
+        .find(|k| k["name"] == "credential-lifetime")
+        .expect("credential-lifetime");
+    assert_eq!(lifetime["scope"], "app");
+    assert_eq!(lifetime["params"][1]["name"], "max_days");
+    assert_eq!(lifetime["params"][1]["default"], "365");
+}
+
+#[test]
+fn explain_kind_shows_parameters_and_the_rules_using_it() {
+    let out = m365audit(["explain", "--kind", "permission-match"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("permission-match (check kind, evaluated once per app)"),
+        "{text}"
+    );
+    for needle in [
+        "class (",
+        "resource (",
+        "kinds (",
+        "note (",
+        "PERM-002",
+        "PERM-004",
+        "PERM-006",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let renamed = m365audit(["explain", "--kind", "ews-allowed"]);
+    assert_eq!(code(&renamed), 2);
+    assert!(
+        stderr(&renamed).contains("is now called \"ews-blocked\""),
+        "{}",
+        stderr(&renamed)
+    );
+}
+
+/// An example holds one app; a per-tenant kind reads Exchange objects, so its examples could
+/// never fail. They are refused where they are written, not skipped.
+#[test]
+fn examples_on_a_per_tenant_kind_are_refused_at_load() {
+    let dir = TempDir::new("tenant-examples");
+    let rule = r#"id = "ORG-010"
+slug = "impersonation-anywhere"
+title = "ApplicationImpersonation assigned"
+severity = "high"
+
+[check]
+kind = "role-assignment"
+role = "ApplicationImpersonation"
+
+[docs]
+what = "w"
+why = "w"
+remediation = "r"
+
+[[examples]]
+name = "cannot carry role assignments"
+expect_findings = 1
+"#;
+    dir.write("ORG-010.impersonation-anywhere.toml", rule);
+    let out = m365audit(
+        ["rules", "test"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([dir.path().display().to_string()]),
+    );
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ORG-010.impersonation-anywhere.toml:15:")
+            && err.contains(
+                "rule ORG-010: [[examples]] cannot test the per-tenant kind \"role-assignment\""
+            ),
+        "{err}"
+    );
+}

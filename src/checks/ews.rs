@@ -12,8 +12,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Context;
+use super::registry::Param;
 use crate::dates::ymd;
 use crate::model::exchange::EwsSwitch;
+
+/// The `[check]` keys of [`Timeline`], for the kinds that take one.
+pub const TIMELINE_PARAMS: &[Param] = &[
+    Param {
+        name: "disabled_from",
+        ty: "date (YYYY-MM-DD)",
+        default: None,
+        meaning: "The day Microsoft's phased disablement of EWS begins (2026-10-01, MC1227454).",
+    },
+    Param {
+        name: "shutdown",
+        ty: "date (YYYY-MM-DD)",
+        default: None,
+        meaning: "The day EWS in Exchange Online shuts down (2027-04-01, MC1227454).",
+    },
+];
 
 /// The EWS retirement dates a rule is configured with.
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -1,48 +1,25 @@
-//! Native check kinds: one file per kind, named after it (`kind = "credential-lifetime"` is
-//! `credential_lifetime.rs`). A kind is typed Rust with typed parameters read from the rule
-//! file's `[check]` table; unknown or mistyped parameters are load errors.
+//! The check API (what a check sees and what it reports) and the check kinds. Each kind is a
+//! file in [`kinds`], named after it (`kind = "credential-lifetime"` is
+//! `kinds/credential_lifetime.rs`), and registered once in [`registry`] with its parameters
+//! and docs. A kind is typed Rust with typed parameters read from the rule file's `[check]`
+//! table; unknown or mistyped parameters are load errors. The other modules here are helpers
+//! the kinds share.
 
-mod access_policy_scope;
-mod admin_consent_missing;
-mod audience;
-mod credential_expired;
-mod credential_expiring;
-mod credential_lifetime;
-mod deny_only_access_policy;
+mod credentials;
 mod ews;
-mod ews_allowed;
-mod ews_permission;
-mod granted_not_requested;
-mod impersonation_missing;
-mod implicit_grant;
-mod legacy_access_policy;
-mod mailbox_protocols;
-mod mailbox_reach;
-mod no_valid_credential;
-mod orphaned_mailbox_scope;
-mod owner_count;
-mod permission_match;
-mod public_client_fallback;
-mod rbac_with_entra_grant;
-mod redirect_uri_case;
-mod redirect_uri_scheme;
-mod redirect_uri_wildcard;
-mod rego;
-mod role_assignment;
-mod secret_for_app_only_mail;
-mod service_principal_present;
-mod unknown_permission;
+pub mod kinds;
+mod permissions;
+pub mod registry;
 mod uri;
-mod util;
 
-pub use mailbox_protocols::Protocol;
+pub use kinds::mailbox_protocols::Protocol;
+pub use registry::{KINDS, Kind};
 
 use std::cell::OnceCell;
 use std::fmt::Debug;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use toml::de::ValueDeserializer;
+use serde_json::Value;
 
 use crate::finding::{Evidence, Severity, Subject};
 use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
@@ -117,6 +94,14 @@ impl<'a> Context<'a> {
             catalog,
             rego_input: OnceCell::new(),
         }
+    }
+
+    /// Why the app's Application Access Policies are unknown.
+    pub fn policies_unknown(&self) -> String {
+        self.missing
+            .access_policies
+            .clone()
+            .unwrap_or_else(|| "Application Access Policies are unknown".into())
     }
 }
 
@@ -246,111 +231,14 @@ impl From<toml::de::Error> for BuildError {
     }
 }
 
-type Builder = fn(ValueDeserializer<'_>, &BuildContext<'_>) -> Result<Evaluator, BuildError>;
-
-/// Deserializes a per-app kind's parameters (unknown keys rejected) and boxes the check.
-fn typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Evaluator, BuildError>
-where
-    T: Check + Deserialize<'de> + 'static,
-{
-    Ok(Evaluator::PerApp(Box::new(T::deserialize(de)?)))
-}
-
-/// The same for a per-tenant kind.
-fn tenant_typed<'de, T>(de: ValueDeserializer<'de>) -> Result<Evaluator, BuildError>
-where
-    T: TenantCheck + Deserialize<'de> + 'static,
-{
-    Ok(Evaluator::PerTenant(Box::new(T::deserialize(de)?)))
-}
-
-/// The check kinds, by the name rule files use in `[check] kind`.
-pub const KINDS: &[(&str, Builder)] = &[
-    ("access-policy-scope", |de, _| {
-        tenant_typed::<access_policy_scope::AccessPolicyScope>(de)
-    }),
-    ("admin-consent-missing", |de, _| {
-        typed::<admin_consent_missing::AdminConsentMissing>(de)
-    }),
-    ("audience", |de, _| typed::<audience::Audience>(de)),
-    ("credential-expired", |de, _| {
-        typed::<credential_expired::CredentialExpired>(de)
-    }),
-    ("credential-expiring", |de, _| {
-        typed::<credential_expiring::CredentialExpiring>(de)
-    }),
-    ("credential-lifetime", |de, _| {
-        typed::<credential_lifetime::CredentialLifetime>(de)
-    }),
-    ("deny-only-access-policy", |de, _| {
-        typed::<deny_only_access_policy::DenyOnlyAccessPolicy>(de)
-    }),
-    ("ews-allowed", |de, _| typed::<ews_allowed::EwsAllowed>(de)),
-    ("ews-permission", |de, _| {
-        typed::<ews_permission::EwsPermission>(de)
-    }),
-    ("granted-not-requested", |de, _| {
-        typed::<granted_not_requested::GrantedNotRequested>(de)
-    }),
-    ("impersonation-missing", |de, _| {
-        typed::<impersonation_missing::ImpersonationMissing>(de)
-    }),
-    ("implicit-grant", |de, _| {
-        typed::<implicit_grant::ImplicitGrantCheck>(de)
-    }),
-    ("legacy-access-policy", |de, _| {
-        typed::<legacy_access_policy::LegacyAccessPolicy>(de)
-    }),
-    ("mailbox-protocols", |de, _| {
-        tenant_typed::<mailbox_protocols::MailboxProtocols>(de)
-    }),
-    ("mailbox-reach", |de, _| {
-        typed::<mailbox_reach::MailboxReach>(de)
-    }),
-    ("no-valid-credential", |de, _| {
-        typed::<no_valid_credential::NoValidCredential>(de)
-    }),
-    ("orphaned-mailbox-scope", |de, _| {
-        tenant_typed::<orphaned_mailbox_scope::OrphanedMailboxScope>(de)
-    }),
-    ("owner-count", |de, _| typed::<owner_count::OwnerCount>(de)),
-    ("permission-match", |de, _| {
-        typed::<permission_match::PermissionMatch>(de)
-    }),
-    ("public-client-fallback", |de, _| {
-        typed::<public_client_fallback::PublicClientFallback>(de)
-    }),
-    ("rbac-with-entra-grant", |de, _| {
-        typed::<rbac_with_entra_grant::RbacWithEntraGrant>(de)
-    }),
-    ("redirect-uri-case", |de, _| {
-        typed::<redirect_uri_case::RedirectUriCase>(de)
-    }),
-    ("redirect-uri-scheme", |de, _| {
-        typed::<redirect_uri_scheme::RedirectUriScheme>(de)
-    }),
-    ("redirect-uri-wildcard", |de, _| {
-        typed::<redirect_uri_wildcard::RedirectUriWildcard>(de)
-    }),
-    ("rego", rego::build),
-    ("role-assignment", |de, _| {
-        tenant_typed::<role_assignment::RoleAssignmentCheck>(de)
-    }),
-    ("secret-for-app-only-mail", |de, _| {
-        typed::<secret_for_app_only_mail::SecretForAppOnlyMail>(de)
-    }),
-    ("service-principal-present", |de, _| {
-        typed::<service_principal_present::ServicePrincipalPresent>(de)
-    }),
-    ("unknown-permission", |de, _| {
-        typed::<unknown_permission::UnknownPermission>(de)
-    }),
-];
-
-/// Finds the builder of a check kind.
-pub fn builder(kind: &str) -> Option<Builder> {
-    KINDS
-        .iter()
-        .find(|(name, _)| *name == kind)
-        .map(|(_, b)| *b)
+/// Builds evidence from a `json!` object literal.
+pub fn evidence(v: Value) -> Evidence {
+    match v {
+        Value::Object(map) => map,
+        other => {
+            let mut e = Evidence::new();
+            e.insert("value".into(), other);
+            e
+        }
+    }
 }

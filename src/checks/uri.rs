@@ -4,6 +4,9 @@
 
 use std::net::Ipv4Addr;
 
+use super::Outcomes;
+use crate::model::{App, RedirectUri};
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct UriParts<'a> {
     pub scheme: &'a str,
@@ -52,6 +55,18 @@ pub fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host == "[::1]"
         || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The app's redirect URIs; records `not_evaluated` when the input has none.
+pub fn redirect_uris<'a>(app: &'a App, out: &mut Outcomes) -> Option<&'a [RedirectUri]> {
+    let uris = app.redirect_uris.as_deref();
+    if uris.is_none() {
+        out.not_evaluated(
+            None,
+            "the input has no redirect URIs for this app, or not for all of web, spa and publicClient",
+        );
+    }
+    uris
 }
 
 #[cfg(test)]

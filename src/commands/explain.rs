@@ -1,16 +1,21 @@
-//! `m365audit explain RULE-ID`.
+//! `m365audit explain RULE-ID` and `m365audit explain --kind NAME`.
 
 use super::{CommandError, exit, load_rules};
+use crate::checks::registry;
 use crate::cli::ExplainArgs;
+use crate::engine::RuleSet;
 use crate::engine::rule::wrap;
 
 pub fn run(args: ExplainArgs) -> Result<u8, CommandError> {
     let rules = load_rules(&args.rule_dirs)?;
-    let Some(rule) = rules.get(&args.id) else {
+    if let Some(kind) = &args.kind {
+        return explain_kind(kind, &rules);
+    }
+    let id = args.id.unwrap_or_default();
+    let Some(rule) = rules.get(&id) else {
         let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
         return Err(CommandError::Input(format!(
-            "unknown rule id {:?}; known: {}",
-            args.id,
+            "unknown rule id {id:?}; known: {}",
             ids.join(", ")
         )));
     };
@@ -51,6 +56,51 @@ pub fn run(args: ExplainArgs) -> Result<u8, CommandError> {
             text += &format!("  {line}\n");
         }
     }
+    print!("{text}");
+    Ok(exit::OK)
+}
+
+/// A kind: what it finds, its parameters, and the loaded rules that use it.
+fn explain_kind(name: &str, rules: &RuleSet) -> Result<u8, CommandError> {
+    let Some(kind) = registry::find(name) else {
+        let known: Vec<&str> = registry::KINDS.iter().map(|k| k.name).collect();
+        return Err(CommandError::Input(registry::unknown_kind(name, &known)));
+    };
+    let mut text = format!(
+        "{} (check kind, evaluated {})\n\n{}",
+        kind.name,
+        match kind.scope {
+            registry::Scope::App => "once per app",
+            registry::Scope::Tenant => "once per tenant",
+        },
+        wrap(kind.docs, 96, "")
+    );
+    if kind.params.is_empty() {
+        text += "\nParameters: none\n";
+    } else {
+        text += "\nParameters ([check] keys)\n";
+        for p in kind.params {
+            let default = p
+                .default
+                .map_or("required".to_string(), |d| format!("default {d}"));
+            text += &format!("  {} ({}; {default})\n", p.name, p.ty);
+            text += &wrap(p.meaning, 92, "      ");
+        }
+    }
+    let users: Vec<String> = rules
+        .rules
+        .iter()
+        .filter(|r| r.kind == kind.name)
+        .map(|r| format!("{} {}", r.id, r.slug))
+        .collect();
+    text += &format!(
+        "\nUsed by: {}\n",
+        if users.is_empty() {
+            "no loaded rule".to_string()
+        } else {
+            users.join(", ")
+        }
+    );
     print!("{text}");
     Ok(exit::OK)
 }

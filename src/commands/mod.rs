@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Profiles(cmd) => checklist::profiles(cmd),
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
+        Command::Rules(RulesCommand::Kinds(args)) => rules::kinds(args),
         Command::Explain(args) => explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Reach(args) => reach::run(args),

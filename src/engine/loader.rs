@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::rule::{Docs, Example, Origin, Rule};
-use crate::checks::{self, BuildContext};
+use crate::checks::{BuildContext, registry};
 use crate::diagnostics::line_column;
 use crate::finding::Severity;
 use crate::model::{App, TenantInfo};
@@ -239,6 +239,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
     let id_position = table
         .get("id")
         .map(|v| line_column(text.as_bytes(), v.span().start));
+    let examples_span = table.get("examples").map(|v| v.span());
 
     let Some(check) = table.remove("check") else {
         return Err(at(None, &rule_id, "missing [check] table".into()));
@@ -283,18 +284,15 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
             "`kind` must be a string".into(),
         ));
     };
-    let Some(build) = checks::builder(&kind) else {
-        let known: Vec<&str> = checks::KINDS.iter().map(|(k, _)| *k).collect();
+    let Some(spec) = registry::find(&kind) else {
+        let known: Vec<&str> = registry::KINDS.iter().map(|k| k.name).collect();
         return Err(at(
             Some(kind_span),
             &rule_id,
-            format!(
-                "unknown check kind {kind:?}: expected one of {}",
-                known.join(", ")
-            ),
+            registry::unknown_kind(&kind, &known),
         ));
     };
-    let check = build(
+    let check = (spec.build)(
         ValueDeserializer::from(Spanned::new(check_span, DeValue::Table(check_table))),
         &BuildContext { text },
     )
@@ -324,6 +322,18 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
             expect_findings: ex.expect_findings,
             expect_not_evaluated: ex.expect_not_evaluated,
         });
+    }
+    if spec.scope == registry::Scope::Tenant && !examples.is_empty() {
+        // An example gives one app and the tenant's facts; a per-tenant kind reads Exchange
+        // objects an example cannot carry, so its examples could never fail.
+        return Err(at(
+            examples_span,
+            &rule_id,
+            format!(
+                "[[examples]] cannot test the per-tenant kind {kind:?}: an example holds one app and the tenant's facts, \
+                 not the Exchange objects this kind reads; test the rule on an export folder instead"
+            ),
+        ));
     }
     if kind == "rego" && examples.is_empty() {
         return Err(at(

@@ -391,25 +391,22 @@ fn step_check(
             ));
         }
         other => {
-            let Some(build) = checks::builder(other) else {
+            let Some(spec) = checks::registry::find(other) else {
                 let mut known: Vec<&str> = PROFILE_KINDS.to_vec();
                 known.extend(
                     checks::KINDS
                         .iter()
-                        .map(|(k, _)| *k)
+                        .map(|k| k.name)
                         .filter(|k| *k != "rego"),
                 );
                 return Err(at(
                     Some(kind_span),
                     id,
-                    format!(
-                        "unknown check kind {other:?}: expected one of {}",
-                        known.join(", ")
-                    ),
+                    checks::registry::unknown_kind(other, &known),
                 ));
             };
-            let check =
-                build(de(), &BuildContext { text }).map_err(|e| at(e.span, id, e.message))?;
+            let check = (spec.build)(de(), &BuildContext { text })
+                .map_err(|e| at(e.span, id, e.message))?;
             StepCheck::Rule {
                 kind: other.to_string(),
                 check,

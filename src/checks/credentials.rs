@@ -1,0 +1,204 @@
+//! Credential helpers shared by the credential kinds: which credentials a rule looks at,
+//! their dates and lifetimes, and how findings name them.
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Outcomes;
+use crate::dates::rfc3339;
+use crate::finding::Evidence;
+use crate::model::{App, Credential, CredentialKind};
+
+/// Which credentials a check looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialFilter {
+    #[default]
+    Any,
+    /// Client secrets (`passwordCredentials`).
+    #[serde(alias = "password")]
+    Secret,
+    /// Certificates and other key credentials (`keyCredentials`).
+    #[serde(alias = "key")]
+    Certificate,
+}
+
+impl CredentialFilter {
+    /// The credentials the filter selects, and why part of them is unknown, if it is.
+    pub fn select(self, app: &App) -> (Vec<&Credential>, Option<&'static str>) {
+        let mut out = Vec::new();
+        let mut secrets_unknown = false;
+        let mut keys_unknown = false;
+        if self != CredentialFilter::Certificate {
+            match &app.password_credentials {
+                Some(list) => out.extend(list),
+                None => secrets_unknown = true,
+            }
+        }
+        if self != CredentialFilter::Secret {
+            match &app.key_credentials {
+                Some(list) => out.extend(list),
+                None => keys_unknown = true,
+            }
+        }
+        let reason = match (secrets_unknown, keys_unknown) {
+            (false, false) => None,
+            (true, false) => Some("the input has no passwordCredentials for this app"),
+            (false, true) => Some("the input has no keyCredentials for this app"),
+            (true, true) => {
+                Some("the input has no passwordCredentials or keyCredentials for this app")
+            }
+        };
+        (out, reason)
+    }
+}
+
+/// Credentials with their end dates, as the expiry checks need them.
+pub struct Dated<'a> {
+    pub list: Vec<(&'a Credential, DateTime<Utc>)>,
+    /// False when part of the data was missing (and recorded as not evaluated).
+    pub complete: bool,
+}
+
+impl CredentialFilter {
+    /// The selected credentials that have an end date. Records `not_evaluated` for a
+    /// credential list the input lacks and for each credential without an end date.
+    pub fn dated<'a>(self, app: &'a App, out: &mut Outcomes) -> Dated<'a> {
+        let (credentials, unknown) = self.select(app);
+        if let Some(reason) = unknown {
+            out.not_evaluated(None, reason);
+        }
+        let mut complete = unknown.is_none();
+        let mut list = Vec::with_capacity(credentials.len());
+        for c in credentials {
+            match c.end {
+                Some(end) => list.push((c, end)),
+                None => {
+                    complete = false;
+                    out.not_evaluated(
+                        Some(credential_item(c)),
+                        "the credential has no end date in the input",
+                    );
+                }
+            }
+        }
+        Dated { list, complete }
+    }
+}
+
+/// A credential's name in findings: its key id, else its display name.
+pub fn credential_item(c: &Credential) -> String {
+    c.key_id
+        .clone()
+        .or_else(|| c.display_name.clone())
+        .unwrap_or_else(|| "(credential without key id)".into())
+}
+
+/// "Client secret", "Certificate", ... for messages.
+pub fn credential_noun(c: &Credential) -> &'static str {
+    match c.kind {
+        CredentialKind::Secret => "Client secret",
+        CredentialKind::Certificate => "Certificate",
+        CredentialKind::SymmetricKey => "Symmetric key",
+        CredentialKind::OtherKey => "Key credential",
+    }
+}
+
+/// Standard evidence for a credential: kind, key id, name, hint, dates.
+pub fn credential_evidence(c: &Credential) -> Evidence {
+    let mut e = Evidence::new();
+    e.insert("credential".into(), json!(c.kind.as_str()));
+    e.insert("key_id".into(), json!(c.key_id));
+    if let Some(name) = &c.display_name {
+        e.insert("display_name".into(), json!(name));
+    }
+    if let Some(hint) = &c.hint {
+        e.insert("hint".into(), json!(hint));
+    }
+    if let Some(usage) = &c.usage {
+        e.insert("usage".into(), json!(usage));
+    }
+    e.insert("start".into(), json!(c.start.map(rfc3339)));
+    e.insert("end".into(), json!(c.end.map(rfc3339)));
+    e
+}
+
+/// Whole days from `from` to `to`, rounded toward zero.
+pub fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_days()
+}
+
+/// "1 day" / "3 days".
+pub fn plural_days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// Whether a credential can be used at `as_of`: started (or start unknown) and not ended.
+/// `None` when its end date is unknown.
+pub fn is_current(c: &Credential, as_of: DateTime<Utc>) -> Option<bool> {
+    let end = c.end?;
+    Some(end > as_of && c.start.is_none_or(|s| s <= as_of))
+}
+
+/// A credential's lifetime in days, not counting 29 February, so a "12 months" secret is
+/// 365 days and a "24 months" secret 730 days whichever years it spans.
+pub fn lifetime_days(start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+    let span = end - start;
+    let leap_days = leap_days_between(start.date_naive(), end.date_naive());
+    (span - TimeDelta::days(leap_days)).num_days()
+}
+
+/// Number of 29 Februaries in `(start, end]`.
+fn leap_days_between(start: NaiveDate, end: NaiveDate) -> i64 {
+    if end <= start {
+        return 0;
+    }
+    (start.year()..=end.year())
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, 2, 29))
+        .filter(|d| *d > start && *d <= end)
+        .count() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        crate::dates::parse_datetime(s).unwrap()
+    }
+
+    #[test]
+    fn lifetimes_ignore_leap_days() {
+        assert_eq!(lifetime_days(at("2023-06-01"), at("2025-06-01")), 730);
+        assert_eq!(lifetime_days(at("2024-03-01"), at("2026-03-01")), 730);
+        assert_eq!(lifetime_days(at("2023-06-01"), at("2024-06-01")), 365);
+        assert_eq!(lifetime_days(at("2023-06-01"), at("2024-06-02")), 366);
+        assert_eq!(
+            lifetime_days(at("2025-01-01T10:00:00Z"), at("2025-07-01T09:00:00Z")),
+            180
+        );
+    }
+
+    #[test]
+    fn a_credential_is_current_between_start_and_end() {
+        let c = Credential {
+            kind: CredentialKind::Secret,
+            key_id: None,
+            display_name: None,
+            hint: None,
+            start: Some(at("2026-01-01")),
+            end: Some(at("2026-12-31")),
+            usage: None,
+        };
+        assert_eq!(is_current(&c, at("2026-06-01")), Some(true));
+        assert_eq!(is_current(&c, at("2025-12-31")), Some(false));
+        assert_eq!(is_current(&c, at("2026-12-31")), Some(false));
+        let no_end = Credential { end: None, ..c };
+        assert_eq!(is_current(&no_end, at("2026-06-01")), None);
+    }
+}

@@ -1,0 +1,31 @@
+//! One file per check kind, each with its `KIND`: see [`registry`](super::registry).
+
+pub mod access_policy_scope;
+pub mod admin_consent_missing;
+pub mod audience;
+pub mod credential_expired;
+pub mod credential_expiring;
+pub mod credential_lifetime;
+pub mod deny_only_access_policy;
+pub mod ews_blocked;
+pub mod ews_permission;
+pub mod granted_not_requested;
+pub mod impersonation_missing;
+pub mod implicit_grant;
+pub mod legacy_access_policy;
+pub mod mailbox_protocols;
+pub mod mailbox_reach;
+pub mod no_valid_credential;
+pub mod orphaned_mailbox_scope;
+pub mod owner_count;
+pub mod permission_match;
+pub mod public_client_fallback;
+pub mod rbac_with_entra_grant;
+pub mod redirect_uri_case;
+pub mod redirect_uri_scheme;
+pub mod redirect_uri_wildcard;
+pub mod rego;
+pub mod role_assignment;
+pub mod secret_for_app_only_mail;
+pub mod service_principal_present;
+pub mod unknown_permission;
