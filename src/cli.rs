@@ -87,6 +87,29 @@ union of both.",
         after_help = EXIT_CODES
     )]
     Reach(ReachArgs),
+    /// Print shell completions (bash, zsh, fish, powershell)
+    #[command(
+        long_about = "Print the completion script for SHELL on standard output. Install it where your \
+shell looks for completions, for example:\n\n  \
+bash:        m365audit completions bash > ~/.local/share/bash-completion/completions/m365audit\n  \
+zsh:         m365audit completions zsh > ~/.zfunc/_m365audit   (with fpath+=~/.zfunc)\n  \
+fish:        m365audit completions fish > ~/.config/fish/completions/m365audit.fish\n  \
+PowerShell:  m365audit completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), for `man`
+    #[command(
+        long_about = "Print the manual page in roff on standard output, generated from the same \
+definitions as --help:\n\n  m365audit man > ~/.local/share/man/man1/m365audit.1 && man m365audit"
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
 //! Report formats, checked on real binary output: JSON against its published schema, CSV
-//! against the JSON, and the table against hostile display names.
+//! against the JSON, and the table against hostile display names; completions and the manual.
 
 mod common;
 
@@ -153,4 +153,33 @@ fn the_table_never_prints_terminal_escapes_from_the_input() {
     let text = stdout(&out);
     assert!(text.contains("HYPERLINK"), "{text}");
     assert!(!text.contains('\u{1b}'), "raw escape in the table:\n{text}");
+}
+
+/// Completions and the manual page come from the same definitions as `--help`, so every
+/// subcommand and flag is in them.
+#[test]
+fn completions_and_the_manual_page_cover_the_command_line() {
+    for (shell, marker) in [
+        ("bash", "_m365audit()"),
+        ("zsh", "#compdef m365audit"),
+        ("fish", "complete -c m365audit"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = m365audit(["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains(marker), "{shell}: {marker}");
+        for word in ["scan", "collect", "checklist", "report-dir", "as-of"] {
+            assert!(text.contains(word), "{shell} completes {word}");
+        }
+    }
+    let man = m365audit(["man"]);
+    assert_eq!(code(&man), 0, "{}", stderr(&man));
+    let page = stdout(&man);
+    assert!(page.contains(".TH m365audit 1"), "{page}");
+    for word in ["scan", "collect", "rules", "explain", "completions"] {
+        assert!(page.contains(word), "the manual lists {word}");
+    }
+    let bad = m365audit(["completions", "tcsh"]);
+    assert_eq!(code(&bad), 2);
 }

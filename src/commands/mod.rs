@@ -83,6 +83,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Explain(args) => explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Reach(args) => reach::run(args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man => man(),
     };
     match result {
         Ok(code) => code,
@@ -90,6 +92,34 @@ pub fn run(cli: Cli) -> u8 {
             e.report();
             e.exit_code()
         }
+    }
+}
+
+/// `m365audit completions SHELL`, from the same definitions as `--help`.
+fn completions(shell: clap_complete::Shell) -> Result<u8, CommandError> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "m365audit", &mut out);
+    write_stdout(&out)
+}
+
+/// `m365audit man`: the manual page in roff.
+fn man() -> Result<u8, CommandError> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut out)
+        .map_err(|e| CommandError::Runtime(format!("cannot render the manual page: {e}")))?;
+    write_stdout(&out)
+}
+
+/// Writes generated text to standard output; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<u8, CommandError> {
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::Runtime(
+            format!("cannot write to standard output: {e}"),
+        )),
+        _ => Ok(exit::OK),
     }
 }
 
