@@ -27,7 +27,7 @@ impl Fake {
     fn start(args: &[&str]) -> Fake {
         let mut options = fake_graph::Options::from_flags(["--seed", "7"].iter().chain(args))
             .unwrap_or_else(|e| panic!("fake-graph flags {args:?}: {e}"));
-        options.client_secret = Some(SECRET.to_string());
+        options.client_secret = Some(fake_graph::ClientSecret(SECRET.to_string()));
         let server = fake_graph::spawn(options).expect("fake-graph starts");
         let base = server.base.clone();
         Fake { server, base }

@@ -122,7 +122,7 @@ pub struct Options {
     pub export: Option<PathBuf>,
     /// The client secret the token endpoint accepts (FAKE_GRAPH_CLIENT_SECRET for the binary)
     #[arg(skip)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
 }
 
 fn redirect_status(s: &str) -> Result<u16, String> {
@@ -131,6 +131,16 @@ fn redirect_status(s: &str) -> Result<u16, String> {
         _ => Err(format!(
             "{s:?}: a redirect status is 301, 302, 303, 307 or 308"
         )),
+    }
+}
+
+/// A client secret: printed by nothing, `Debug` included.
+#[derive(Clone)]
+pub struct ClientSecret(pub String);
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(..)")
     }
 }
 
@@ -220,7 +230,7 @@ pub fn spawn(options: Options) -> Result<Server, String> {
         Some(p) => Some(auth::TrustedCert::load(p)?),
         None => None,
     };
-    let secret = options.client_secret.clone();
+    let secret = options.client_secret.clone().map(|s| s.0);
     if secret.is_none() && cert.is_none() {
         return Err(
             "set FAKE_GRAPH_CLIENT_SECRET or --client-cert: nothing could get a token".into(),

@@ -26,7 +26,9 @@ fn run(mut options: Options) -> Result<(), String> {
         );
         return Ok(());
     }
-    options.client_secret = std::env::var("FAKE_GRAPH_CLIENT_SECRET").ok();
+    options.client_secret = std::env::var("FAKE_GRAPH_CLIENT_SECRET")
+        .ok()
+        .map(fake_graph::ClientSecret);
     let server = fake_graph::spawn(options)?;
     // Tests and benches read the address from this first line.
     println!(
