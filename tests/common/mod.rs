@@ -54,6 +54,23 @@ pub fn scan_json(sources: &[&str], extra: &[&str]) -> (serde_json::Value, Output
     (json, out)
 }
 
+/// How many rules the binary ships: `rules list`, not a number written into tests.
+pub fn shipped_rule_count() -> usize {
+    let out = m365audit(["rules", "list", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    rules.len()
+}
+
+/// How many apps a scan of `source` evaluates: the apps `inspect` prints (app registrations,
+/// and service principals evaluated with them).
+pub fn app_count(source: &str) -> usize {
+    let out = m365audit(["inspect", source]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    json["apps"].as_array().expect("apps").len()
+}
+
 /// Writes a synthetic tenant in the export layout to `dir`, as `gen-tenant` does.
 pub fn gen_tenant(apps: usize, seed: u64, dir: &Path) {
     use m365audit_testkit::synth::{SynthOptions, SynthTenant};
