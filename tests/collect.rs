@@ -623,7 +623,8 @@ fn secret_files_other_users_can_read_get_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = TempDir::new("collect-perms");
     let fake = Fake::start(&["--apps", "5"]);
-    let file = tmp.path().join("secret.txt");
+    // A space in the name: the chmod the warning suggests must quote it.
+    let file = tmp.path().join("client secret.txt");
     std::fs::write(&file, format!("{SECRET}\n")).expect("write");
     for (mode, warned) in [(0o644, true), (0o640, true), (0o600, false), (0o400, false)] {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
@@ -639,7 +640,7 @@ fn secret_files_other_users_can_read_get_a_warning() {
         );
         assert_ok(&o, &format!("mode {mode:o}"));
         let err = stderr(&o);
-        // The path is quoted for the shell where it needs it (the test folder's does).
+        // The path is quoted for the shell where it needs it.
         let warning = format!(
             "warning: {file_arg}: the client secret file can be read by other users (mode {mode:04o}); make it private: chmod 600 '{file_arg}'"
         );

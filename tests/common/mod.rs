@@ -87,37 +87,29 @@ pub fn gen_tenant(apps: usize, seed: u64, dir: &Path) {
     .expect("the synthetic tenant is written");
 }
 
-/// A temporary directory removed on drop (tests run in parallel, so names are unique).
-pub struct TempDir(pub PathBuf);
+/// A temporary directory, removed on drop (tempfile), with a helper to write files into it.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
+    /// `name` goes into the folder's name, so a leftover (a test killed) says whose it was.
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "m365audit-test-{name}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("m365audit-test-{name}-"))
+            .tempdir()
+            .expect("create temp dir");
         TempDir(dir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.0.join(rel);
+        let p = self.path().join(rel);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).expect("create dirs");
         }
         std::fs::write(&p, text).expect("write temp file");
         p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
