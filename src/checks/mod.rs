@@ -96,12 +96,28 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Why the app's Application Access Policies are unknown.
-    pub fn policies_unknown(&self) -> String {
-        self.missing
-            .access_policies
-            .clone()
-            .unwrap_or_else(|| "Application Access Policies are unknown".into())
+    /// The Application Access Policies naming `app`, when there are any. Otherwise records
+    /// why they are unknown (not evaluated) or that there are none (a pass), and gives `None`.
+    pub fn policies_naming<'b>(
+        &self,
+        app: &'b App,
+        out: &mut Outcomes,
+    ) -> Option<&'b [crate::model::scope::PolicyRef]> {
+        let Some(policies) = &app.mailbox_access.policies else {
+            out.not_evaluated(
+                None,
+                self.missing
+                    .access_policies
+                    .clone()
+                    .unwrap_or_else(|| "Application Access Policies are unknown".into()),
+            );
+            return None;
+        };
+        if policies.is_empty() {
+            out.pass(|| (None, "no Application Access Policy names the app".into()));
+            return None;
+        }
+        Some(policies)
     }
 }
 

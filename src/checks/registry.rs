@@ -93,6 +93,11 @@ pub const KINDS: &[&Kind] = &[
     &kinds::unknown_permission::KIND,
 ];
 
+/// Every kind's name, in order.
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
 /// The kind named `name`.
 pub fn find(name: &str) -> Option<&'static Kind> {
     KINDS.iter().copied().find(|k| k.name == name)
@@ -218,7 +223,7 @@ mod tests {
 
     #[test]
     fn kinds_are_sorted_unique_and_found_by_name() {
-        let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        let names = super::names();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -235,7 +240,7 @@ mod tests {
 
     #[test]
     fn an_unknown_kind_gets_its_new_name_or_the_nearest_one() {
-        let all: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        let all = names();
         assert!(unknown_kind("ews-allowed", &all).contains("is now called \"ews-blocked\""));
         let typo = unknown_kind("owner-cuont", &all);
         assert!(typo.contains("did you mean \"owner-count\"?"), "{typo}");

@@ -63,16 +63,13 @@ pub fn run(args: ExplainArgs) -> Result<u8, CommandError> {
 /// A kind: what it finds, its parameters, and the loaded rules that use it.
 fn explain_kind(name: &str, rules: &RuleSet) -> Result<u8, CommandError> {
     let Some(kind) = registry::find(name) else {
-        let known: Vec<&str> = registry::KINDS.iter().map(|k| k.name).collect();
+        let known = registry::names();
         return Err(CommandError::Input(registry::unknown_kind(name, &known)));
     };
     let mut text = format!(
-        "{} (check kind, evaluated {})\n\n{}",
+        "{} (check kind, evaluated once per {})\n\n{}",
         kind.name,
-        match kind.scope {
-            registry::Scope::App => "once per app",
-            registry::Scope::Tenant => "once per tenant",
-        },
+        kind.scope.as_str(),
         wrap(kind.docs, 96, "")
     );
     if kind.params.is_empty() {

@@ -5,7 +5,6 @@ use comfy_table::{ContentArrangement, Table};
 
 use super::{CommandError, exit, load_rules, today};
 use crate::checks::KINDS;
-use crate::checks::registry::Scope;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::cli::{ListFormat, RulesKindsArgs, RulesListArgs, RulesTestArgs};
 use crate::engine::{Rule, RuleSet};
@@ -116,10 +115,7 @@ pub fn kinds(args: RulesKindsArgs) -> Result<u8, CommandError> {
                     .trim_end_matches('.');
                 table.add_row([
                     k.name,
-                    match k.scope {
-                        Scope::App => "per app",
-                        Scope::Tenant => "per tenant",
-                    },
+                    &format!("per {}", k.scope.as_str()),
                     &params.join(", "),
                     first,
                 ]);

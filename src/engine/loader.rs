@@ -285,7 +285,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         ));
     };
     let Some(spec) = registry::find(&kind) else {
-        let known: Vec<&str> = registry::KINDS.iter().map(|k| k.name).collect();
+        let known = registry::names();
         return Err(at(
             Some(kind_span),
             &rule_id,

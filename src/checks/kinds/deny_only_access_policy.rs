@@ -26,14 +26,9 @@ pub struct DenyOnlyAccessPolicy {}
 
 impl Check for DenyOnlyAccessPolicy {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
-        let Some(policies) = &app.mailbox_access.policies else {
-            out.not_evaluated(None, cx.policies_unknown());
+        let Some(policies) = cx.policies_naming(app, out) else {
             return;
         };
-        if policies.is_empty() {
-            out.pass(|| (None, "no Application Access Policy names the app".into()));
-            return;
-        }
         if let Some(odd) = policies
             .iter()
             .find(|p| p.access_right != "deny_access" && p.access_right != "restrict_access")

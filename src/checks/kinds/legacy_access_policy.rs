@@ -26,14 +26,9 @@ pub struct LegacyAccessPolicy {}
 
 impl Check for LegacyAccessPolicy {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
-        let Some(policies) = &app.mailbox_access.policies else {
-            out.not_evaluated(None, cx.policies_unknown());
+        let Some(policies) = cx.policies_naming(app, out) else {
             return;
         };
-        if policies.is_empty() {
-            out.pass(|| (None, "no Application Access Policy names the app".into()));
-            return;
-        }
         out.fail(
             None,
             format!(
