@@ -220,7 +220,7 @@ impl Config {
                     .ok_or_else(|| err(*position, format!("rule {}: unknown kind", rule.id)))?;
                 rule.check = (spec.build)(
                     ValueDeserializer::from(Spanned::new(span, DeValue::Table(doc.into_inner()))),
-                    &BuildContext { text: &text },
+                    &BuildContext::rule(&text),
                 )
                 .map_err(|e| {
                     err(

@@ -75,16 +75,15 @@ fn short_secret(app: &mut Value) {
 
 /// Runs the checklist as JSON; returns the report and the exit code.
 fn checklist(dir: &Path, profile: &str, app: &str, extra: &[&str]) -> (Value, i32) {
+    checklist_of(dir, &["--profile", profile], app, extra)
+}
+
+/// The same with the profile chosen by `which` (`--profile ID` or `--profile-file PATH`).
+fn checklist_of(dir: &Path, which: &[&str], app: &str, extra: &[&str]) -> (Value, i32) {
     let dir = dir.display().to_string();
-    let mut args = vec![
-        "checklist",
-        "--profile",
-        profile,
-        "--app",
-        app,
-        "-f",
-        "json",
-    ];
+    let mut args = vec!["checklist"];
+    args.extend_from_slice(which);
+    args.extend(["--app", app, "-f", "json"]);
     if !extra.contains(&"--as-of") {
         args.extend(["--as-of", AS_OF]);
     }
@@ -94,6 +93,18 @@ fn checklist(dir: &Path, profile: &str, app: &str, extra: &[&str]) -> (Value, i3
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&out)));
     (json, code(&out))
+}
+
+/// `m365audit checklist --profile-file FILE --app APP` on the demo tenant.
+fn checklist_file(file: &Path, app: &str) -> std::process::Output {
+    m365audit([
+        "checklist",
+        "--profile-file",
+        file.to_str().expect("utf-8"),
+        "--app",
+        app,
+        "examples/demo-tenant",
+    ])
 }
 
 fn step<'a>(report: &'a Value, number: &str) -> &'a Value {
@@ -484,14 +495,7 @@ fn candidates_user_profiles_and_errors() {
         "acme.toml",
         "id = \"acme\"\nvendor = \"Acme\"\ntitle = \"t\"\nguide = \"g\"\n\n[[steps]]\nnumber = \"1\"\ntitle = \"x\"\nguide = \"y\"\n[[steps.checks]]\nkind = \"permissions\"\npermissions = [{ resource = \"Microsoft Graph\", value = \"Mail.Sendd\", type = \"application\" }]\n",
     );
-    let out = m365audit([
-        "checklist",
-        "--profile-file",
-        bad.to_str().expect("utf-8"),
-        "--app",
-        SYSAID,
-        "examples/demo-tenant",
-    ]);
+    let out = checklist_file(&bad, SYSAID);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("acme.toml:12:") && stderr(&out).contains("Mail.Sendd"),
@@ -504,24 +508,12 @@ fn candidates_user_profiles_and_errors() {
         "id = \"acme\"\nvendor = \"Acme\"\ntitle = \"Acme mail\"\nguide = \"g\"\n\n[[steps]]\nnumber = \"1\"\ntitle = \"Mail.Send\"\nguide = \"y\"\n[[steps.checks]]\nkind = \"permissions\"\ngranted = true\npermissions = [{ resource = \"Microsoft Graph\", value = \"Mail.Send\", type = \"application\" }]\n\n[[steps]]\nnumber = \"2\"\ntitle = \"secret\"\nguide = \"z\"\n[[steps.checks]]\nkind = \"credential-lifetime\"\ncredential = \"secret\"\nmax_days = 365\n",
     );
     let good = good.to_str().expect("utf-8");
-    let (r, exit) = {
-        let out = m365audit([
-            "checklist",
-            "--profile-file",
-            good,
-            "--app",
-            SYSAID,
-            "--as-of",
-            AS_OF,
-            "-f",
-            "json",
-            "examples/demo-tenant",
-        ]);
-        (
-            serde_json::from_slice::<Value>(&out.stdout).expect("JSON"),
-            code(&out),
-        )
-    };
+    let (r, exit) = checklist_of(
+        &common::root().join("examples/demo-tenant"),
+        &["--profile-file", good],
+        SYSAID,
+        &[],
+    );
     assert_eq!(outcome(&r, "1"), "pass");
     assert_eq!(outcome(&r, "2"), "fail");
     assert_eq!(exit, 1);
@@ -552,4 +544,101 @@ fn candidates_user_profiles_and_errors() {
     assert!(common::stdout(&out).contains("not a valid GUID"));
     let out = m365audit(["profiles", "list"]);
     assert_eq!(common::stdout(&out).lines().count(), 5);
+}
+
+/// Profile steps are check kinds from the registry: the same names, parameters and errors
+/// as in rule files, refused where they make no sense, positioned in the profile.
+#[test]
+fn profile_steps_are_registry_kinds() {
+    let tmp = TempDir::new("profile-kinds");
+    let head = "id = \"acme\"\nvendor = \"Acme\"\ntitle = \"t\"\nguide = \"g\"\n\n[[steps]]\nnumber = \"1\"\ntitle = \"x\"\nguide = \"y\"\n[[steps.checks]]\n";
+    for (name, check, line, message) in [
+        (
+            "renamed",
+            "kind = \"sign-in-audience\"\nallowed = [\"AzureADMyOrg\"]\n",
+            11,
+            "check kind \"sign-in-audience\" is now called \"audience\"",
+        ),
+        (
+            "rego",
+            "kind = \"rego\"\npolicy = \"package x\"\n",
+            11,
+            "check kind \"rego\" is written in rules only, not in profiles",
+        ),
+        (
+            "both",
+            "kind = \"audience\"\naudiences = [\"AzureADMyOrg\"]\nallowed = [\"AzureADMyOrg\"]\n",
+            10,
+            "give exactly one of audiences (those that fail) and allowed",
+        ),
+        (
+            "placeholder",
+            "kind = \"redirect-uris\"\nplatform = \"web\"\ntemplates = [\"https://{host}/cb\"]\n",
+            10,
+            "template \"https://{host}/cb\" uses {host}, which [placeholders] does not describe",
+        ),
+        (
+            "typo",
+            "kind = \"extra-permission\"\n",
+            11,
+            "did you mean \"extra-permissions\"?",
+        ),
+    ] {
+        let file = tmp.write(&format!("{name}.toml"), format!("{head}{check}"));
+        let out = checklist_file(&file, SYSAID);
+        assert_eq!(code(&out), 2, "{name}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{name}.toml:{line}:")) && err.contains(message),
+            "{name}: {err}"
+        );
+    }
+
+    // `extra-permissions` compares with every `permissions` step, wherever it stands: moving
+    // it first changes nothing.
+    let shipped = std::fs::read_to_string(common::root().join("rules/profiles/sysaid-email.toml"))
+        .expect("profile");
+    let (head, rest) = shipped.split_once("[[steps]]").expect("steps");
+    let mut steps: Vec<String> = rest
+        .split("[[steps]]")
+        .map(|s| format!("[[steps]]{s}"))
+        .collect();
+    let extra = steps
+        .iter()
+        .position(|s| s.contains("kind = \"extra-permissions\""))
+        .expect("an extra-permissions step");
+    assert!(extra > 0);
+    let moved = steps.remove(extra);
+    steps.insert(0, moved);
+    let reordered = tmp.write("sysaid-email.toml", format!("{head}{}", steps.concat()));
+    let dir = sysaid_compliant();
+    edit_app(dir.path(), SYSAID, |app| {
+        app["requiredResourceAccess"][0]["resourceAccess"]
+            .as_array_mut()
+            .expect("resourceAccess")
+            .push(
+                serde_json::json!({"id": "810c84a8-4a9e-49e6-bf7d-12d183f40d01", "type": "Role"}),
+            );
+    });
+    let (builtin, _) = checklist(dir.path(), "sysaid-email", SYSAID, &[]);
+    let (user, _) = checklist_of(
+        dir.path(),
+        &["--profile-file", reordered.to_str().expect("utf-8")],
+        SYSAID,
+        &[],
+    );
+    assert_eq!(
+        outcome(&builtin, "5.2"),
+        "fail",
+        "{}",
+        evidence(&builtin, "5.2")
+    );
+    assert!(
+        evidence(&builtin, "5.2").contains("Mail.Read"),
+        "{}",
+        evidence(&builtin, "5.2")
+    );
+    for number in ["5.1", "5.2", "5.9"] {
+        assert_eq!(step(&builtin, number), step(&user, number), "step {number}");
+    }
 }

@@ -16,6 +16,15 @@ fn edited_rule(name: &str, edit: impl Fn(String) -> String) -> TempDir {
     dir
 }
 
+/// `m365audit rules test DIR`.
+fn rules_test(dir: &TempDir) -> std::process::Output {
+    m365audit([
+        "rules".to_string(),
+        "test".into(),
+        dir.path().display().to_string(),
+    ])
+}
+
 fn line_of(dir: &TempDir, needle: &str) -> usize {
     let text = std::fs::read_to_string(dir.path().join("ORG-001.mail-app-two-owners.toml"))
         .expect("rule file");
@@ -90,7 +99,7 @@ fn a_wrong_expectation_fails_rules_test() {
     let dir = edited_rule("wrong-expectation", |t| {
         t.replacen("expect_findings = 1", "expect_findings = 2", 1)
     });
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(stdout(&out).contains("FAIL ORG-001 example \"one owner, app-only Mail.Send requested\": 1 finding(s), expected 2"), "{}", stdout(&out));
 }
@@ -105,7 +114,7 @@ fn a_rego_syntax_error_points_into_the_rule_file() {
         )
     });
     let line = line_of(&dir, "undefined_function");
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 2);
     let expected = format!(
         "ORG-001.mail-app-two-owners.toml:{line}:2: rule ORG-001: rego: Unknown function: 'undefined_function'"
@@ -115,7 +124,7 @@ fn a_rego_syntax_error_points_into_the_rule_file() {
     let dir = edited_rule("parse", |t| {
         t.replacen("import rego.v1\n", "import rego.v1\n\nx := [1, 2\n", 1)
     });
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("rego: expecting `]`"),
@@ -130,7 +139,7 @@ fn rego_rules_are_checked_for_misspelt_fields_clocks_and_examples() {
         t.replacen("input.app.owners != null", "input.app.owner != null", 1)
     });
     let line = line_of(&dir, "input.app.owner != null");
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 2);
     let expected = format!(
         ":{line}:1: rule ORG-001: input.app.owner is not a field of the rule input (did you mean input.app.owners?)"
@@ -140,7 +149,7 @@ fn rego_rules_are_checked_for_misspelt_fields_clocks_and_examples() {
     let dir = edited_rule("clock", |t| {
         t.replacen("count(mailbox) > 0", "time.now_ns() > 0", 1)
     });
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert!(
         stderr(&out).contains("use input.as_of_ns"),
         "{}",
@@ -150,7 +159,7 @@ fn rego_rules_are_checked_for_misspelt_fields_clocks_and_examples() {
     let dir = edited_rule("no-examples", |t| {
         t[..t.find("[[examples]]").expect("examples")].to_string()
     });
-    let out = m365audit(["rules", "test", dir.path().to_str().expect("utf-8")]);
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("a Rego rule must have [[examples]]"),
@@ -281,7 +290,9 @@ fn explain_kind_shows_parameters_and_the_rules_using_it() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("permission-match (check kind, evaluated once per app)"),
+        text.starts_with(
+            "permission-match (check kind, evaluated once per app, written in rules and profiles)"
+        ),
         "{text}"
     );
     for needle in [
@@ -328,12 +339,7 @@ name = "cannot carry role assignments"
 expect_findings = 1
 "#;
     dir.write("ORG-010.impersonation-anywhere.toml", rule);
-    let out = m365audit(
-        ["rules", "test"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([dir.path().display().to_string()]),
-    );
+    let out = rules_test(&dir);
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -343,4 +349,31 @@ expect_findings = 1
             ),
         "{err}"
     );
+}
+
+/// Kinds that compare an app with one vendor guide have no meaning in a rule, which applies
+/// to every app: naming one is a load error at the kind, not a check that passes everywhere.
+#[test]
+fn a_profile_only_kind_is_refused_in_a_rule_file() {
+    let dir = edited_rule("profile-kind", |t| {
+        t.replacen("kind = \"rego\"", "kind = \"extra-permissions\"", 1)
+    });
+    let line = line_of(&dir, "kind = \"extra-permissions\"");
+    let out = rules_test(&dir);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("ORG-001.mail-app-two-owners.toml:{line}:"))
+            && err.contains("check kind \"extra-permissions\" is written in profiles only"),
+        "{err}"
+    );
+
+    let out = m365audit(["explain", "--kind", "extra-permissions"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("written in profiles)"), "{text}");
+    assert!(!text.contains("Used by rules"), "{text}");
+    for step in ["sage-crm step 3.4", "sysaid-email step 5.2"] {
+        assert!(text.contains(step), "{step}: {text}");
+    }
 }

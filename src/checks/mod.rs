@@ -13,9 +13,11 @@ pub mod registry;
 mod uri;
 
 pub use kinds::mailbox_protocols::Protocol;
+pub use permissions::PermissionRef;
 pub use registry::{KINDS, Kind};
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use chrono::{DateTime, Utc};
@@ -72,9 +74,15 @@ pub struct Context<'a> {
     pub inputs: &'a ScanInputs,
     /// Permission knowledge (delegated grants name scopes by value, not id).
     pub catalog: &'a Catalog,
+    /// What the admin said about their setup (`checklist --set name=value`): the values of
+    /// a profile's placeholders. Empty in a scan.
+    pub settings: &'a BTreeMap<String, String>,
     /// The app as Rego input, built on first use and shared by all Rego rules for this app.
     pub rego_input: OnceCell<regorus::Value>,
 }
+
+/// The settings of a scan: none.
+static NO_SETTINGS: BTreeMap<String, String> = BTreeMap::new();
 
 impl<'a> Context<'a> {
     pub fn new(
@@ -92,8 +100,14 @@ impl<'a> Context<'a> {
             exchange,
             inputs,
             catalog,
+            settings: &NO_SETTINGS,
             rego_input: OnceCell::new(),
         }
+    }
+
+    /// The same context with the admin's settings (a checklist's `--set`).
+    pub fn with_settings(self, settings: &'a BTreeMap<String, String>) -> Self {
+        Context { settings, ..self }
     }
 
     /// The Application Access Policies naming `app`, when there are any. Otherwise records
@@ -153,6 +167,9 @@ pub struct Outcome {
 pub struct Outcomes {
     pub list: Vec<Outcome>,
     pub passed: usize,
+    /// Said whatever the verdicts (what a vendor guide gets wrong about a permission, ...).
+    /// Checklists show them; kinds that write them are for profiles only.
+    pub notes: Vec<String>,
     keep_passed: bool,
     subject: Option<Subject>,
 }
@@ -162,6 +179,7 @@ impl Outcomes {
         Outcomes {
             list: Vec::new(),
             passed: 0,
+            notes: Vec::new(),
             keep_passed,
             subject: None,
         }
@@ -213,6 +231,10 @@ impl Outcomes {
         }
     }
 
+    pub fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
     pub fn not_evaluated(&mut self, item: Option<String>, reason: impl Into<String>) {
         self.list.push(Outcome {
             subject: self.subject.clone(),
@@ -224,10 +246,41 @@ impl Outcomes {
     }
 }
 
-/// Everything a check kind may need while it is built from a rule file.
+/// Everything a check kind may need while it is built from a rule file or profile.
 pub struct BuildContext<'a> {
-    /// The rule file's text, for kinds that report positions inside embedded code.
+    /// The file's text, for kinds that report positions inside embedded code.
     pub text: &'a str,
+    /// Set when the check is a profile step's.
+    pub profile: Option<&'a ProfileBuild<'a>>,
+}
+
+impl<'a> BuildContext<'a> {
+    /// Building a rule file's check.
+    pub fn rule(text: &'a str) -> Self {
+        BuildContext {
+            text,
+            profile: None,
+        }
+    }
+
+    /// What a profile-only kind needs; loaders refuse such kinds outside profiles before
+    /// building, so the error is a second line of defence.
+    pub fn profile(&self) -> Result<&'a ProfileBuild<'a>, BuildError> {
+        self.profile.ok_or_else(|| BuildError {
+            span: None,
+            message: "this check kind is written in profiles only".into(),
+        })
+    }
+}
+
+/// What a profile step's check may need while it is built: kinds written only in profiles
+/// resolve permission names, placeholders and the guide's permission list here.
+pub struct ProfileBuild<'a> {
+    pub catalog: &'a Catalog,
+    /// The profile's `[placeholders]`: name → what it stands for.
+    pub placeholders: &'a BTreeMap<String, String>,
+    /// Every permission the profile's `permissions` steps list.
+    pub listed: &'a [PermissionRef],
 }
 
 /// Why a `[check]` table could not be turned into a check; the span is a byte range of the
@@ -245,6 +298,15 @@ impl From<toml::de::Error> for BuildError {
             message: e.message().to_string(),
         }
     }
+}
+
+/// Joins a TOML multi-line string's lines into paragraphs (blank lines separate them).
+pub fn reflow(s: &str) -> String {
+    s.trim()
+        .split("\n\n")
+        .map(|para| para.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// Builds evidence from a `json!` object literal.

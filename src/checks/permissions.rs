@@ -1,10 +1,130 @@
-//! Finding an app's permissions wherever they show (requested, granted, consented), and
-//! saying why "holds no such permission" cannot be concluded when a list is unknown.
+//! Finding an app's permissions wherever they show (requested, granted, consented), saying
+//! why "holds no such permission" cannot be concluded when a list is unknown, and the
+//! permissions a profile names (resolved through the catalogue when it is loaded).
 
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use toml::Spanned;
 
-use super::{Context, Outcomes};
-use crate::model::{App, AppKind, Permission, PermissionClass, PermissionKind};
+use super::{BuildError, Context, Outcomes, reflow};
+use crate::model::{App, AppKind, Catalog, Permission, PermissionClass, PermissionKind};
+
+/// A permission a profile names, resolved through the catalogue at load.
+#[derive(Debug, Clone)]
+pub struct PermissionRef {
+    pub resource_app_id: String,
+    pub resource_name: String,
+    pub id: String,
+    pub value: String,
+    pub kind: PermissionKind,
+    /// Shown with the requirement (e.g. what the guide got wrong about it).
+    pub note: Option<String>,
+    /// From this date the permission no longer works: it must be absent.
+    pub dead_from: Option<DateTime<Utc>>,
+}
+
+impl PermissionRef {
+    pub fn label(&self) -> String {
+        let kind = match self.kind {
+            PermissionKind::Application => "application",
+            PermissionKind::Delegated => "delegated",
+        };
+        format!("{} {} ({kind})", self.resource_name, self.value)
+    }
+
+    /// Whether `p` is this permission (same API, id and type).
+    pub fn is(&self, p: &Permission) -> bool {
+        p.resource_app_id.as_deref() == Some(self.resource_app_id.as_str())
+            && *p.id == *self.id
+            && p.kind == Some(self.kind)
+    }
+}
+
+/// A permission as a profile writes it:
+/// `{ resource = "Microsoft Graph", value = "Mail.Send", type = "application" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionEntry {
+    resource: Spanned<String>,
+    value: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    dead_from: Option<Spanned<String>>,
+}
+
+impl PermissionEntry {
+    /// Resolves the names through the catalogue; an unknown one is an error at its span.
+    pub fn resolve(self, catalog: &Catalog) -> Result<PermissionRef, BuildError> {
+        let at = |span: std::ops::Range<usize>, message: String| BuildError {
+            span: Some(span),
+            message,
+        };
+        let kind = match self.kind.get_ref().as_str() {
+            "application" => PermissionKind::Application,
+            "delegated" => PermissionKind::Delegated,
+            other => {
+                return Err(at(
+                    self.kind.span(),
+                    format!("permission type {other:?}: expected \"application\" or \"delegated\""),
+                ));
+            }
+        };
+        let Some((resource_app_id, resource_name)) = catalog.resource(self.resource.get_ref())
+        else {
+            return Err(at(
+                self.resource.span(),
+                format!(
+                    "unknown resource {:?}: use a catalogue resource name (Microsoft Graph, Office 365 Exchange Online) or an appId (Azure AD Graph: 00000002-0000-0000-c000-000000000000)",
+                    self.resource.get_ref()
+                ),
+            ));
+        };
+        let Some(id) = catalog.id_of(resource_app_id, self.value.get_ref(), kind) else {
+            return Err(at(
+                self.value.span(),
+                format!(
+                    "{resource_name} has no {} permission {:?} in the catalogue",
+                    self.kind.get_ref(),
+                    self.value.get_ref()
+                ),
+            ));
+        };
+        let value = catalog
+            .lookup(resource_app_id, id, kind)
+            .map(|e| e.value.to_string())
+            .unwrap_or_else(|| self.value.get_ref().clone());
+        let dead_from = match self.dead_from {
+            None => None,
+            Some(d) => Some(crate::dates::parse_datetime(d.get_ref()).ok_or_else(|| {
+                at(
+                    d.span(),
+                    format!("{:?} is not a date (YYYY-MM-DD)", d.get_ref()),
+                )
+            })?),
+        };
+        Ok(PermissionRef {
+            resource_app_id: resource_app_id.to_string(),
+            resource_name: resource_name.to_string(),
+            id: id.to_string(),
+            value,
+            kind,
+            note: self.note.map(|n| reflow(&n)),
+            dead_from,
+        })
+    }
+}
+
+/// Resolves a list of entries.
+pub fn resolve_all(
+    entries: Vec<PermissionEntry>,
+    catalog: &Catalog,
+) -> Result<Vec<PermissionRef>, BuildError> {
+    entries.into_iter().map(|e| e.resolve(catalog)).collect()
+}
 
 /// Evidence listing permissions by label.
 pub fn permission_list(perms: &[&Permission]) -> Value {

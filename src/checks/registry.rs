@@ -30,6 +30,36 @@ impl Scope {
     }
 }
 
+/// Where a kind may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Rule files and profile steps.
+    Anywhere,
+    /// Rule files only (Rego: a profile step checks one vendor's setup, not policy code).
+    Rules,
+    /// Profile steps only: the kind checks an app against what one vendor guide asks for
+    /// (its permission list, its redirect URI templates), which a rule has no place for.
+    Profiles,
+}
+
+impl Written {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Written::Anywhere => "rules and profiles",
+            Written::Rules => "rules",
+            Written::Profiles => "profiles",
+        }
+    }
+
+    pub fn in_rules(self) -> bool {
+        self != Written::Profiles
+    }
+
+    pub fn in_profiles(self) -> bool {
+        self != Written::Rules
+    }
+}
+
 /// One key of a kind's `[check]` table.
 #[derive(Debug)]
 pub struct Param {
@@ -50,6 +80,7 @@ pub struct Kind {
     /// What rule files write in `[check] kind`.
     pub name: &'static str,
     pub scope: Scope,
+    pub written_in: Written,
     /// What the check finds, and why it matters.
     pub docs: &'static str,
     pub params: &'static [Param],
@@ -71,6 +102,8 @@ pub const KINDS: &[&Kind] = &[
     &kinds::deny_only_access_policy::KIND,
     &kinds::ews_blocked::KIND,
     &kinds::ews_permission::KIND,
+    &kinds::exchange_role::KIND,
+    &kinds::extra_permissions::KIND,
     &kinds::granted_not_requested::KIND,
     &kinds::impersonation_missing::KIND,
     &kinds::implicit_grant::KIND,
@@ -81,11 +114,13 @@ pub const KINDS: &[&Kind] = &[
     &kinds::orphaned_mailbox_scope::KIND,
     &kinds::owner_count::KIND,
     &kinds::permission_match::KIND,
+    &kinds::permissions::KIND,
     &kinds::public_client_fallback::KIND,
     &kinds::rbac_with_entra_grant::KIND,
     &kinds::redirect_uri_case::KIND,
     &kinds::redirect_uri_scheme::KIND,
     &kinds::redirect_uri_wildcard::KIND,
+    &kinds::redirect_uris::KIND,
     &kinds::rego::KIND,
     &kinds::role_assignment::KIND,
     &kinds::secret_for_app_only_mail::KIND,
@@ -96,6 +131,24 @@ pub const KINDS: &[&Kind] = &[
 /// Every kind's name, in order.
 pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
+}
+
+/// The names of the kinds a rule file may use.
+pub fn rule_names() -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.written_in.in_rules())
+        .map(|k| k.name)
+        .collect()
+}
+
+/// The names of the kinds a profile step may use.
+pub fn profile_names() -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.written_in.in_profiles())
+        .map(|k| k.name)
+        .collect()
 }
 
 /// The kind named `name`.

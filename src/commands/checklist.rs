@@ -15,11 +15,11 @@ use crate::profile::{self, Profile, StepResult};
 use crate::report::checklist::{self as report, Checklist, ChecklistApp, Counts, GeneralFinding};
 use crate::report::defused;
 
-fn catalog() -> Result<Catalog, CommandError> {
+pub(super) fn catalog() -> Result<Catalog, CommandError> {
     Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))
 }
 
-fn shipped(catalog: &Catalog) -> Result<Vec<Profile>, CommandError> {
+pub(super) fn shipped(catalog: &Catalog) -> Result<Vec<Profile>, CommandError> {
     profile::builtin(catalog).map_err(|errors| {
         CommandError::Runtime(
             errors
@@ -294,7 +294,7 @@ fn pick<'a>(apps: &[&'a App], wanted: &str) -> Result<&'a App, CommandError> {
 /// Registrations that look like the profile's integration: by name, and by how many of the
 /// guide's permissions they request.
 fn list_candidates(profile: &Profile, apps: &[&App]) {
-    let listed = profile.listed_permissions();
+    let listed = &profile.listed;
     let mut scored: Vec<(usize, bool, &App)> = apps
         .iter()
         .map(|app| {
@@ -307,13 +307,9 @@ fn list_candidates(profile: &Profile, apps: &[&App]) {
             let matching = listed
                 .iter()
                 .filter(|p| {
-                    app.requested_permissions.as_ref().is_some_and(|r| {
-                        r.iter().any(|q| {
-                            q.resource_app_id.as_deref() == Some(p.resource_app_id.as_str())
-                                && *q.id == *p.id
-                                && q.kind == Some(p.kind)
-                        })
-                    })
+                    app.requested_permissions
+                        .as_ref()
+                        .is_some_and(|r| r.iter().any(|q| p.is(q)))
                 })
                 .count();
             (matching, named, *app)

@@ -67,9 +67,10 @@ fn explain_kind(name: &str, rules: &RuleSet) -> Result<u8, CommandError> {
         return Err(CommandError::Input(registry::unknown_kind(name, &known)));
     };
     let mut text = format!(
-        "{} (check kind, evaluated once per {})\n\n{}",
+        "{} (check kind, evaluated once per {}, written in {})\n\n{}",
         kind.name,
         kind.scope.as_str(),
+        kind.written_in.as_str(),
         wrap(kind.docs, 96, "")
     );
     if kind.params.is_empty() {
@@ -90,14 +91,33 @@ fn explain_kind(name: &str, rules: &RuleSet) -> Result<u8, CommandError> {
         .filter(|r| r.kind == kind.name)
         .map(|r| format!("{} {}", r.id, r.slug))
         .collect();
-    text += &format!(
-        "\nUsed by: {}\n",
-        if users.is_empty() {
-            "no loaded rule".to_string()
-        } else {
-            users.join(", ")
+    let mut steps = Vec::new();
+    if kind.written_in.in_profiles() {
+        let catalog = super::checklist::catalog()?;
+        for profile in super::checklist::shipped(&catalog)? {
+            for step in &profile.steps {
+                if step.checks.iter().any(|c| c.kind == kind.name) {
+                    steps.push(format!("{} step {}", profile.id, step.number));
+                }
+            }
         }
-    );
+    }
+    let none = |list: &[String], what: &str| {
+        if list.is_empty() {
+            what.to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    if kind.written_in.in_rules() {
+        text += &format!("\nUsed by rules: {}\n", none(&users, "no loaded rule"));
+    }
+    if kind.written_in.in_profiles() {
+        text += &format!(
+            "Used by shipped profiles: {}\n",
+            none(&steps, "no shipped profile")
+        );
+    }
     print!("{text}");
     Ok(exit::OK)
 }

@@ -285,18 +285,30 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         ));
     };
     let Some(spec) = registry::find(&kind) else {
-        let known = registry::names();
         return Err(at(
             Some(kind_span),
             &rule_id,
-            registry::unknown_kind(&kind, &known),
+            registry::unknown_kind(&kind, &registry::rule_names()),
         ));
     };
+    if !spec.written_in.in_rules() {
+        return Err(at(
+            Some(kind_span),
+            &rule_id,
+            format!(
+                "check kind {kind:?} is written in {} only: it compares an app with one vendor guide",
+                spec.written_in.as_str()
+            ),
+        ));
+    }
     let check = (spec.build)(
-        ValueDeserializer::from(Spanned::new(check_span, DeValue::Table(check_table))),
-        &BuildContext { text },
+        ValueDeserializer::from(Spanned::new(
+            check_span.clone(),
+            DeValue::Table(check_table),
+        )),
+        &BuildContext::rule(text),
     )
-    .map_err(|e| at(e.span, &rule_id, e.message))?;
+    .map_err(|e| at(Some(e.span.unwrap_or(check_span)), &rule_id, e.message))?;
 
     let mut examples = Vec::with_capacity(file.examples.len());
     for ex in file.examples {

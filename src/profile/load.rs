@@ -1,6 +1,6 @@
 //! Loading profile files: TOML with spans kept, so every error is `file:line:col: profile ID:
-//! message`, as for rule files. Step checks that are rule kinds are built by the rule
-//! engine's own builders, with the same parameter validation.
+//! message`, as for rule files. Step checks are built by their kinds' registry builders,
+//! with the same parameter validation as in rule files.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,10 +9,12 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::{Advice, AdviceKind, PermissionRef, Profile, Step, StepCheck};
-use crate::checks::{self, BuildContext};
+use super::{Advice, AdviceKind, Profile, Step, StepCheck};
+use crate::checks::kinds::permissions;
+use crate::checks::registry::{self, Kind};
+use crate::checks::{BuildContext, BuildError, ProfileBuild, reflow};
 use crate::diagnostics::line_column;
-use crate::model::{Catalog, PermissionKind, Platform};
+use crate::model::Catalog;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
 
@@ -91,74 +93,6 @@ struct AdviceFile {
     dead_from: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PermissionFile {
-    resource: Spanned<String>,
-    value: Spanned<String>,
-    #[serde(rename = "type")]
-    kind: Spanned<String>,
-    #[serde(default)]
-    note: Option<String>,
-    #[serde(default)]
-    dead_from: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AudienceParams {
-    allowed: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RedirectParams {
-    platform: Platform,
-    #[serde(default)]
-    templates: Vec<String>,
-    #[serde(default)]
-    lowercase: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PermissionsParams {
-    #[serde(default)]
-    granted: bool,
-    permissions: Vec<PermissionFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExtraParams {
-    #[serde(default)]
-    allowed: Vec<PermissionFile>,
-    #[serde(default)]
-    flagged: Vec<PermissionFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleParams {
-    role: String,
-}
-
-/// Profile check kinds; every other kind must be a rule check kind.
-pub const PROFILE_KINDS: &[&str] = &[
-    "sign-in-audience",
-    "redirect-uris",
-    "permissions",
-    "extra-permissions",
-    "exchange-role",
-];
-
-const AUDIENCES: &[&str] = &[
-    "AzureADMyOrg",
-    "AzureADMultipleOrgs",
-    "AzureADandPersonalMicrosoftAccount",
-    "PersonalMicrosoftAccount",
-];
-
 fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileError> {
     let at = |span: Option<std::ops::Range<usize>>, profile: &Option<String>, message: String| {
         ProfileError {
@@ -217,7 +151,10 @@ fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileEr
             "`steps` must be an array of tables ([[steps]])".into(),
         ));
     };
+    // Steps are read first and their checks built after, because `extra-permissions` needs
+    // the permissions every `permissions` step lists, wherever the steps are.
     let mut steps = Vec::with_capacity(step_values.len());
+    let mut raw_checks = Vec::with_capacity(step_values.len());
     for value in step_values {
         let span = value.span();
         let DeValue::Table(mut step_table) = value.into_inner() else {
@@ -248,7 +185,7 @@ fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileEr
                 ));
             };
             for c in list {
-                checks.push(step_check(c, text, catalog, &at, &id, &file.placeholders)?);
+                checks.push(step_check_kind(c, &at, &id)?);
             }
         }
         if step.manual != checks.is_empty() {
@@ -261,13 +198,47 @@ fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileEr
                 ),
             ));
         }
+        raw_checks.push(checks);
         steps.push(Step {
             number: step.number,
             title: step.title,
             guide: reflow(&step.guide),
-            checks,
+            checks: Vec::new(),
             advice,
         });
+    }
+
+    let build_error = |e: BuildError, span: &std::ops::Range<usize>| {
+        at(Some(e.span.unwrap_or_else(|| span.clone())), &id, e.message)
+    };
+    let mut listed = Vec::new();
+    for raw in raw_checks.iter().flatten() {
+        if raw.kind.name == permissions::KIND.name {
+            let params = permissions::Params::deserialize(raw.deserializer())
+                .map_err(|e| build_error(e.into(), &raw.span))?;
+            let check = permissions::Permissions::new(params, catalog)
+                .map_err(|e| build_error(e, &raw.span))?;
+            listed.extend_from_slice(check.listed());
+        }
+    }
+    let profile_build = ProfileBuild {
+        catalog,
+        placeholders: &file.placeholders,
+        listed: &listed,
+    };
+    let cx = BuildContext {
+        text,
+        profile: Some(&profile_build),
+    };
+    for (step, raw) in steps.iter_mut().zip(raw_checks) {
+        for r in raw {
+            let check =
+                (r.kind.build)(r.deserializer(), &cx).map_err(|e| build_error(e, &r.span))?;
+            step.checks.push(StepCheck {
+                kind: r.kind.name,
+                check,
+            });
+        }
     }
     Ok(Profile {
         id: file.id,
@@ -278,6 +249,7 @@ fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileEr
         name_hints: file.names.iter().map(|n| n.to_lowercase()).collect(),
         placeholders: file.placeholders,
         steps,
+        listed,
         path: path.to_string(),
     })
 }
@@ -303,14 +275,27 @@ fn date(
     }
 }
 
-fn step_check(
-    value: Spanned<DeValue<'_>>,
-    text: &str,
-    catalog: &Catalog,
+/// A step's check table with its kind looked up, not built yet.
+struct RawCheck<'a> {
+    kind: &'static Kind,
+    span: std::ops::Range<usize>,
+    params: DeTable<'a>,
+}
+
+impl<'a> RawCheck<'a> {
+    fn deserializer(&self) -> ValueDeserializer<'a> {
+        ValueDeserializer::from(Spanned::new(
+            self.span.clone(),
+            DeValue::Table(self.params.clone()),
+        ))
+    }
+}
+
+fn step_check_kind<'a>(
+    value: Spanned<DeValue<'a>>,
     at: &At<'_>,
     id: &Option<String>,
-    placeholders: &BTreeMap<String, String>,
-) -> Result<StepCheck, ProfileError> {
+) -> Result<RawCheck<'a>, ProfileError> {
     let span = value.span();
     let DeValue::Table(mut table) = value.into_inner() else {
         return Err(at(Some(span), id, "each check must be a table".into()));
@@ -319,160 +304,29 @@ fn step_check(
         return Err(at(Some(span), id, "a check has no `kind`".into()));
     };
     let kind_span = kind.span();
-    let Some(kind) = kind.get_ref().as_str().map(String::from) else {
+    let Some(name) = kind.get_ref().as_str() else {
         return Err(at(Some(kind_span), id, "`kind` must be a string".into()));
     };
-    let de = || ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(table.clone())));
-    let toml_err = |e: toml::de::Error| at(e.span(), id, e.message().to_string());
-    let perms = |list: Vec<PermissionFile>| -> Result<Vec<PermissionRef>, ProfileError> {
-        list.into_iter()
-            .map(|p| permission(p, catalog, at, id))
-            .collect()
-    };
-    Ok(match kind.as_str() {
-        "sign-in-audience" => {
-            let p = AudienceParams::deserialize(de()).map_err(toml_err)?;
-            if let Some(bad) = p.allowed.iter().find(|a| !AUDIENCES.contains(&a.as_str())) {
-                return Err(at(
-                    Some(span),
-                    id,
-                    format!(
-                        "unknown audience {bad:?}: expected one of {}",
-                        AUDIENCES.join(", ")
-                    ),
-                ));
-            }
-            StepCheck::Audience { allowed: p.allowed }
-        }
-        "redirect-uris" => {
-            let p = RedirectParams::deserialize(de()).map_err(toml_err)?;
-            for t in &p.templates {
-                for name in super::eval::placeholders_of(t) {
-                    if !placeholders.contains_key(name) {
-                        return Err(at(
-                            Some(span),
-                            id,
-                            format!(
-                                "template {t:?} uses {{{name}}}, which [placeholders] does not describe"
-                            ),
-                        ));
-                    }
-                }
-            }
-            StepCheck::RedirectUris {
-                platform: p.platform,
-                templates: p.templates,
-                lowercase: p.lowercase,
-            }
-        }
-        "permissions" => {
-            let p = PermissionsParams::deserialize(de()).map_err(toml_err)?;
-            StepCheck::Permissions {
-                granted: p.granted,
-                permissions: perms(p.permissions)?,
-            }
-        }
-        "extra-permissions" => {
-            let p = ExtraParams::deserialize(de()).map_err(toml_err)?;
-            StepCheck::ExtraPermissions {
-                allowed: perms(p.allowed)?,
-                flagged: perms(p.flagged)?,
-            }
-        }
-        "exchange-role" => {
-            let p = RoleParams::deserialize(de()).map_err(toml_err)?;
-            StepCheck::ExchangeRole { role: p.role }
-        }
-        "rego" => {
-            return Err(at(
-                Some(kind_span),
-                id,
-                "Rego checks belong in rule files, not profiles".into(),
-            ));
-        }
-        other => {
-            let Some(spec) = checks::registry::find(other) else {
-                let mut known: Vec<&str> = PROFILE_KINDS.to_vec();
-                known.extend(
-                    checks::KINDS
-                        .iter()
-                        .map(|k| k.name)
-                        .filter(|k| *k != "rego"),
-                );
-                return Err(at(
-                    Some(kind_span),
-                    id,
-                    checks::registry::unknown_kind(other, &known),
-                ));
-            };
-            let check = (spec.build)(de(), &BuildContext { text })
-                .map_err(|e| at(e.span, id, e.message))?;
-            StepCheck::Rule {
-                kind: other.to_string(),
-                check,
-            }
-        }
-    })
-}
-
-fn permission(
-    p: PermissionFile,
-    catalog: &Catalog,
-    at: &At<'_>,
-    id: &Option<String>,
-) -> Result<PermissionRef, ProfileError> {
-    let kind = match p.kind.get_ref().as_str() {
-        "application" => PermissionKind::Application,
-        "delegated" => PermissionKind::Delegated,
-        other => {
-            return Err(at(
-                Some(p.kind.span()),
-                id,
-                format!("permission type {other:?}: expected \"application\" or \"delegated\""),
-            ));
-        }
-    };
-    let Some((resource_app_id, resource_name)) = catalog.resource(p.resource.get_ref()) else {
+    let Some(kind) = registry::find(name) else {
         return Err(at(
-            Some(p.resource.span()),
+            Some(kind_span),
             id,
-            format!(
-                "unknown resource {:?}: use a catalogue resource name (Microsoft Graph, Office 365 Exchange Online) or an appId (Azure AD Graph: 00000002-0000-0000-c000-000000000000)",
-                p.resource.get_ref()
-            ),
+            registry::unknown_kind(name, &registry::profile_names()),
         ));
     };
-    let Some(perm_id) = catalog.id_of(resource_app_id, p.value.get_ref(), kind) else {
+    if !kind.written_in.in_profiles() {
         return Err(at(
-            Some(p.value.span()),
+            Some(kind_span),
             id,
             format!(
-                "{resource_name} has no {} permission {:?} in the catalogue",
-                p.kind.get_ref(),
-                p.value.get_ref()
+                "check kind {name:?} is written in {} only, not in profiles",
+                kind.written_in.as_str()
             ),
         ));
-    };
-    let value = catalog
-        .lookup(resource_app_id, perm_id, kind)
-        .map(|e| e.value.to_string())
-        .unwrap_or_else(|| p.value.get_ref().clone());
-    Ok(PermissionRef {
-        resource_app_id: resource_app_id.to_string(),
-        resource_name: resource_name.to_string(),
-        id: perm_id.to_string(),
-        value,
+    }
+    Ok(RawCheck {
         kind,
-        note: p.note.map(|n| reflow(&n)),
-        dead_from: date(p.dead_from, at, id)?,
+        span,
+        params: table,
     })
-}
-
-/// Joins a TOML multi-line string's lines into paragraphs.
-fn reflow(s: &str) -> String {
-    s.trim()
-        .split("\n\n")
-        .map(|para| para.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n\n")
 }

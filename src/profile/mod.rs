@@ -4,7 +4,10 @@
 //! or is `manual` when no tenant data can show it.
 //!
 //! Profiles are TOML (`rules/profiles/<id>.toml`, embedded; or `--profile-file`), validated
-//! like rule files: every error names the file, line and column.
+//! like rule files: every error names the file, line and column. A step's checks are check
+//! kinds from the registry (`m365audit rules kinds`), built by the same code as a rule's:
+//! any kind written in rules and profiles, and the profile-only ones that compare an app
+//! with one guide (`permissions`, `extra-permissions`, `redirect-uris`, `exchange-role`).
 
 pub mod eval;
 mod load;
@@ -13,8 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::checks::Evaluator;
-use crate::model::PermissionKind;
+use crate::checks::{Evaluator, PermissionRef};
 
 pub use eval::{StepOutcome, StepResult, evaluate};
 pub use load::{ProfileError, builtin, load_file};
@@ -32,6 +34,8 @@ pub struct Profile {
     /// Placeholder name → what it stands for (`--set name=value`).
     pub placeholders: BTreeMap<String, String>,
     pub steps: Vec<Step>,
+    /// Every permission the guide's `permissions` steps list.
+    pub listed: Vec<PermissionRef>,
     /// Where it was loaded from.
     pub path: String,
 }
@@ -74,69 +78,8 @@ pub enum AdviceKind {
     Note,
 }
 
-/// One check of a step: a profile check, or any rule check kind (with its parameters).
-pub enum StepCheck {
-    /// `sign-in-audience`: the supported account types the guide allows.
-    Audience { allowed: Vec<String> },
-    /// `redirect-uris`: a URI on `platform` matching one of `templates` (any URI when
-    /// empty), lowercase when `lowercase`.
-    RedirectUris {
-        platform: crate::model::Platform,
-        templates: Vec<String>,
-        lowercase: bool,
-    },
-    /// `permissions`: requested (or also granted, with admin consent) as the guide lists.
-    Permissions {
-        granted: bool,
-        permissions: Vec<PermissionRef>,
-    },
-    /// `extra-permissions`: requested or granted permissions outside the guide's list.
-    ExtraPermissions {
-        /// Also allowed (optional in the guide).
-        allowed: Vec<PermissionRef>,
-        /// Extras with a reason (e.g. a guide asks for a permission its feature does not use).
-        flagged: Vec<PermissionRef>,
-    },
-    /// `exchange-role`: an Exchange management role assignment exists.
-    ExchangeRole { role: String },
-    /// A rule check kind (`credential-lifetime`, `mailbox-protocols`, ...).
-    Rule { kind: String, check: Evaluator },
-}
-
-/// A permission named in a profile, resolved through the catalogue at load.
-#[derive(Debug, Clone)]
-pub struct PermissionRef {
-    pub resource_app_id: String,
-    pub resource_name: String,
-    pub id: String,
-    pub value: String,
-    pub kind: PermissionKind,
-    /// Shown with the requirement (e.g. what the guide got wrong about it).
-    pub note: Option<String>,
-    /// From this date the permission no longer works: it must be absent.
-    pub dead_from: Option<DateTime<Utc>>,
-}
-
-impl PermissionRef {
-    pub fn label(&self) -> String {
-        let kind = match self.kind {
-            PermissionKind::Application => "application",
-            PermissionKind::Delegated => "delegated",
-        };
-        format!("{} {} ({kind})", self.resource_name, self.value)
-    }
-}
-
-impl Profile {
-    /// All permissions the guide's `permissions` steps list.
-    pub fn listed_permissions(&self) -> Vec<&PermissionRef> {
-        self.steps
-            .iter()
-            .flat_map(|s| &s.checks)
-            .flat_map(|c| match c {
-                StepCheck::Permissions { permissions, .. } => permissions.as_slice(),
-                _ => &[],
-            })
-            .collect()
-    }
+/// One check of a step: a check kind from the registry, with its parameters.
+pub struct StepCheck {
+    pub kind: &'static str,
+    pub check: Evaluator,
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Context, Outcomes, TenantCheck};
 use crate::finding::{Subject, SubjectKind};
 use crate::model::Tenant;
@@ -14,6 +14,7 @@ use crate::model::exchange::{AccessPolicy, ScopeTarget};
 pub const KIND: Kind = Kind {
     name: "access-policy-scope",
     scope: Scope::Tenant,
+    written_in: Written::Anywhere,
     docs: "An Application Access Policy whose scope is not a valid target: missing from \
         groups.json (deleted?), not a mail-enabled security group, or a group with no members. \
         Exchange requires a mail-enabled security group (or one mailbox); a policy pointing at \

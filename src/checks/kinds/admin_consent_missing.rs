@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::checks::evidence;
 use crate::checks::permissions::requested_and_granted;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, ServicePrincipal};
 
@@ -13,6 +13,7 @@ use crate::model::{App, ServicePrincipal};
 pub const KIND: Kind = Kind {
     name: "admin-consent-missing",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A requested application permission has no app role assignment on the app's service \
         principal: admin consent was not granted (or was revoked), so the app does not have \
         the permission its product expects.",

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::credentials::{
     CredentialFilter, credential_evidence, credential_item, credential_noun, days, plural_days,
 };
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::ymd;
 use crate::model::App;
@@ -15,6 +15,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "credential-expired",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A client secret or certificate past its end date, one finding per credential.",
     params: &[Param {
         name: "credential",

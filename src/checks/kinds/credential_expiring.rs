@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::checks::credentials::{
     CredentialFilter, credential_evidence, credential_item, credential_noun, days, plural_days,
 };
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
 use crate::finding::Severity;
@@ -17,6 +17,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "credential-expiring",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A client secret or certificate that ends within `warn_days` of the audit date; high \
         severity within `high_days`.",
     params: &[

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::credentials::{
     CredentialFilter, credential_evidence, credential_item, credential_noun, lifetime_days,
 };
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::ymd;
 use crate::finding::Severity;
@@ -16,6 +16,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "credential-lifetime",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A credential whose lifetime (end − start) exceeds `max_days`; high severity beyond \
         `high_days`. Lifetimes are counted without 29 February so that a \"24 months\" secret is \
         730 days in every year.",

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind};
 
@@ -12,6 +12,7 @@ use crate::model::{App, AppKind};
 pub const KIND: Kind = Kind {
     name: "deny-only-access-policy",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "Every Application Access Policy naming the app is DenyAccess, so the app keeps every \
         mailbox outside the denied groups. Usually meant as a RestrictAccess.",
     params: &[],

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::evidence;
 use crate::checks::ews::{self, EwsAccess, Timeline};
 use crate::checks::permissions::{find_permissions, none_found};
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, PermissionClass};
 
@@ -14,6 +14,7 @@ use crate::model::{App, AppKind, PermissionClass};
 pub const KIND: Kind = Kind {
     name: "ews-blocked",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An app that depends on EWS is blocked by the organization's EWS controls (EwsEnabled, \
         EwsAllowedAppIDs) or by the EWS retirement at the audit date.",
     params: ews::TIMELINE_PARAMS,

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::evidence;
 use crate::checks::ews::{self, Timeline};
 use crate::checks::permissions::{find_permissions, none_found};
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, PermissionClass};
 
@@ -14,6 +14,7 @@ use crate::model::{App, AppKind, PermissionClass};
 pub const KIND: Kind = Kind {
     name: "ews-permission",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app requests or holds Exchange Web Services permissions. EWS in Exchange Online is \
         being retired; the finding says when and whether the organization's EWS controls let \
         this app through today.",

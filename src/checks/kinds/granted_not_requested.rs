@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::checks::evidence;
 use crate::checks::permissions::requested_and_granted;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
 
@@ -13,6 +13,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "granted-not-requested",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An application permission is granted (app role assignment) that the app registration \
         does not request. Such grants are made outside the consent flow (Graph API, \
         PowerShell) and are invisible on the registration's \"API permissions\" page.",

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::checks::evidence;
 use crate::checks::permissions::{find_permissions, none_found};
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, PermissionClass, PermissionKind};
 
@@ -13,6 +13,7 @@ use crate::model::{App, AppKind, PermissionClass, PermissionKind};
 pub const KIND: Kind = Kind {
     name: "impersonation-missing",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An app that signs in to EWS as a service account (delegated EWS.AccessAsUser.All, the \
         set-up of the Sage CRM and SenseHQ guides, which then give that account \
         ApplicationImpersonation) while no ApplicationImpersonation assignment covers the \

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
 
@@ -12,6 +12,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "implicit-grant",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "Implicit-grant issuance of access tokens (or ID tokens) is enabled. Implicit grant \
         returns tokens in the browser's URL fragment; Microsoft discourages it even for \
         single-page apps, and daemons never need it.",

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind};
 
@@ -12,6 +12,7 @@ use crate::model::{App, AppKind};
 pub const KIND: Kind = Kind {
     name: "legacy-access-policy",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app's mailbox access is scoped with an Application Access Policy, which Microsoft \
         replaces with RBAC for Applications.",
     params: &[],

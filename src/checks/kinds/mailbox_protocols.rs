@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::checks::evidence;
 use crate::checks::permissions::find_permissions;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Context, Outcomes, TenantCheck};
 use crate::finding::{Subject, SubjectKind};
 use crate::model::exchange::{CasMailbox, EwsSwitch, Protocols};
@@ -15,6 +15,7 @@ use crate::model::{PermissionClass, PermissionKind, Tenant};
 pub const KIND: Kind = Kind {
     name: "mailbox-protocols",
     scope: Scope::Tenant,
+    written_in: Written::Anywhere,
     docs: "The protocols of each integration mailbox (`--mailbox`, or a vendor profile) against \
         what the integration's guide asks: some disabled (Sage CRM: every app except Outlook \
         desktop (MAPI) and IMAP), some enabled, and EWS on when an app in the tenant signs in \

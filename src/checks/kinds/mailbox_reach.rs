@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::finding::Severity;
 use crate::model::{AccessPath, App, AppKind, Reach, Via};
@@ -13,6 +13,7 @@ use crate::model::{AccessPath, App, AppKind, Reach, Via};
 pub const KIND: Kind = Kind {
     name: "mailbox-reach",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A granted app-only mailbox permission, or an RBAC for Applications assignment, that \
         reaches every mailbox (or every mailbox but some): nothing restricts it to the \
         mailboxes the integration needs. One finding per permission or assignment.",

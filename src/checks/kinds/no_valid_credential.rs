@@ -7,7 +7,7 @@ use crate::checks::credentials::is_current;
 use crate::checks::evidence;
 use crate::checks::permissions::missing_permissions_reason;
 use crate::checks::permissions::permission_list;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
 use crate::model::{App, CredentialKind};
@@ -16,6 +16,7 @@ use crate::model::{App, CredentialKind};
 pub const KIND: Kind = Kind {
     name: "no-valid-credential",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An app with application permissions (requested or granted) has no credential it can \
         sign in with at the audit date, so its daemon cannot get a token.",
     params: &[],

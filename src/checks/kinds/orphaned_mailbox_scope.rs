@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Context, Outcomes, TenantCheck};
 use crate::finding::{Subject, SubjectKind};
 use crate::model::Tenant;
@@ -13,6 +13,7 @@ use crate::model::Tenant;
 pub const KIND: Kind = Kind {
     name: "orphaned-mailbox-scope",
     scope: Scope::Tenant,
+    written_in: Written::Anywhere,
     docs: "An Application Access Policy or an RBAC for Applications assignment that names an app \
         id with no app registration or service principal in the tenant. Left behind when an \
         app was deleted; a new app registered later cannot take the id, but the clutter hides \

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
 
@@ -12,6 +12,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "owner-count",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app registration has fewer than `min` owners. Without an owner nobody is \
         accountable for rotating its credentials or answering for its permissions.",
     params: &[Param {

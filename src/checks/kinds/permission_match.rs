@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::checks::evidence;
 use crate::checks::permissions::{find_permissions, none_found};
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, PermissionClass, PermissionKind};
 
@@ -12,6 +12,7 @@ use crate::model::{App, AppKind, PermissionClass, PermissionKind};
 pub const KIND: Kind = Kind {
     name: "permission-match",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app requests, holds (app role assignment) or has consented (delegated grant) a \
         permission of a class (`privileged-directory`, `legacy-protocol`, ...) or of a \
         resource (Azure AD Graph). One finding per permission.",

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::evidence;
 use crate::checks::permissions::missing_permissions_reason;
 use crate::checks::permissions::permission_list;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
 
@@ -14,6 +14,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "public-client-fallback",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app allows public client flows (`isFallbackPublicClient`, legacy \
         `allowPublicClient`) while holding credentials or application permissions. A \
         confidential client marked public can be used without its secret in flows such as ROPC \

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, Reach, Via};
 
@@ -12,6 +12,7 @@ use crate::model::{App, AppKind, Reach, Via};
 pub const KIND: Kind = Kind {
     name: "rbac-with-entra-grant",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app has an RBAC for Applications assignment limited to a scope, and also an \
         app-only mailbox permission granted in Entra that no RestrictAccess policy limits. \
         Exchange grants the union, so the Entra grant reaches every mailbox and the RBAC scope \

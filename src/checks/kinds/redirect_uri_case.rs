@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::uri::redirect_uris;
 use crate::checks::uri::split;
 use crate::checks::{Check, Context, Outcomes};
@@ -14,6 +14,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "redirect-uri-case",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A redirect URI with upper-case letters in its scheme, host or path. Entra compares \
         redirect URIs exactly, and some products (Sage CRM) build theirs in lowercase, so a \
         mixed-case registration breaks sign-in. Query and fragment are left alone.",

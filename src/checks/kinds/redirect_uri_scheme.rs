@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::uri::redirect_uris;
 use crate::checks::uri::{is_loopback, split};
 use crate::checks::{Check, Context, Outcomes};
@@ -14,6 +14,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "redirect-uri-scheme",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An `http://` redirect URI on a host that is not the local machine. Authorization codes \
         and tokens sent there cross the network unencrypted.",
     params: &[],

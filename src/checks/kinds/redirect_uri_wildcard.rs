@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::uri::redirect_uris;
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
@@ -13,6 +13,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "redirect-uri-wildcard",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A redirect URI containing `*`. A wildcard lets any matching site receive authorization \
         codes; Microsoft no longer accepts new ones for most apps.",
     params: &[],

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use toml::Spanned;
 use toml::de::ValueDeserializer;
 
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{BuildContext, BuildError, Check, Context, Evaluator, Outcomes};
 use crate::finding::{Evidence, Severity};
 use crate::model::{App, TenantInfo};
@@ -22,6 +22,7 @@ use crate::model::{App, TenantInfo};
 pub const KIND: Kind = Kind {
     name: "rego",
     scope: Scope::App,
+    written_in: Written::Rules,
     docs: "A user rule written in Rego, evaluated once per app. Its input is {\"app\": the \
         normalized app (see m365audit inspect), \"tenant\": the tenant's facts, \"as_of\": the \
         audit date in RFC 3339, \"as_of_ns\": the same in nanoseconds}. It defines a \

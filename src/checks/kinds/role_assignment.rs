@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Param, Scope};
+use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Context, Outcomes, TenantCheck};
 use crate::finding::{Subject, SubjectKind};
 use crate::model::Tenant;
@@ -13,6 +13,7 @@ use crate::model::Tenant;
 pub const KIND: Kind = Kind {
     name: "role-assignment",
     scope: Scope::Tenant,
+    written_in: Written::Anywhere,
     docs: "A management role assignment of the given role exists. Used for \
         ApplicationImpersonation, which Microsoft removed from Exchange Online in 2025: a \
         remaining assignment reaches every mailbox in its scope wherever the role still works.",

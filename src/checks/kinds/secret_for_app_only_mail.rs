@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::checks::evidence;
 use crate::checks::permissions::missing_permissions_reason;
 use crate::checks::permissions::permission_list;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::rfc3339;
 use crate::model::{App, PermissionClass};
@@ -15,6 +15,7 @@ use crate::model::{App, PermissionClass};
 pub const KIND: Kind = Kind {
     name: "secret-for-app-only-mail",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "An app with app-only mailbox permissions authenticates with a client secret. Microsoft \
         recommends certificates (or federated credentials) for such apps.",
     params: &[],

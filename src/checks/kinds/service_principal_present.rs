@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, ServicePrincipal};
 
@@ -12,6 +12,7 @@ use crate::model::{App, ServicePrincipal};
 pub const KIND: Kind = Kind {
     name: "service-principal-present",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "The app registration has no service principal (enterprise application) in the tenant: \
         nobody can sign in to it here and no permission is granted. Usually a leftover worth \
         deleting, with its credentials.",

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::evidence;
-use crate::checks::registry::{self, Kind, Scope};
+use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::model::App;
 
@@ -12,6 +12,7 @@ use crate::model::App;
 pub const KIND: Kind = Kind {
     name: "unknown-permission",
     scope: Scope::App,
+    written_in: Written::Anywhere,
     docs: "A requested permission this tool cannot classify: its id is not in the permission \
         catalogue, and either it belongs to a Microsoft API the catalogue covers or its value \
         is unknown altogether. Rules keyed on permission classes cannot see it.",
