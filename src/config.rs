@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::checks::{self, BuildContext};
-use crate::diagnostics::line_column;
+use crate::diagnostics::{Diagnostic, line_column};
 use crate::engine::RuleSet;
 use crate::engine::waiver::Waiver;
 use crate::finding::Severity;
@@ -21,18 +21,11 @@ pub const FILE_NAME: &str = "m365audit.toml";
 /// The template `m365audit init` writes.
 pub const TEMPLATE: &str = include_str!("config-template.toml");
 
-/// A configuration error: `file:line:col: message`.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}{}: {message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-pub struct ConfigError {
-    pub path: String,
-    pub position: Option<(usize, usize)>,
-    pub message: String,
-}
-
 #[derive(Debug, Default)]
 pub struct Config {
     pub path: Option<PathBuf>,
+    /// The file's text: parameter overrides are built from it, so their errors point into it.
+    text: String,
     pub scan: ScanDefaults,
     pub reports: ReportDefaults,
     pub rules: RuleSettings,
@@ -115,8 +108,18 @@ pub struct RuleSettings {
     pub only: Vec<String>,
     pub disable: Vec<String>,
     pub severity: BTreeMap<String, Severity>,
-    /// Rule id → parameters merged over the rule file's `[check]`, with where they were written.
-    pub params: BTreeMap<String, (toml::Table, Option<(usize, usize)>)>,
+    /// Rule id → parameters merged over the rule file's `[check]`.
+    pub params: BTreeMap<String, ParamOverride>,
+}
+
+/// `[rules.params] ID = { key = value, ... }`, as written.
+#[derive(Debug, Clone)]
+pub struct ParamOverride {
+    pub values: toml::Table,
+    /// Where the table is in the file.
+    span: std::ops::Range<usize>,
+    /// Each key's `key = value` text in the file, in order.
+    entries: Vec<(String, std::ops::Range<usize>)>,
 }
 
 #[derive(Deserialize)]
@@ -146,7 +149,7 @@ struct RulesFile {
 
 impl Config {
     /// `--config PATH`, else `m365audit.toml` in the working directory, else defaults.
-    pub fn find(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    pub fn find(explicit: Option<&Path>) -> Result<Config, Diagnostic> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
@@ -158,28 +161,94 @@ impl Config {
             }
         };
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
-            path: shown.clone(),
-            position: None,
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read: {e}")))?;
         let mut config = parse(&shown, &text)?;
         config.path = Some(path);
+        config.text = text;
         Ok(config)
+    }
+
+    /// Builds `rule`'s check with the overrides, through the kind's builder as the rule loader
+    /// does. The builder reads one TOML text: the override entries copied verbatim from this
+    /// file, then the rule file's other parameters. An error in an entry is moved back onto
+    /// this file, so its caret is under the key the admin wrote; any other error points at
+    /// the override table.
+    fn build_override(
+        &self,
+        rule: &crate::engine::rule::Rule,
+        o: &ParamOverride,
+        path: &str,
+    ) -> Result<checks::Evaluator, Diagnostic> {
+        let context = format!("rule {} parameters", rule.id);
+        let mut text = String::new();
+        let mut copied = Vec::with_capacity(o.entries.len());
+        for (key, range) in &o.entries {
+            if key == "kind" {
+                return Err(Diagnostic::at(
+                    path,
+                    &self.text,
+                    Some(range.clone()),
+                    "`kind` cannot be changed",
+                )
+                .context(context));
+            }
+            copied.push((text.len(), range.clone()));
+            text += &self.text[range.clone()];
+            text.push('\n');
+        }
+        let mut rest = rule.params.clone();
+        rest.remove("kind");
+        rest.retain(|k, _| !o.values.contains_key(k));
+        text += &toml::to_string(&rest).map_err(|e| {
+            Diagnostic::at(path, &self.text, Some(o.span.clone()), e.to_string())
+                .context(context.clone())
+        })?;
+        let onto_file = |span: Option<std::ops::Range<usize>>| {
+            span.and_then(|s| {
+                copied.iter().find_map(|(at, range)| {
+                    let offset = s.start.checked_sub(*at)?;
+                    (offset < range.len()).then(|| {
+                        let end = (s.end - at).min(range.len());
+                        range.start + offset..range.start + end
+                    })
+                })
+            })
+            .or(Some(o.span.clone()))
+        };
+        let doc = DeTable::parse(&text).map_err(|e| {
+            Diagnostic::at(
+                path,
+                &self.text,
+                onto_file(e.span()),
+                e.message().to_string(),
+            )
+            .context(context.clone())
+        })?;
+        let spec = checks::registry::find(&rule.kind).ok_or_else(|| {
+            Diagnostic::at(path, &self.text, Some(o.span.clone()), "unknown kind")
+                .context(context.clone())
+        })?;
+        let span = doc.span();
+        (spec.build)(
+            ValueDeserializer::from(Spanned::new(span, DeValue::Table(doc.into_inner()))),
+            &BuildContext::rule(&text),
+        )
+        .map_err(|e| {
+            Diagnostic::at(path, &self.text, onto_file(e.span), e.message).context(context)
+        })
     }
 
     /// Checks rule ids against the loaded rules and applies severities, parameters and the
     /// rule selection. Unknown ids are errors (a typo must not silently keep a rule on).
-    pub fn apply(&self, rules: &mut RuleSet) -> Result<(), ConfigError> {
+    pub fn apply(&self, rules: &mut RuleSet) -> Result<(), Diagnostic> {
         let path = self
             .path
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let err = |position, message: String| ConfigError {
-            path: path.clone(),
-            position,
-            message,
+        let err = |span: Option<std::ops::Range<usize>>, message: String| {
+            Diagnostic::at(path.clone(), &self.text, span, message)
         };
         let known = |id: &str| rules.get(id).is_some();
         for id in self
@@ -199,36 +268,10 @@ impl Config {
             if let Some(s) = self.rules.severity.get(&rule.id) {
                 rule.severity = *s;
             }
-            if let Some((overrides, position)) = self.rules.params.get(&rule.id) {
+            if let Some(o) = self.rules.params.get(&rule.id) {
+                rule.check = self.build_override(rule, o, &path)?;
                 let mut params = rule.params.clone();
-                for (k, v) in overrides {
-                    if k == "kind" {
-                        return Err(err(
-                            *position,
-                            format!("rule {}: `kind` cannot be changed", rule.id),
-                        ));
-                    }
-                    params.insert(k.clone(), v.clone());
-                }
-                params.remove("kind");
-                let text = toml::to_string(&params)
-                    .map_err(|e| err(*position, format!("rule {}: {e}", rule.id)))?;
-                let doc =
-                    DeTable::parse(&text).map_err(|e| err(*position, e.message().to_string()))?;
-                let span = doc.span();
-                let spec = checks::registry::find(&rule.kind)
-                    .ok_or_else(|| err(*position, format!("rule {}: unknown kind", rule.id)))?;
-                rule.check = (spec.build)(
-                    ValueDeserializer::from(Spanned::new(span, DeValue::Table(doc.into_inner()))),
-                    &BuildContext::rule(&text),
-                )
-                .map_err(|e| {
-                    err(
-                        *position,
-                        format!("rule {} parameters: {}", rule.id, e.message),
-                    )
-                })?;
-                params.insert("kind".into(), toml::Value::String(rule.kind.clone()));
+                params.extend(o.values.clone());
                 rule.params = params;
             }
         }
@@ -248,11 +291,9 @@ impl Config {
     }
 }
 
-fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
-    let at = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
-        path: path.to_string(),
-        position: span.map(|s| line_column(text.as_bytes(), s.start)),
-        message,
+fn parse(path: &str, text: &str) -> Result<Config, Diagnostic> {
+    let at = |span: Option<std::ops::Range<usize>>, message: String| {
+        Diagnostic::at(path, text, span, message)
     };
     let toml_err = |e: toml::de::Error| at(e.span(), e.message().to_string());
     let doc = DeTable::parse(text).map_err(toml_err)?;
@@ -280,13 +321,30 @@ fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
                 ));
             };
             for (id, v) in p {
-                let position = Some(line_column(text.as_bytes(), v.span().start));
-                let table =
+                let span = v.span();
+                let DeValue::Table(entries) = v.get_ref() else {
+                    return Err(at(
+                        Some(span),
+                        format!(
+                            "[rules.params] {}: must be a table of the rule's parameters",
+                            id.get_ref()
+                        ),
+                    ));
+                };
+                let entries = entries
+                    .iter()
+                    .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
+                    .collect();
+                let values =
                     toml::Table::deserialize(ValueDeserializer::from(v)).map_err(toml_err)?;
-                config
-                    .rules
-                    .params
-                    .insert(id.get_ref().to_ascii_uppercase(), (table, position));
+                config.rules.params.insert(
+                    id.get_ref().to_ascii_uppercase(),
+                    ParamOverride {
+                        values,
+                        span,
+                        entries,
+                    },
+                );
             }
         }
         let file = RulesFile::deserialize(ValueDeserializer::from(Spanned::new(
@@ -319,14 +377,11 @@ fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
             ));
         };
         for w in list {
-            let position = Some(line_column(text.as_bytes(), w.span().start));
+            let wspan = w.span();
+            let position = Some(line_column(text.as_bytes(), wspan.start));
             let f = WaiverFile::deserialize(ValueDeserializer::from(w)).map_err(toml_err)?;
             if f.reason.trim().is_empty() {
-                return Err(ConfigError {
-                    path: path.to_string(),
-                    position,
-                    message: "a waiver needs a reason".into(),
-                });
+                return Err(at(Some(wspan), "a waiver needs a reason".into()));
             }
             let expires = match f.expires {
                 Some(e) => {

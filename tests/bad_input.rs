@@ -202,3 +202,78 @@ fn usage_errors_exit_2() {
     let out = m365audit(["explain", "NOPE-001"]);
     assert_clean_error(&out, &["unknown rule id"]);
 }
+
+/// The line and the caret under the exact place, for every file people write: a rule file, a
+/// profile, and a parameter override in the configuration (the caret is under the key the
+/// admin wrote there, not in the rule file the override applies to).
+#[test]
+fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
+    let dir = TempDir::new("carets");
+    let rule = std::fs::read_to_string(
+        common::root().join("examples/rules/ORG-001.mail-app-two-owners.toml"),
+    )
+    .expect("example rule")
+    .replace("severity = \"medium\"", "severty = \"medium\"");
+    dir.write("rules/ORG-001.mail-app-two-owners.toml", rule);
+    let rules = dir.path().join("rules");
+    let out = m365audit([
+        "scan",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "examples/demo-tenant",
+    ]);
+    assert_clean_error(
+        &out,
+        &[
+            "ORG-001.mail-app-two-owners.toml:12:1: rule ORG-001: unknown field `severty`",
+            "\n12 | severty = \"medium\"\n   | ^^^^^^^ did you mean `severity`?",
+        ],
+    );
+
+    let profile = dir.write(
+        "acme.toml",
+        "id = \"acme\"\nvendor = \"Acme\"\ntitle = \"t\"\nguide = \"g\"\n\n[[steps]]\nnumber = \"1\"\ntitle = \"x\"\nguide = \"y\"\n[[steps.checks]]\nkind = \"permissions\"\npermissions = [{ resource = \"Microsoft Graph\", value = \"Mail.Sendd\", type = \"application\" }]\n",
+    );
+    let out = m365audit([
+        "checklist",
+        "--profile-file",
+        profile.to_str().expect("utf-8"),
+        "--app",
+        "x",
+        "examples/demo-tenant",
+    ]);
+    assert_clean_error(
+        &out,
+        &[
+            "acme.toml:12:56: profile acme: Microsoft Graph has no application permission \"Mail.Sendd\"",
+            "\n12 | permissions = [{ resource = \"Microsoft Graph\", value = \"Mail.Sendd\", type = \"application\" }]\n   |                                                        ^^^^^^^^^^^^",
+        ],
+    );
+
+    for (text, headline, caret) in [
+        (
+            "[rules.params]\nCRED-002 = { warn_days = 30, high_dayz = 3 }\n",
+            "m365audit.toml:2:30: rule CRED-002 parameters: unknown field `high_dayz`",
+            "\n2 | CRED-002 = { warn_days = 30, high_dayz = 3 }\n  |                              ^^^^^^^^^ did you mean `high_days`?",
+        ),
+        (
+            "# thresholds\n[rules.params.CRED-002]\nwarn_days = \"30\"\n",
+            "m365audit.toml:3:13: rule CRED-002 parameters: invalid type: string \"30\"",
+            "\n3 | warn_days = \"30\"\n  |             ^^^^",
+        ),
+        (
+            "[rules.params]\nCRED-002 = { kind = \"owner-count\" }\n",
+            "m365audit.toml:2:14: rule CRED-002 parameters: `kind` cannot be changed",
+            "\n2 | CRED-002 = { kind = \"owner-count\" }\n  |              ^^^^^^^^^^^^^^^^^^^^",
+        ),
+    ] {
+        let config = dir.write("m365audit.toml", text);
+        let out = m365audit([
+            "scan",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "examples/demo-tenant",
+        ]);
+        assert_clean_error(&out, &[headline, caret]);
+    }
+}

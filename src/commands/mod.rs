@@ -18,7 +18,8 @@ use std::path::Path;
 use chrono::{DateTime, NaiveTime, Utc};
 
 use crate::cli::{Cli, Command, RulesCommand};
-use crate::engine::{EvalOptions, Evaluation, RuleError, RuleSet};
+use crate::diagnostics::Diagnostic;
+use crate::engine::{EvalOptions, Evaluation, RuleSet};
 use crate::model::{self, Catalog, Tenant, TenantInfo};
 use crate::pipeline::{STREAM_BATCH, evaluate_stream};
 use crate::report::{SourceSummary, defused};
@@ -41,7 +42,7 @@ pub enum CommandError {
     Input(String),
     /// Rule files that failed to load: exit 2.
     #[error("{} rule file error(s)", .0.len())]
-    Rules(Vec<RuleError>),
+    Rules(Vec<Diagnostic>),
     /// Anything else: exit 3.
     #[error("{0}")]
     Runtime(String),

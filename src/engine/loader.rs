@@ -2,7 +2,6 @@
 //! the rule id when it is known; all bad files are reported, not just the first.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::rule::{Docs, Example, Origin, Rule};
 use crate::checks::{BuildContext, registry};
-use crate::diagnostics::line_column;
+use crate::diagnostics::{Diagnostic, line_column};
 use crate::finding::Severity;
 use crate::model::{App, TenantInfo};
 
@@ -21,30 +20,6 @@ include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 /// rule can never take a user rule's id.
 pub const RESERVED_PREFIXES: &[&str] = &["APP", "CRED", "EXO", "PERM", "SCOPE", "URI"];
 
-/// A rule file that could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub struct RuleError {
-    pub path: String,
-    /// 1-based line and column.
-    pub position: Option<(usize, usize)>,
-    pub rule: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path)?;
-        if let Some((line, column)) = self.position {
-            write!(f, ":{line}:{column}")?;
-        }
-        f.write_str(": ")?;
-        if let Some(rule) = &self.rule {
-            write!(f, "rule {rule}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
 /// The rules of one run, sorted by id.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -53,7 +28,7 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The shipped rules plus every `*.toml` under each user directory.
-    pub fn load(user_dirs: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+    pub fn load(user_dirs: &[PathBuf]) -> Result<RuleSet, Vec<Diagnostic>> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (path, text) in EMBEDDED_RULES {
@@ -67,7 +42,7 @@ impl RuleSet {
     }
 
     /// Only the rules under the given directories (for `rules test DIR`).
-    pub fn load_user_only(dirs: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+    pub fn load_user_only(dirs: &[PathBuf]) -> Result<RuleSet, Vec<Diagnostic>> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         load_user_dirs(dirs, &mut rules, &mut errors);
@@ -92,25 +67,21 @@ impl RuleSet {
     }
 }
 
-fn load_user_dirs(dirs: &[PathBuf], rules: &mut Vec<Rule>, errors: &mut Vec<RuleError>) {
+fn load_user_dirs(dirs: &[PathBuf], rules: &mut Vec<Rule>, errors: &mut Vec<Diagnostic>) {
     for dir in dirs {
         let mut files = Vec::new();
         if let Err(e) = collect_rule_files(dir, &mut files) {
-            errors.push(RuleError {
-                path: dir.display().to_string(),
-                position: None,
-                rule: None,
-                message: format!("cannot read rule directory: {e}"),
-            });
+            errors.push(Diagnostic::new(
+                dir.display().to_string(),
+                format!("cannot read rule directory: {e}"),
+            ));
             continue;
         }
         if files.is_empty() {
-            errors.push(RuleError {
-                path: dir.display().to_string(),
-                position: None,
-                rule: None,
-                message: "no rule files (*.toml) in this directory".into(),
-            });
+            errors.push(Diagnostic::new(
+                dir.display().to_string(),
+                "no rule files (*.toml) in this directory",
+            ));
         }
         files.sort();
         for file in files {
@@ -118,12 +89,7 @@ fn load_user_dirs(dirs: &[PathBuf], rules: &mut Vec<Rule>, errors: &mut Vec<Rule
             let text = match std::fs::read_to_string(&file) {
                 Ok(t) => t,
                 Err(e) => {
-                    errors.push(RuleError {
-                        path: shown,
-                        position: None,
-                        rule: None,
-                        message: format!("cannot read: {e}"),
-                    });
+                    errors.push(Diagnostic::new(shown, format!("cannot read: {e}")));
                     continue;
                 }
             };
@@ -150,29 +116,38 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
     Ok(())
 }
 
+/// What a rule file's diagnostics are about.
+fn rule_context(id: &Option<String>) -> Option<String> {
+    id.as_ref().map(|id| format!("rule {id}"))
+}
+
 /// Sorts by id and rejects duplicate ids and slugs.
-fn finish(mut rules: Vec<Rule>, mut errors: Vec<RuleError>) -> Result<RuleSet, Vec<RuleError>> {
+fn finish(mut rules: Vec<Rule>, mut errors: Vec<Diagnostic>) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut seen_ids: BTreeMap<String, &Origin> = BTreeMap::new();
     let mut seen_slugs: BTreeMap<&str, &Rule> = BTreeMap::new();
     for rule in &rules {
         if let Some(first) = seen_ids.insert(rule.id.to_ascii_uppercase(), &rule.origin) {
-            errors.push(RuleError {
-                path: rule.origin.to_string(),
-                position: rule.position,
-                rule: Some(rule.id.clone()),
-                message: format!("duplicate rule id: also defined in {first}"),
-            });
+            errors.push(
+                Diagnostic::at_position(
+                    rule.origin.to_string(),
+                    rule.position,
+                    format!("duplicate rule id: also defined in {first}"),
+                )
+                .context(format!("rule {}", rule.id)),
+            );
         }
         if let Some(first) = seen_slugs.insert(&rule.slug, rule) {
-            errors.push(RuleError {
-                path: rule.origin.to_string(),
-                position: rule.position,
-                rule: Some(rule.id.clone()),
-                message: format!(
-                    "duplicate slug {:?}: also used by {} in {}",
-                    rule.slug, first.id, first.origin
-                ),
-            });
+            errors.push(
+                Diagnostic::at_position(
+                    rule.origin.to_string(),
+                    rule.position,
+                    format!(
+                        "duplicate slug {:?}: also used by {} in {}",
+                        rule.slug, first.id, first.origin
+                    ),
+                )
+                .context(format!("rule {}", rule.id)),
+            );
         }
     }
     if !errors.is_empty() {
@@ -218,14 +193,10 @@ struct ExampleInput {
 }
 
 /// Parses and validates one rule file. `path` is how the file is named in messages.
-pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleError> {
-    let at =
-        |span: Option<std::ops::Range<usize>>, rule: &Option<String>, message: String| RuleError {
-            path: path.to_string(),
-            position: span.map(|s| line_column(text.as_bytes(), s.start)),
-            rule: rule.clone(),
-            message,
-        };
+pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, Diagnostic> {
+    let at = |span: Option<std::ops::Range<usize>>, rule: &Option<String>, message: String| {
+        Diagnostic::at(path, text, span, message).with_context(rule_context(rule))
+    };
     let toml_err =
         |e: toml::de::Error, rule: &Option<String>| at(e.span(), rule, e.message().to_string());
 
@@ -236,9 +207,10 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         .get("id")
         .and_then(|v| v.get_ref().as_str())
         .map(String::from);
-    let id_position = table
-        .get("id")
-        .map(|v| line_column(text.as_bytes(), v.span().start));
+    let id_span = table.get("id").map(|v| v.span());
+    let id_position = id_span
+        .clone()
+        .map(|s| line_column(text.as_bytes(), s.start));
     let examples_span = table.get("examples").map(|v| v.span());
 
     let Some(check) = table.remove("check") else {
@@ -249,12 +221,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, RuleEr
         table,
     )))
     .map_err(|e| toml_err(e, &rule_id))?;
-    validate_names(&file, &origin).map_err(|message| RuleError {
-        path: path.to_string(),
-        position: id_position,
-        rule: rule_id.clone(),
-        message,
-    })?;
+    validate_names(&file, &origin).map_err(|message| at(id_span, &rule_id, message))?;
 
     let check_span = check.span();
     let DeValue::Table(mut check_table) = check.into_inner() else {
@@ -445,7 +412,7 @@ why = "y"
 remediation = "r"
 "#;
 
-    fn parse(text: &str) -> Result<Rule, RuleError> {
+    fn parse(text: &str) -> Result<Rule, Diagnostic> {
         parse_rule(
             "x/ORG-001.test-rule.toml",
             Origin::User(PathBuf::from("x/ORG-001.test-rule.toml")),

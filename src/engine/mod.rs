@@ -6,5 +6,5 @@ pub mod rule;
 pub mod waiver;
 
 pub use eval::{EvalOptions, Evaluation, evaluate};
-pub use loader::{RuleError, RuleSet};
+pub use loader::RuleSet;
 pub use rule::{Docs, Example, Origin, Rule};

@@ -13,23 +13,13 @@ use super::{Advice, AdviceKind, Profile, Step, StepCheck};
 use crate::checks::kinds::permissions;
 use crate::checks::registry::{self, Kind};
 use crate::checks::{BuildContext, BuildError, ProfileBuild, reflow};
-use crate::diagnostics::line_column;
+use crate::diagnostics::Diagnostic;
 use crate::model::Catalog;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
 
-/// A profile file that could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}{}: {}{message}", position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default(), profile.as_ref().map(|p| format!("profile {p}: ")).unwrap_or_default())]
-pub struct ProfileError {
-    pub path: String,
-    pub position: Option<(usize, usize)>,
-    pub profile: Option<String>,
-    pub message: String,
-}
-
 /// The shipped profiles, in file order.
-pub fn builtin(catalog: &Catalog) -> Result<Vec<Profile>, Vec<ProfileError>> {
+pub fn builtin(catalog: &Catalog) -> Result<Vec<Profile>, Vec<Diagnostic>> {
     let mut profiles = Vec::new();
     let mut errors = Vec::new();
     for (path, text) in EMBEDDED_PROFILES {
@@ -46,14 +36,10 @@ pub fn builtin(catalog: &Catalog) -> Result<Vec<Profile>, Vec<ProfileError>> {
 }
 
 /// A user-written profile.
-pub fn load_file(path: &Path, catalog: &Catalog) -> Result<Profile, ProfileError> {
+pub fn load_file(path: &Path, catalog: &Catalog) -> Result<Profile, Diagnostic> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
-        path: shown.clone(),
-        position: None,
-        profile: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read: {e}")))?;
     parse(&shown, &text, catalog)
 }
 
@@ -93,14 +79,10 @@ struct AdviceFile {
     dead_from: Option<Spanned<String>>,
 }
 
-fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileError> {
+fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, Diagnostic> {
     let at = |span: Option<std::ops::Range<usize>>, profile: &Option<String>, message: String| {
-        ProfileError {
-            path: path.to_string(),
-            position: span.map(|s| line_column(text.as_bytes(), s.start)),
-            profile: profile.clone(),
-            message,
-        }
+        Diagnostic::at(path, text, span, message)
+            .with_context(profile.as_ref().map(|p| format!("profile {p}")))
     };
     let toml_err =
         |e: toml::de::Error, p: &Option<String>| at(e.span(), p, e.message().to_string());
@@ -254,13 +236,13 @@ fn parse(path: &str, text: &str, catalog: &Catalog) -> Result<Profile, ProfileEr
     })
 }
 
-type At<'a> = dyn Fn(Option<std::ops::Range<usize>>, &Option<String>, String) -> ProfileError + 'a;
+type At<'a> = dyn Fn(Option<std::ops::Range<usize>>, &Option<String>, String) -> Diagnostic + 'a;
 
 fn date(
     s: Option<Spanned<String>>,
     at: &At<'_>,
     id: &Option<String>,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ProfileError> {
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Diagnostic> {
     match s {
         None => Ok(None),
         Some(s) => crate::dates::parse_datetime(s.get_ref())
@@ -295,7 +277,7 @@ fn step_check_kind<'a>(
     value: Spanned<DeValue<'a>>,
     at: &At<'_>,
     id: &Option<String>,
-) -> Result<RawCheck<'a>, ProfileError> {
+) -> Result<RawCheck<'a>, Diagnostic> {
     let span = value.span();
     let DeValue::Table(mut table) = value.into_inner() else {
         return Err(at(Some(span), id, "each check must be a table".into()));

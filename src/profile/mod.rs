@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::checks::{Evaluator, PermissionRef};
 
 pub use eval::{StepOutcome, StepResult, evaluate};
-pub use load::{ProfileError, builtin, load_file};
+pub use load::{builtin, load_file};
 
 /// A checklist for one vendor's integration.
 pub struct Profile {
