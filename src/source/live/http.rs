@@ -175,7 +175,9 @@ impl Http {
     }
 
     /// Exponential backoff with "equal jitter": half fixed, half random, so retries spread
-    /// out but never collapse to zero.
+    /// out but never collapse to zero. Six lines, so no backoff crate: the retry loop also
+    /// honours `Retry-After` and the Graph throttling answers, which a generic policy would
+    /// have to be taught anyway.
     pub(super) fn backoff(&self, retry: u32) -> Duration {
         let step = self
             .retry
