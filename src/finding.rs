@@ -166,6 +166,14 @@ impl Subject {
             identity,
         }
     }
+
+    /// The name reports show it under: its display name, else its identity, else `(unnamed)`.
+    pub fn shown_name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .or(self.identity.as_deref())
+            .unwrap_or("(unnamed)")
+    }
 }
 
 #[derive(Debug, Clone)]

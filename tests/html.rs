@@ -65,7 +65,52 @@ fn html_is_self_contained_escaped_and_counts_match_the_json() {
     let html =
         std::fs::read_to_string(html_report(&tmp, &[file.to_str().expect("utf-8")])).expect("html");
     assert!(!html.contains("<img"), "raw markup in the report");
-    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;"));
+    // The apostrophe stays: every attribute is in double quotes, so it can end none.
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;&quot;'"));
+}
+
+#[test]
+fn hostile_names_are_text_in_elements_and_attributes() {
+    let tmp = TempDir::new("html-hostile");
+    let names = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        // An ANSI escape and a right-to-left override: defused, as in the other formats.
+        "\u{1b}[31mRed\u{202E}txt.exe",
+    ];
+    let apps: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            serde_json::json!({
+                "id": format!("00000000-0000-4000-8000-00000000000{i}"),
+                "appId": format!("11111111-0000-4000-8000-00000000000{i}"),
+                "displayName": name,
+                "web": {"redirectUris": ["http://evil.example/cb"]},
+            })
+        })
+        .collect();
+    let file = tmp.write("apps.json", Value::from(apps).to_string());
+    let html =
+        std::fs::read_to_string(html_report(&tmp, &[file.to_str().expect("utf-8")])).expect("html");
+
+    assert_eq!(count(&html, "<script"), 1, "only the report's own script");
+    assert!(!html.contains("<img"), "raw markup in the report");
+    // In element content (the finding's summary) and in an attribute (the app filter's key).
+    assert!(html.contains("<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>"));
+    assert!(html.contains("<b>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</b>"));
+    assert!(html.contains("data-app=\"&lt;script&gt;alert(1)&lt;/script&gt; 11111111-"));
+    assert!(html.contains("data-app=\"&quot;&gt;&lt;img src=x onerror=alert(1)&gt; 11111111-"));
+    assert!(html.contains("<b>\u{FFFD}[31mRed\u{FFFD}txt.exe</b>"));
+    let hidden: Vec<char> = html
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && !"\n\t\r".contains(c))
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }
 
 fn chromium() -> Option<PathBuf> {

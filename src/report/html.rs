@@ -3,13 +3,18 @@
 //! evidence and remediation. Filters can be preset in the URL fragment
 //! (`report.html#severity=high&rule=CRED-001&app=sysaid`), which is also how the browser
 //! test drives them.
+//!
+//! The page is a maud template: every spliced value is escaped unless it is wrapped in
+//! `PreEscaped`, and text from the inputs or the rules goes through [`Text`], which also
+//! defuses it. The page is rendered without its findings, which are then rendered and
+//! written one at a time in its place, so a large report is never whole in memory.
 
 use std::io::{self, Write};
 
-use super::{Report, format_as_of};
-use crate::finding::{Outcome, Severity};
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
-use super::escape_markup as esc;
+use super::{Report, defuse_in_markup, format_as_of};
+use crate::finding::{Finding, Outcome, Severity};
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}
@@ -50,184 +55,188 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Where the findings go in the page. Escaped text cannot contain it (`<` is always
+/// escaped), nor do the style and script, so its first occurrence is this one.
+const FINDINGS: &str = "<!--findings-->";
+
+/// Text from the inputs or the rules, as the page shows it: what [`defuse_in_markup`]
+/// replaces is replaced, then maud escapes it like every other splice.
+struct Text<'a>(&'a str);
+
+impl Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let defused: String = self.0.chars().map(defuse_in_markup).collect();
+        defused.render_to(buffer);
+    }
+}
+
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let s = &report.summary;
-    let shown: Vec<_> = report
+    let shown: Vec<&Finding> = report
         .findings
         .iter()
         .filter(|f| report.includes_passed || f.outcome != Outcome::Pass)
         .collect();
-    writeln!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    )?;
-    writeln!(
-        out,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>m365audit report, as of {}</title>\n<style>{STYLE}</style></head><body>",
-        esc(&format_as_of(report.as_of))
-    )?;
-    writeln!(out, "<h1>m365audit report</h1>")?;
-    writeln!(
-        out,
-        "<p class=\"meta\">As of {} · generated {} · m365audit {}</p>",
-        esc(&format_as_of(report.as_of)),
-        esc(&crate::dates::rfc3339(report.generated_at)),
-        esc(report.tool_version)
-    )?;
-    for src in &report.sources {
-        writeln!(
-            out,
-            "<p class=\"meta\">Source <code>{}</code>: {} app(s){}</p>",
-            esc(&src.path),
-            src.apps,
-            src.tenant
-                .as_deref()
-                .map(|t| format!(", tenant {}", esc(t)))
-                .unwrap_or_default()
-        )?;
+    let page = page(report, &shown).into_string();
+    let (head, tail) = page
+        .split_once(FINDINGS)
+        .expect("the page has a place for the findings");
+    out.write_all(head.as_bytes())?;
+    for f in shown {
+        out.write_all(finding(report, f).into_string().as_bytes())?;
     }
-    writeln!(out, "<div class=\"cards\">")?;
-    let mut card = |id: &str, label: &str, n: usize| {
-        writeln!(
-            out,
-            "<div class=\"card\" id=\"count-{id}\" data-count=\"{n}\"><b>{n}</b>{label}</div>"
-        )
-    };
-    card("fail", "failing", s.fail)?;
+    out.write_all(tail.as_bytes())?;
+    // A text file ends with a line break.
+    out.write_all(b"\n")
+}
+
+/// The page around the findings: summary cards, filters, style and script.
+fn page(report: &Report, shown: &[&Finding]) -> Markup {
+    let s = &report.summary;
+    let as_of = format_as_of(report.as_of);
+    let mut cards = vec![("fail", "failing", s.fail)];
     for sev in Severity::ALL.iter().rev() {
         let n = s.by_severity.get(sev).copied().unwrap_or(0);
-        card(sev.as_str(), sev.as_str(), n)?;
+        cards.push((sev.as_str(), sev.as_str(), n));
     }
-    card("not_evaluated", "not evaluated", s.not_evaluated)?;
-    card("waived", "waived", s.waived)?;
-    card("pass", "passed", s.pass)?;
-    writeln!(out, "</div>")?;
-    if let Some(c) = &report.changes {
-        writeln!(
-            out,
-            "<p>Against <code>{}</code>: {} new, {} unchanged, {} resolved.</p>",
-            esc(&c.baseline),
-            c.new,
-            c.unchanged,
-            c.resolved.len()
-        )?;
-    }
-
+    cards.extend([
+        ("not_evaluated", "not evaluated", s.not_evaluated),
+        ("waived", "waived", s.waived),
+        ("pass", "passed", s.pass),
+    ]);
     let mut rules: Vec<&str> = shown
         .iter()
         .map(|f| report.rules.rules[f.rule].id.as_str())
         .collect();
     rules.sort_unstable();
     rules.dedup();
-    writeln!(out, "<div class=\"filters\">")?;
-    writeln!(
-        out,
-        "<label>Severity <select id=\"f-severity\"><option value=\"\">all</option>"
-    )?;
-    for sev in Severity::ALL.iter().rev() {
-        writeln!(out, "<option>{}</option>", sev.as_str())?;
-    }
-    writeln!(out, "</select></label>")?;
-    writeln!(
-        out,
-        "<label>Rule <select id=\"f-rule\"><option value=\"\">all</option>"
-    )?;
-    for r in &rules {
-        writeln!(out, "<option>{}</option>", esc(r))?;
-    }
-    writeln!(out, "</select></label>")?;
-    writeln!(
-        out,
-        "<label>Outcome <select id=\"f-outcome\"><option value=\"\">all</option>"
-    )?;
-    for o in ["fail", "not_evaluated", "waived", "pass"] {
-        writeln!(out, "<option>{o}</option>")?;
-    }
-    writeln!(out, "</select></label>")?;
-    writeln!(
-        out,
-        "<label>App <input id=\"f-app\" type=\"search\" placeholder=\"name or id\"></label>"
-    )?;
-    writeln!(
-        out,
-        "<span><span id=\"shown\">{}</span> shown</span></div>",
-        shown.len()
-    )?;
-
-    for f in &shown {
-        let rule = &report.rules.rules[f.rule];
-        let subj = &f.subject;
-        let name = subj
-            .display_name
-            .as_deref()
-            .or(subj.identity.as_deref())
-            .unwrap_or("(unnamed)");
-        let app_key = format!(
-            "{} {} {}",
-            name,
-            subj.app_id.as_deref().unwrap_or_default(),
-            subj.object_id.as_deref().unwrap_or_default()
-        )
-        .to_lowercase();
-        let sev_label = match f.outcome {
-            Outcome::Fail => f.severity.as_str().to_string(),
-            other => other.as_str().replace('_', " "),
-        };
-        let change = match report.change(f) {
-            Some(c) => format!("<span class=\"tag\">{}</span>", c.as_str()),
-            None => String::new(),
-        };
-        writeln!(
-            out,
-            "<details class=\"finding\" data-severity=\"{}\" data-rule=\"{}\" data-outcome=\"{}\" data-app=\"{}\">",
-            f.severity.as_str(),
-            esc(&rule.id),
-            f.outcome.as_str(),
-            esc(&app_key)
-        )?;
-        writeln!(
-            out,
-            "<summary><span class=\"sev {}\">{}</span><span class=\"rule\">{}</span><b>{}</b> — {}{change}</summary>",
-            f.severity.as_str(),
-            esc(&sev_label),
-            esc(&rule.id),
-            esc(name),
-            esc(&f.message)
-        )?;
-        writeln!(
-            out,
-            "<p><b>{}</b> ({}) · {}{}</p>",
-            esc(&rule.title),
-            esc(&rule.slug),
-            esc(subj
-                .app_id
-                .as_deref()
-                .or(subj.identity.as_deref())
-                .unwrap_or("-")),
-            f.item
-                .as_deref()
-                .map(|i| format!(" · item {}", esc(i)))
-                .unwrap_or_default()
-        )?;
-        let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
-        writeln!(out, "<p>Evidence</p><pre>{}</pre>", esc(&evidence))?;
-        writeln!(
-            out,
-            "<p><b>Remediation.</b> {}</p>",
-            esc(&rule.docs.remediation)
-        )?;
-        if !rule.docs.references.is_empty() {
-            writeln!(out, "<ul>")?;
-            for r in &rule.docs.references {
-                writeln!(out, "<li>{}</li>", esc(r))?;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "m365audit report, as of " (Text(&as_of)) }
+                // A constant of this file: no input reaches it.
+                style { (PreEscaped(STYLE)) }
             }
-            writeln!(out, "</ul>")?;
+            body {
+                h1 { "m365audit report" }
+                p.meta {
+                    "As of " (Text(&as_of))
+                    " · generated " (Text(&crate::dates::rfc3339(report.generated_at)))
+                    " · m365audit " (Text(report.tool_version))
+                }
+                @for src in &report.sources {
+                    p.meta {
+                        "Source " code { (Text(&src.path)) } ": " (src.apps) " app(s)"
+                        @if let Some(tenant) = &src.tenant { ", tenant " (Text(tenant)) }
+                    }
+                }
+                div.cards {
+                    @for (id, label, n) in cards {
+                        div.card id={ "count-" (id) } data-count=(n) { b { (n) } (label) }
+                    }
+                }
+                @if let Some(c) = &report.changes {
+                    p {
+                        "Against " code { (Text(&c.baseline)) } ": " (c.new) " new, "
+                        (c.unchanged) " unchanged, " (c.resolved.len()) " resolved."
+                    }
+                }
+                div.filters {
+                    label {
+                        "Severity "
+                        select #f-severity {
+                            option value="" { "all" }
+                            @for sev in Severity::ALL.iter().rev() { option { (sev.as_str()) } }
+                        }
+                    }
+                    label {
+                        "Rule "
+                        select #f-rule {
+                            option value="" { "all" }
+                            @for r in &rules { option { (Text(r)) } }
+                        }
+                    }
+                    label {
+                        "Outcome "
+                        select #f-outcome {
+                            option value="" { "all" }
+                            @for o in ["fail", "not_evaluated", "waived", "pass"] { option { (o) } }
+                        }
+                    }
+                    label { "App " input #f-app type="search" placeholder="name or id"; }
+                    span { span #shown { (shown.len()) } " shown" }
+                }
+                // A comment of this file's, replaced by the findings in `write`.
+                (PreEscaped(FINDINGS))
+                // A constant of this file: no input reaches it.
+                script { (PreEscaped(SCRIPT)) }
+            }
         }
-        writeln!(
-            out,
-            "<p class=\"meta\">fingerprint {}</p></details>",
-            esc(&f.fingerprint)
-        )?;
     }
-    writeln!(out, "<script>{SCRIPT}</script></body></html>")
+}
+
+/// One finding, expandable to its evidence and remediation; its `data-*` attributes are
+/// what the filters match.
+fn finding(report: &Report, f: &Finding) -> Markup {
+    let rule = &report.rules.rules[f.rule];
+    let subj = &f.subject;
+    let name = subj.shown_name();
+    let app_key = format!(
+        "{} {} {}",
+        name,
+        subj.app_id.as_deref().unwrap_or_default(),
+        subj.object_id.as_deref().unwrap_or_default()
+    )
+    .to_lowercase();
+    let sev_label = match f.outcome {
+        Outcome::Fail => f.severity.as_str().to_string(),
+        other => other.as_str().replace('_', " "),
+    };
+    let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
+    html! {
+        details.finding
+            data-severity=(f.severity.as_str())
+            data-rule=(Text(&rule.id))
+            data-outcome=(f.outcome.as_str())
+            data-app=(Text(&app_key))
+        {
+            summary {
+                span.sev.(f.severity.as_str()) { (Text(&sev_label)) }
+                span.rule { (Text(&rule.id)) }
+                b { (Text(name)) }
+                " — " (Text(&f.message))
+                @if let Some(change) = report.change(f) { span.tag { (change.as_str()) } }
+            }
+            p {
+                b { (Text(&rule.title)) }
+                " (" (Text(&rule.slug)) ") · "
+                (Text(subj.app_id.as_deref().or(subj.identity.as_deref()).unwrap_or("-")))
+                @if let Some(item) = &f.item { " · item " (Text(item)) }
+            }
+            p { "Evidence" }
+            pre { (Text(&evidence)) }
+            p { b { "Remediation." } " " (Text(&rule.docs.remediation)) }
+            @if !rule.docs.references.is_empty() {
+                ul { @for r in &rule.docs.references { li { (Text(r)) } } }
+            }
+            p.meta { "fingerprint " (Text(&f.fingerprint)) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use maud::html;
+
+    use super::Text;
+
+    #[test]
+    fn text_is_escaped_and_defused_in_content_and_attributes() {
+        let name = "\"><img src=x onerror=alert(1)>\u{1b}[2J\u{202E}\tx\ny";
+        let markup = html! { b title=(Text(name)) { (Text(name)) } }.into_string();
+        let text = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;\u{FFFD}[2J\u{FFFD}\tx\ny";
+        assert_eq!(markup, format!("<b title=\"{text}\">{text}</b>"));
+    }
 }

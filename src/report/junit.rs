@@ -13,11 +13,7 @@ use super::escape_markup as esc;
 
 fn case_name(f: &Finding) -> String {
     let s = &f.subject;
-    let who = s
-        .display_name
-        .as_deref()
-        .or(s.identity.as_deref())
-        .unwrap_or("(unnamed)");
+    let who = s.shown_name();
     let id = s
         .app_id
         .as_deref()

@@ -112,13 +112,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "| {severity} | {}<br>`{}` | {} {} | {new}{} |",
-            cell(
-                f.subject
-                    .display_name
-                    .as_deref()
-                    .or(f.subject.identity.as_deref())
-                    .unwrap_or("(unnamed)")
-            ),
+            cell(f.subject.shown_name()),
             f.subject.app_id.as_deref().unwrap_or("-"),
             rule.id,
             rule.slug,

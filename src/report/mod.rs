@@ -294,8 +294,17 @@ pub fn defused(text: &str) -> String {
         .collect()
 }
 
-/// Escapes text for HTML and XML, in element content and quoted attributes; see [`defuse`]
-/// for what else is replaced. Line breaks and tabs are kept.
+/// [`defuse`] for text in HTML or XML, where line breaks and tabs are whitespace and kept.
+pub fn defuse_in_markup(c: char) -> char {
+    if matches!(c, '\n' | '\t' | '\r') {
+        c
+    } else {
+        defuse(c)
+    }
+}
+
+/// Escapes text for XML (the HTML report's template escapes its own), in element content and
+/// quoted attributes; see [`defuse_in_markup`] for what else is replaced.
 pub fn escape_markup(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -305,8 +314,7 @@ pub fn escape_markup(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c => out.push(defuse(c)),
+            c => out.push(defuse_in_markup(c)),
         }
     }
     out

@@ -54,11 +54,7 @@ fn severity_cell(sev: Severity, color: bool) -> Cell {
 /// The subject column's text: display name, then the app id (or what the subject is).
 fn subject_label(f: &Finding) -> String {
     let s = &f.subject;
-    let name = s
-        .display_name
-        .as_deref()
-        .or(s.identity.as_deref())
-        .unwrap_or("(unnamed)");
+    let name = s.shown_name();
     let second = match s.kind {
         SubjectKind::Application => s.app_id.clone(),
         SubjectKind::ServicePrincipal => Some(format!(
