@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::root;
+use common::{TempDir, demo_copy, m365audit, root, scan_json, stderr};
 use m365audit::model::{self, App, Catalog, CredentialKind, Platform, Reach, ServicePrincipal};
 use m365audit::source::{self, SourceKind};
+use serde_json::Value;
 
 /// The app with the source-specific wording of "unknown because ..." reasons blanked: a
 /// manifest and an app list say differently why they lack Exchange data.
@@ -204,4 +205,84 @@ fn an_export_directory_joins_grants_through_the_service_principal() {
     let old = by_name("Exact Synergy (old)");
     assert_eq!(old.service_principal, ServicePrincipal::Absent);
     assert_eq!(old.granted_app_roles.as_deref(), Some(&[][..]));
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("JSON")
+}
+
+fn write_json(path: &std::path::Path, value: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(value).expect("JSON")).expect("write");
+}
+
+/// Two accepted spellings of one property in one object (a management scope exported with
+/// `RecipientFilter` and `RecipientRestrictionFilter`) do not refuse the file: equal values
+/// are read as one, different ones use the spelling that comes first in the object, with a
+/// warning that `scan` prints and its report keeps.
+#[test]
+fn two_spellings_of_one_property_are_read_as_one() {
+    let tmp = TempDir::new("spellings");
+    let export = demo_copy(&tmp);
+    let scopes_file = export.join("exchange/managementScopes.json");
+    let mut scopes = read_json(&scopes_file);
+    for scope in scopes.as_array_mut().expect("scopes") {
+        scope["RecipientRestrictionFilter"] = scope["RecipientFilter"].clone();
+    }
+    write_json(&scopes_file, &scopes);
+    let (report, out) = scan_json(&[export.to_str().expect("utf-8 path")], &[]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(report["sources"][0]["status"], "ok");
+    assert_eq!(report["sources"][0]["warnings"], serde_json::json!([]));
+
+    // Different values. applications.json as a bare array (read block by block): the second
+    // app gives its audience as SignInAudience first, then as signInAudience.
+    let apps_file = export.join("applications.json");
+    let mut apps = read_json(&apps_file)["value"].take();
+    let app = apps[1].as_object_mut().expect("an app");
+    let id = app["id"].as_str().expect("id").to_string();
+    let audience = app.shift_remove("signInAudience").expect("signInAudience");
+    assert_ne!(audience, "PersonalMicrosoftAccount");
+    app.insert("SignInAudience".into(), "PersonalMicrosoftAccount".into());
+    app.insert("signInAudience".into(), audience);
+    write_json(&apps_file, &apps);
+    scopes[1]["RecipientRestrictionFilter"] = "Department -eq 'Sales'".into();
+    write_json(&scopes_file, &scopes);
+
+    let (report, out) = scan_json(&[export.to_str().expect("utf-8 path")], &[]);
+    let err = stderr(&out);
+    let app_warning = format!(
+        "{}: item 2 (id \"{id}\") has \"SignInAudience\" and \"signInAudience\", spellings of \
+         one property, with different values; \"SignInAudience\", the first, was used",
+        apps_file.display()
+    );
+    let scope_warning = format!(
+        "{}: item 2 (Name \"Finance Mailboxes\") has \"RecipientFilter\" and \
+         \"RecipientRestrictionFilter\", spellings of one property, with different values; \
+         \"RecipientFilter\", the first, was used",
+        scopes_file.display()
+    );
+    for warning in [&app_warning, &scope_warning] {
+        assert!(err.contains(&format!("warning: {warning}\n")), "{err}");
+    }
+    assert_eq!(report["sources"][0]["status"], "ok");
+    assert_eq!(
+        report["sources"][0]["warnings"],
+        serde_json::json!([app_warning, scope_warning])
+    );
+    // The audience given first is the one the rules saw.
+    let audiences = |out: &std::process::Output| -> Vec<Value> {
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+        let apps = doc["apps"].as_array().expect("apps").clone();
+        apps.into_iter()
+            .filter(|a| a["object_id"] == id.as_str())
+            .map(|a| a["sign_in_audience"].clone())
+            .collect()
+    };
+    let inspected = m365audit(["inspect", export.to_str().expect("utf-8 path")]);
+    assert_eq!(audiences(&inspected), ["PersonalMicrosoftAccount"]);
+
+    // The same file alone, read whole, says the same.
+    let alone = m365audit(["inspect", apps_file.to_str().expect("utf-8 path")]);
+    assert!(stderr(&alone).contains(&app_warning), "{}", stderr(&alone));
+    assert_eq!(audiences(&alone), ["PersonalMicrosoftAccount"]);
 }

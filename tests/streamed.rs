@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::TempDir;
+use common::{TempDir, copy_dir};
 use m365audit::checks::ScanInputs;
 use m365audit::engine::{EvalOptions, RuleSet, evaluate};
 use m365audit::model::{Catalog, build};
@@ -94,17 +94,4 @@ fn a_broken_applications_file_ends_the_streamed_source_with_its_error() {
         .to_string();
     assert_eq!(streamed, whole);
     assert!(streamed.contains("applications.json:"), "{streamed}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

@@ -80,8 +80,8 @@ pub fn load_streaming<R>(
             let mut refused = None;
             // Whether the file was parsed whole (not streamed): then the part is its items.
             let mut whole = false;
-            let part = reader.read(layout::APPLICATIONS, &mut warnings, |path| {
-                let streamed = stream_items(path, batch, |items| {
+            let part = reader.read(layout::APPLICATIONS, &mut warnings, |path, warnings| {
+                let streamed = stream_items(path, batch, warnings, |items| {
                     match check.batch(path, items) {
                         // A closed channel: `consume` wants no more.
                         Ok(items) => match sender.send(items) {
@@ -280,12 +280,12 @@ impl PartReader<'_> {
     }
 
     /// Reads one file of the layout, deciding from `snapshot.json` what absence and
-    /// emptiness mean.
+    /// emptiness mean. The warnings `parse` gives about the file are kept only if it is read.
     fn read<T>(
         &self,
         file: &str,
         warnings: &mut Vec<String>,
-        parse: impl FnOnce(&Path) -> Result<Vec<T>, LoadError>,
+        parse: impl FnOnce(&Path, &mut Vec<String>) -> Result<Vec<T>, LoadError>,
     ) -> Result<Part<T>, LoadError> {
         let path = self.dir.join(file);
         let is_listed = self.listed.as_ref().map(|l| l.contains(file));
@@ -302,12 +302,17 @@ impl PartReader<'_> {
                 path.display()
             ));
         }
-        match parse(&path) {
+        let mut file_warnings = Vec::new();
+        match parse(&path, &mut file_warnings) {
             // Listed and empty: collected, and there were none.
             Err(LoadError::Empty { .. }) if is_listed == Some(true) => {
                 Ok(Part::Collected(Vec::new()))
             }
-            read => read.map(Part::Collected),
+            Ok(items) => {
+                warnings.append(&mut file_warnings);
+                Ok(Part::Collected(items))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -319,8 +324,8 @@ impl PartReader<'_> {
         warnings: &mut Vec<String>,
         errors: &mut Vec<LoadError>,
     ) -> Part<T> {
-        let parse = |path: &Path| {
-            let items = read_items(path)?;
+        let parse = |path: &Path, warnings: &mut Vec<String>| {
+            let items = read_items(path, warnings)?;
             super::required(path, 0, &items)?;
             Ok(items)
         };

@@ -8,14 +8,14 @@ use crate::snapshot::{ExchangeSnapshot, Part, RawApplication, Snapshot, Snapshot
 
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let text = read_text(path)?;
-    let parsed = parse_items_with_shape::<RawApplication>(path, &text)?;
+    let mut warnings = Vec::new();
+    let parsed = parse_items_with_shape::<RawApplication>(path, text, &mut warnings)?;
     let apps = application_objects(path, parsed.items, false)?;
     let kind = match (parsed.shape, apps.as_slice()) {
         (Shape::Object, [app]) if is_legacy_manifest(app) => SourceKind::ManifestAzureAdGraph,
         (Shape::Object, [_]) => SourceKind::ManifestGraph,
         _ => SourceKind::ApplicationList,
     };
-    let mut warnings = Vec::new();
     if apps.is_empty() {
         warnings.push(format!(
             "{}: the list holds no applications",

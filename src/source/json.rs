@@ -5,10 +5,18 @@
 //! for a one-item pipeline), a Graph page `{"value": [...]}` or an array of such pages. The
 //! envelope is recognised while parsing, in one pass, so a 100k-item page is never buffered
 //! twice.
+//!
+//! An object may give one property in two of the spellings the snapshot types accept
+//! (`RecipientFilter` and `RecipientRestrictionFilter`, `appId` and `AppId`): serde refuses
+//! that as a duplicate field. Only then, so that files without it cost nothing more, the
+//! refused file (or array element) is looked at object by object: of each property, the
+//! spelling that comes first in the object is used and the others are removed. Equal values
+//! are harmless; different ones are a warning that names the file, the item, the spellings
+//! and the one used. The same spelling twice stays an error: that is one name given two
+//! values, and the tool does not pick.
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -17,6 +25,7 @@ use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess,
     SeqAccess, Visitor,
 };
+use serde_json::value::RawValue;
 
 use super::LoadError;
 use crate::diagnostics::line_column;
@@ -72,27 +81,53 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
 }
 
 /// Parses all items of one file, whatever the envelope. An empty file is an error here;
-/// callers that accept "collected, none" check for emptiness first.
-pub fn parse_items<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Vec<T>, LoadError> {
-    parse_items_with_shape(path, text).map(|items| items.items)
+/// callers that accept "collected, none" check for emptiness first. Warnings about the file
+/// (two spellings of one property with different values) go to `warnings` when it is read.
+pub fn parse_items<T: DeserializeOwned>(
+    path: &Path,
+    text: String,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<T>, LoadError> {
+    parse_items_with_shape(path, text, warnings).map(|items| items.items)
 }
 
 /// Like [`parse_items`], also saying which envelope the file used.
 pub fn parse_items_with_shape<T: DeserializeOwned>(
     path: &Path,
-    text: &str,
+    text: String,
+    warnings: &mut Vec<String>,
 ) -> Result<Items<T>, LoadError> {
     if text.trim().is_empty() {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
         });
     }
+    let err = match parse_document::<T>(&text) {
+        Ok(items) => return Ok(items),
+        Err(err) => err,
+    };
+    // Refused: if it is for two spellings of one property, remove all but the first and
+    // parse again. The removed entries become blanks (line breaks kept), so any other error
+    // has the position it has in the file.
+    let Some(resolved) = Spellings::of::<T>().resolve(path, &text, Level::Top, 0) else {
+        return Err(syntax_error::<T>(path, &text, err));
+    };
+    let text = resolved.apply(text);
+    match parse_document::<T>(&text) {
+        Ok(items) => {
+            warnings.extend(resolved.warnings);
+            Ok(items)
+        }
+        Err(err) => Err(syntax_error::<T>(path, &text, err)),
+    }
+}
+
+/// The items of a whole document, or serde_json's error.
+fn parse_document<T: DeserializeOwned>(text: &str) -> Result<Items<T>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = Items::<T>::deserialize(&mut de).and_then(|items| {
-        de.end()?;
-        Ok(items)
-    });
-    parsed.map_err(|err| syntax_error::<T>(path, text, err))
+    let items = Items::<T>::deserialize(&mut de)?;
+    de.end()?;
+    Ok(items)
 }
 
 /// Bytes read per block by [`read_items`]: the file's text is never more than about this
@@ -106,11 +141,14 @@ const BLOCK: usize = 8 << 20;
 /// text beside its parsed items. Any other envelope, a UTF-16 file, or anything the block
 /// reader does not accept falls back to [`parse_items`] on the whole text, whose errors
 /// carry line, column and JSON path: both paths accept exactly the same files and give the
-/// same items.
-pub fn read_items<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LoadError> {
+/// same items and warnings.
+pub fn read_items<T: DeserializeOwned>(
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<T>, LoadError> {
     // One batch of every item, moved out whole at the end.
     let mut items = Vec::new();
-    let streamed = stream_items(path, usize::MAX, |all| {
+    let streamed = stream_items(path, usize::MAX, warnings, |all| {
         items = all;
         ControlFlow::Continue(())
     });
@@ -136,14 +174,20 @@ pub enum Streamed<T> {
 
 /// Like [`read_items`], but gives the items of a top-level array to `sink` in file order,
 /// `batch` at a time, while the file is still being read: a large `applications.json` can
-/// be processed on another core as it is parsed. `sink` may stop the reading.
+/// be processed on another core as it is parsed. `sink` may stop the reading. The file's
+/// warnings go to `warnings` once it is read (or stopped): those of a stream that turns out
+/// [`Streamed::Whole`] are dropped with its items.
 pub fn stream_items<T: DeserializeOwned>(
     path: &Path,
     batch: usize,
+    warnings: &mut Vec<String>,
     mut sink: impl FnMut(Vec<T>) -> ControlFlow<()>,
 ) -> Streamed<T> {
     let mut pending = Vec::new();
-    let read = read_array_blocks(path, BLOCK, &mut |element: Vec<T>| {
+    let mut streamed_warnings = Vec::new();
+    let read = read_array_blocks(path, BLOCK, &mut streamed_warnings, &mut |element: Vec<
+        T,
+    >| {
         pending.extend(element);
         if pending.len() >= batch {
             sink(std::mem::take(&mut pending))
@@ -153,15 +197,19 @@ pub fn stream_items<T: DeserializeOwned>(
     });
     match read {
         Ok(Blocks::Read) => {
+            warnings.append(&mut streamed_warnings);
             if !pending.is_empty() && sink(pending).is_break() {
                 return Streamed::Stopped;
             }
             Streamed::Done
         }
-        Ok(Blocks::Stopped) => Streamed::Stopped,
-        Ok(Blocks::Unusual) => {
-            Streamed::Whole(super::read_text(path).and_then(|text| parse_items(path, &text)))
+        Ok(Blocks::Stopped) => {
+            warnings.append(&mut streamed_warnings);
+            Streamed::Stopped
         }
+        Ok(Blocks::Unusual) => Streamed::Whole(
+            super::read_text(path).and_then(|text| parse_items(path, text, warnings)),
+        ),
         Err(e) => Streamed::Whole(Err(LoadError::io(path, e))),
     }
 }
@@ -177,10 +225,12 @@ enum Blocks {
     Unusual,
 }
 
-/// Reads a top-level array block by block, giving each element's items to `sink`.
+/// Reads a top-level array block by block, giving each element's items to `sink` and the
+/// warnings about them to `warnings`.
 fn read_array_blocks<T: DeserializeOwned>(
     path: &Path,
     block: usize,
+    warnings: &mut Vec<String>,
     sink: &mut dyn FnMut(Vec<T>) -> ControlFlow<()>,
 ) -> std::io::Result<Blocks> {
     use std::io::Read;
@@ -214,6 +264,10 @@ fn read_array_blocks<T: DeserializeOwned>(
     }
     pos += 1;
     let mut expect = Expect::FirstElement;
+    // Items given to `sink` so far: warnings number items in the file.
+    let mut seen = 0;
+    // The fields of `T`, worked out the first time an element is refused.
+    let mut spellings = None;
     loop {
         // The block as text, validated once; a character cut at its end waits for the
         // next block.
@@ -239,19 +293,38 @@ fn read_array_blocks<T: DeserializeOwned>(
                     // One element: an item, or a page of items.
                     let mut stream =
                         serde_json::Deserializer::from_str(&text[pos..]).into_iter::<Element<T>>();
-                    match stream.next() {
+                    let element = match stream.next() {
                         Some(Ok(element)) => {
                             pos += stream.byte_offset();
-                            if sink(element.0).is_break() {
-                                return Ok(Blocks::Stopped);
-                            }
-                            expect = Expect::Separator;
-                            continue;
+                            element.0
                         }
                         // The element runs past the block: read on.
                         Some(Err(e)) if e.is_eof() && !eof => break,
+                        // Refused: perhaps for two spellings of one property.
+                        Some(Err(e)) if e.is_data() => {
+                            let spellings = spellings.get_or_insert_with(Spellings::of::<T>);
+                            match spellings.retry_element(path, &text[pos..], seen, eof) {
+                                Retried::Items {
+                                    items,
+                                    len,
+                                    warnings: element_warnings,
+                                } => {
+                                    pos += len;
+                                    warnings.extend(element_warnings);
+                                    items
+                                }
+                                Retried::ReadOn => break,
+                                Retried::Refused => return Ok(Blocks::Unusual),
+                            }
+                        }
                         _ => return Ok(Blocks::Unusual),
+                    };
+                    seen += element.len();
+                    if sink(element).is_break() {
+                        return Ok(Blocks::Stopped);
                     }
+                    expect = Expect::Separator;
+                    continue;
                 }
             }
             pos += 1;
@@ -316,7 +389,7 @@ fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, more: usize) -> std::io::Re
 /// The items of one element of a top-level array: an item, or a Graph page of items.
 struct Element<T>(Vec<T>);
 
-impl<'de, T: DeserializeOwned> de::Deserialize<'de> for Element<T> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Element<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut out = Vec::with_capacity(1);
         DeserializeSeed::deserialize(
@@ -402,7 +475,7 @@ pub struct Items<T> {
     pub shape: Shape,
 }
 
-impl<'de, T: DeserializeOwned> de::Deserialize<'de> for Items<T> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut items = Vec::new();
         let mut shape = Shape::List;
@@ -415,6 +488,27 @@ impl<'de, T: DeserializeOwned> de::Deserialize<'de> for Items<T> {
     }
 }
 
+/// What the envelope does with each item it finds: the items of a file are deserialized,
+/// and [`Spellings`] looks at their properties.
+trait Sink<'de> {
+    /// Room for `n` more items.
+    fn reserve(&mut self, _n: usize) {}
+
+    /// One item: `d` gives an object.
+    fn item<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error>;
+}
+
+impl<'de, T: Deserialize<'de>> Sink<'de> for Vec<T> {
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n);
+    }
+
+    fn item<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        self.push(T::deserialize(d)?);
+        Ok(())
+    }
+}
+
 /// Where in the envelope the visitor is: the document itself, an element of a top-level
 /// array (an item or a page), or an element of a page's `value` (always an item).
 #[derive(Clone, Copy, PartialEq)]
@@ -424,14 +518,14 @@ enum Level {
     PageElement,
 }
 
-struct Envelope<'a, T> {
-    out: &'a mut Vec<T>,
+struct Envelope<'a, S> {
+    out: &'a mut S,
     level: Level,
     /// Set at the top level only: records whether the document was a bare object.
     shape: Option<&'a mut Shape>,
 }
 
-impl<'de, T: DeserializeOwned> Visitor<'de> for Envelope<'_, T> {
+impl<'de, S: Sink<'de>> Visitor<'de> for Envelope<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -467,9 +561,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Envelope<'_, T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         if self.level == Level::PageElement {
-            self.out
-                .push(T::deserialize(MapAccessDeserializer::new(map))?);
-            return Ok(());
+            return self.out.item(MapAccessDeserializer::new(map));
         }
         // Graph puts "@odata.context" (and on pages "@odata.nextLink") before the payload,
         // also on single entities, so those keys say nothing about the envelope. The first
@@ -497,45 +589,37 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Envelope<'_, T> {
                 first: Some(key),
                 inner: map,
             };
-            self.out
-                .push(T::deserialize(MapAccessDeserializer::new(rest))?);
-            return Ok(());
+            return self.out.item(MapAccessDeserializer::new(rest));
         }
         // `{}` or an object with only "@odata.*" keys: an entity with no properties.
         if let Some(shape) = self.shape {
             *shape = Shape::Object;
         }
-        self.out
-            .push(T::deserialize(MapAccessDeserializer::new(Pushback::<A> {
-                first: None,
-                inner: map,
-            }))?);
-        Ok(())
+        self.out.item(MapAccessDeserializer::new(Pushback::<A> {
+            first: None,
+            inner: map,
+        }))
     }
 }
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Envelope<'_, T> {
+impl<'de, S: Sink<'de>> DeserializeSeed<'de> for Envelope<'_, S> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         match self.level {
             // A page's "value" must be an array of objects.
-            Level::PageElement => d.deserialize_seq(PageValue {
-                out: self.out,
-                _t: PhantomData,
-            }),
+            Level::PageElement => d.deserialize_seq(PageValue { out: self.out }),
             _ => d.deserialize_any(self),
         }
     }
 }
 
 /// The array under a page's "value" key.
-struct PageValue<'a, T> {
-    out: &'a mut Vec<T>,
-    _t: PhantomData<T>,
+struct PageValue<'a, S> {
+    out: &'a mut S,
 }
 
-impl<'de, T: DeserializeOwned> Visitor<'de> for PageValue<'_, T> {
+impl<'de, S: Sink<'de>> Visitor<'de> for PageValue<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -556,11 +640,11 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for PageValue<'_, T> {
     }
 }
 
-struct PageItem<'a, T> {
-    out: &'a mut Vec<T>,
+struct PageItem<'a, S> {
+    out: &'a mut S,
 }
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for PageItem<'_, T> {
+impl<'de, S: Sink<'de>> DeserializeSeed<'de> for PageItem<'_, S> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -596,6 +680,623 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Pushback<A> {
     }
 }
 
+/// The fields of an item type and of the types nested in it, by spelling: what tells two
+/// spellings of one property from two properties.
+///
+/// Nothing here lists spellings by hand: such a list would repeat the `#[serde(rename,
+/// alias)]` attributes of the snapshot types and drift from them. The types say it
+/// themselves, to a deserializer that asks: serde_derive passes every spelling of every field
+/// (names and aliases) to `Deserializer::deserialize_struct` as its `fields`, and a derived
+/// visitor that is given one field twice names it in `Error::duplicate_field`. So [`Probe`]
+/// learns the field of each spelling by offering that spelling twice. A field whose value is
+/// a struct (in an `Option`, a `Vec` or a `Box`) is followed the same way, so objects nested
+/// in an item are covered too. `tests::spellings_follow_the_serde_attributes` holds this to
+/// what serde_json does with each raw snapshot type.
+struct Spellings {
+    /// `types[0]` is the item type; empty when it is not a derived struct.
+    types: Vec<Fields>,
+}
+
+/// One struct type's fields.
+struct Fields {
+    /// The struct's name and all its spellings, as serde gives them: they tell the types
+    /// apart (a type nested in itself, such as an application template's application).
+    name: &'static str,
+    all: &'static [&'static str],
+    /// Each spelling with the field it fills, named as serde names it.
+    field_of: Vec<(&'static str, &'static str)>,
+    /// Fields whose value is an object of `types[index]`, or an array of them.
+    nested: Vec<(&'static str, usize)>,
+}
+
+impl Fields {
+    fn new(name: &'static str, all: &'static [&'static str]) -> Fields {
+        Fields {
+            name,
+            all,
+            field_of: Vec::new(),
+            nested: Vec::new(),
+        }
+    }
+
+    fn field(&self, spelling: &str) -> Option<&'static str> {
+        self.field_of
+            .iter()
+            .find(|(s, _)| *s == spelling)
+            .map(|&(_, field)| field)
+    }
+
+    fn nested(&self, field: &str) -> Option<usize> {
+        self.nested
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|&(_, index)| index)
+    }
+}
+
+/// How deep in an item nested objects are looked at. Real items nest objects three deep at
+/// most (an application template's application's credentials), but two types nest in
+/// themselves (that application, an owner's `AdditionalProperties`), so a file could go on
+/// without end: deeper than this, serde's refusal stands.
+const NESTED_DEPTH: usize = 8;
+
+impl Spellings {
+    /// Asks `T` (a few hundred probes without JSON: microseconds), only once a file or an
+    /// element has been refused.
+    fn of<T: DeserializeOwned>() -> Spellings {
+        let mut types = Vec::new();
+        let Err(Probed::Struct(name, all)) = T::deserialize(Probe::new(&[], Goal::Fields)) else {
+            return Spellings { types };
+        };
+        types.push(Fields::new(name, all));
+        // Types still to probe, with the keys that lead to them from the item.
+        let mut pending = vec![(0, Vec::new())];
+        while let Some((index, keys)) = pending.pop() {
+            let Some(all) = types.get(index).map(|t: &Fields| t.all) else {
+                continue;
+            };
+            for &spelling in all {
+                let Err(Probed::Field(field)) =
+                    T::deserialize(Probe::new(&keys, Goal::Twice(spelling)))
+                else {
+                    continue;
+                };
+                let Some(fields) = types.get_mut(index) else {
+                    continue;
+                };
+                // Another spelling of a field already followed.
+                let followed = fields.field(field).is_some();
+                fields.field_of.push((spelling, field));
+                if followed {
+                    continue;
+                }
+                let mut down = keys.clone();
+                down.push(spelling);
+                let Err(Probed::Struct(name, all)) =
+                    T::deserialize(Probe::new(&down, Goal::Fields))
+                else {
+                    continue;
+                };
+                let nested = match types.iter().position(|t| t.name == name && t.all == all) {
+                    Some(known) => known,
+                    None => {
+                        types.push(Fields::new(name, all));
+                        pending.push((types.len() - 1, down));
+                        types.len() - 1
+                    }
+                };
+                if let Some(fields) = types.get_mut(index) {
+                    fields.nested.push((field, nested));
+                }
+            }
+        }
+        Spellings { types }
+    }
+
+    /// Looks at every item of `text` (a document at `level`; its first item is item
+    /// `first` of the file): of each property given in several spellings, the first is
+    /// kept and the others are to be removed. `None` when there is nothing to remove, or
+    /// `text` is not JSON the envelope takes: then serde's refusal stands.
+    fn resolve(&self, path: &Path, text: &str, level: Level, first: usize) -> Option<Resolved> {
+        if self.types.is_empty() {
+            return None;
+        }
+        let mut walk = Walk {
+            spellings: self,
+            path,
+            text,
+            next: first,
+            found: Resolved {
+                blanks: Vec::new(),
+                warnings: Vec::new(),
+            },
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        Envelope {
+            out: &mut walk,
+            level,
+            shape: None,
+        }
+        .deserialize(&mut de)
+        .ok()?;
+        de.end().ok()?;
+        let found = walk.found;
+        (!found.blanks.is_empty()).then_some(found)
+    }
+
+    /// One element of a top-level array that serde refused, at the start of `text`: its
+    /// items with their spellings resolved, if that is why.
+    fn retry_element<T: DeserializeOwned>(
+        &self,
+        path: &Path,
+        text: &str,
+        first: usize,
+        eof: bool,
+    ) -> Retried<T> {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+        let element = match stream.next() {
+            Some(Ok(element)) => element,
+            Some(Err(e)) if e.is_eof() && !eof => return Retried::ReadOn,
+            _ => return Retried::Refused,
+        };
+        let len = stream.byte_offset();
+        let Some(resolved) = self.resolve(path, element.get(), Level::ArrayElement, first) else {
+            return Retried::Refused;
+        };
+        let text = resolved.apply(element.get().to_owned());
+        let mut de = serde_json::Deserializer::from_str(&text);
+        match Element::<T>::deserialize(&mut de).and_then(|e| de.end().map(|()| e)) {
+            Ok(Element(items)) => Retried::Items {
+                items,
+                len,
+                warnings: resolved.warnings,
+            },
+            Err(_) => Retried::Refused,
+        }
+    }
+}
+
+/// How [`Spellings::retry_element`] ended.
+enum Retried<T> {
+    /// The element's items, its length in the text, and the warnings about it.
+    Items {
+        items: Vec<T>,
+        len: usize,
+        warnings: Vec<String>,
+    },
+    /// The element runs past the block.
+    ReadOn,
+    /// Refused for another reason: the whole-text parser describes it.
+    Refused,
+}
+
+/// What [`Spellings::resolve`] found.
+struct Resolved {
+    /// Byte ranges of the text to remove: each a later spelling with its value, and the
+    /// comma before it.
+    blanks: Vec<Range<usize>>,
+    warnings: Vec<String>,
+}
+
+impl Resolved {
+    /// `text` with every range to remove turned into spaces (line breaks kept), so that
+    /// every other byte keeps its offset, line and column.
+    fn apply(&self, text: String) -> String {
+        let mut bytes = text.into_bytes();
+        for range in &self.blanks {
+            for b in bytes.get_mut(range.clone()).into_iter().flatten() {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        // A range starts and ends just after a JSON value, whose last byte is ASCII: only
+        // whole characters became spaces.
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// The envelope's sink while [`Spellings::resolve`] looks at the items.
+struct Walk<'a, 'de> {
+    spellings: &'a Spellings,
+    path: &'a Path,
+    /// The text walked: every value's text is a slice of it.
+    text: &'de str,
+    /// The index in the file of the next item.
+    next: usize,
+    found: Resolved,
+}
+
+impl<'de> Sink<'de> for Walk<'_, 'de> {
+    fn item<D: Deserializer<'de>>(&mut self, d: D) -> Result<(), D::Error> {
+        let entries = d.deserialize_map(Entries)?;
+        let item = describe_item(self.next, &entries);
+        self.next += 1;
+        self.object(0, &entries, &item, "", 0);
+        Ok(())
+    }
+}
+
+impl<'de> Walk<'_, 'de> {
+    /// One object of `types[index]`, `inside` an item at a JSON path (empty for the item
+    /// itself), then the objects nested in it.
+    fn object(
+        &mut self,
+        index: usize,
+        entries: &[Entry<'de>],
+        item: &str,
+        inside: &str,
+        depth: usize,
+    ) {
+        let spellings = self.spellings;
+        let Some(fields) = spellings.types.get(index) else {
+            return;
+        };
+        // Each property in the order it first appears: the entry used, and the entries of
+        // its other spellings.
+        let mut properties: Vec<(&'static str, usize, Vec<usize>)> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let Some(field) = fields.field(&entry.key) else {
+                continue;
+            };
+            let Some((_, used, others)) = properties.iter_mut().find(|(f, ..)| *f == field) else {
+                properties.push((field, i, Vec::new()));
+                continue;
+            };
+            // The same spelling twice is a duplicate key, not two spellings: the file says
+            // two things under one name, and serde's refusal stands.
+            let repeated = |j: usize| entries.get(j).is_some_and(|e| e.key == entry.key);
+            if repeated(*used) || others.iter().any(|&j| repeated(j)) {
+                continue;
+            }
+            // From the end of the entry before it: the comma, the key and the value.
+            let from = i.checked_sub(1).and_then(|j| entries.get(j));
+            let (Some(from), Some(to)) = (
+                from.and_then(|e| self.end_of(e.value)),
+                self.end_of(entry.value),
+            ) else {
+                continue;
+            };
+            self.found.blanks.push(from..to);
+            others.push(i);
+        }
+        for (field, used, others) in &properties {
+            let Some(kept) = entries.get(*used) else {
+                continue;
+            };
+            let differ = others
+                .iter()
+                .filter_map(|&j| entries.get(j))
+                .any(|e| !same_json(kept.value, e.value));
+            if differ {
+                let keys: Vec<String> = std::iter::once(*used)
+                    .chain(others.iter().copied())
+                    .filter_map(|j| entries.get(j))
+                    .map(|e| format!("{:?}", e.key))
+                    .collect();
+                let whose = if inside.is_empty() {
+                    item.to_string()
+                } else {
+                    format!("{item}: {inside}")
+                };
+                self.found.warnings.push(format!(
+                    "{}: {whose} has {}, spellings of one property, with different values; \
+                     {:?}, the first, was used",
+                    self.path.display(),
+                    and_list(&keys),
+                    kept.key,
+                ));
+            }
+            let Some(nested) = fields.nested(field) else {
+                continue;
+            };
+            if depth >= NESTED_DEPTH {
+                continue;
+            }
+            let at = if inside.is_empty() {
+                kept.key.clone()
+            } else {
+                format!("{inside}.{}", kept.key)
+            };
+            for (element, objects) in objects_in(kept.value) {
+                let at = match element {
+                    Some(i) => format!("{at}[{i}]"),
+                    None => at.clone(),
+                };
+                self.object(nested, &objects, item, &at, depth + 1);
+            }
+        }
+    }
+
+    /// Where `value` ends in the text walked.
+    fn end_of(&self, value: &RawValue) -> Option<usize> {
+        let start = (value.get().as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let end = start.checked_add(value.get().len())?;
+        (end <= self.text.len()).then_some(end)
+    }
+}
+
+/// "item 3", with the item's identity, id or name when it has one (in the file's spelling),
+/// so that the warning can be acted on without counting objects.
+fn describe_item(index: usize, entries: &[Entry]) -> String {
+    const NAMING: [&str; 5] = ["identity", "id", "name", "displayName", "appId"];
+    const SHOWN: usize = 80;
+    let named = NAMING.iter().find_map(|naming| {
+        entries
+            .iter()
+            .filter(|e| e.key.eq_ignore_ascii_case(naming))
+            .find_map(|e| Some((&e.key, serde_json::from_str::<String>(e.value.get()).ok()?)))
+    });
+    match named {
+        Some((key, name)) => {
+            let mut shown: String = name.chars().take(SHOWN).collect();
+            if shown.len() < name.len() {
+                shown.push('…');
+            }
+            format!("item {} ({key} {shown:?})", index + 1)
+        }
+        None => format!("item {}", index + 1),
+    }
+}
+
+/// `"a"`, `"a" and "b"`, `"a", "b" and "c"`.
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
+/// Whether two values are the same JSON value (`1` and `1.0` are not; key order in objects
+/// does not matter).
+fn same_json(a: &RawValue, b: &RawValue) -> bool {
+    a.get() == b.get()
+        || matches!(
+            (
+                serde_json::from_str::<serde_json::Value>(a.get()),
+                serde_json::from_str::<serde_json::Value>(b.get()),
+            ),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
+/// One property of an object as written: its key, and its value's text.
+struct Entry<'de> {
+    key: String,
+    value: &'de RawValue,
+}
+
+/// The properties of an object, in order (a key written twice is there twice).
+struct Entries;
+
+impl<'de> Visitor<'de> for Entries {
+    type Value = Vec<Entry<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: &'de RawValue = map.next_value()?;
+            entries.push(Entry { key, value });
+        }
+        Ok(entries)
+    }
+}
+
+/// The objects a nested field's value holds: the value itself, or (with their indexes) the
+/// elements of an array. Anything else holds none.
+fn objects_in(value: &RawValue) -> Vec<(Option<usize>, Vec<Entry<'_>>)> {
+    let entries_of = |text| {
+        serde_json::Deserializer::from_str(text)
+            .deserialize_map(Entries)
+            .ok()
+    };
+    if let Some(entries) = entries_of(value.get()) {
+        return vec![(None, entries)];
+    }
+    serde_json::from_str::<Vec<&RawValue>>(value.get())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, element)| Some((Some(i), entries_of(element.get())?)))
+        .collect()
+}
+
+/// A deserializer that answers only what a derived struct asks, to learn its fields: it
+/// walks down `keys` (one key per struct, through `Option`, `Vec` and `Box`), then does
+/// `goal` at the struct it reaches. Any other question is [`Probed::Other`].
+#[derive(Clone, Copy)]
+struct Probe<'k> {
+    keys: &'k [&'static str],
+    goal: Goal,
+}
+
+#[derive(Clone, Copy)]
+enum Goal {
+    /// Answers with the struct's name and spellings.
+    Fields,
+    /// Gives the struct this spelling twice (with null values), for the field it fills.
+    Twice(&'static str),
+}
+
+impl<'k> Probe<'k> {
+    fn new(keys: &'k [&'static str], goal: Goal) -> Self {
+        Probe { keys, goal }
+    }
+}
+
+/// What a probe learnt, carried out as the deserializer's error.
+#[derive(Debug)]
+enum Probed {
+    Struct(&'static str, &'static [&'static str]),
+    Field(&'static str),
+    Other,
+}
+
+impl fmt::Display for Probed {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Probed::Struct(name, _) => write!(f, "the struct {name}"),
+            Probed::Field(field) => write!(f, "the field {field}"),
+            Probed::Other => f.write_str("not a struct's field"),
+        }
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl de::Error for Probed {
+    fn custom<M: fmt::Display>(_: M) -> Self {
+        Probed::Other
+    }
+
+    fn duplicate_field(field: &'static str) -> Self {
+        Probed::Field(field)
+    }
+}
+
+impl<'de> Deserializer<'de> for Probe<'_> {
+    type Error = Probed;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
+        Err(Probed::Other)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Probed> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Probed> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Probed> {
+        visitor.visit_seq(Once(Some(self)))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Probed> {
+        match (self.keys.split_first(), self.goal) {
+            (Some((&key, keys)), goal) => visitor.visit_map(Down {
+                key: Some(key),
+                value: Probe { keys, goal },
+            }),
+            (None, Goal::Fields) => Err(Probed::Struct(name, fields)),
+            (None, Goal::Twice(spelling)) => visitor.visit_map(Twice { spelling, left: 2 }),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// A struct with one key, whose value probes on.
+struct Down<'k> {
+    key: Option<&'static str>,
+    value: Probe<'k>,
+}
+
+impl<'de> MapAccess<'de> for Down<'_> {
+    type Error = Probed;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Probed> {
+        self.key
+            .take()
+            .map(|key| seed.deserialize(key.into_deserializer()))
+            .transpose()
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Probed> {
+        seed.deserialize(self.value)
+    }
+}
+
+/// A struct with one spelling twice, each with a [`Blank`] value: the second is serde's
+/// duplicate.
+struct Twice {
+    spelling: &'static str,
+    left: u8,
+}
+
+impl<'de> MapAccess<'de> for Twice {
+    type Error = Probed;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Probed> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(self.spelling.into_deserializer())
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Probed> {
+        seed.deserialize(Blank)
+    }
+}
+
+/// A value every field of the snapshot types takes: null for an `Option` (they all are), and
+/// `""` for anything else, which a `String` takes. A field of another type that is not an
+/// `Option` cannot be probed: its spellings are not placed, and two of them in one object
+/// stay refused (`spellings_follow_the_serde_attributes` would say so).
+struct Blank;
+
+impl<'de> Deserializer<'de> for Blank {
+    type Error = Probed;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Probed> {
+        visitor.visit_str("")
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Probed> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+/// A sequence of one element, which probes on.
+struct Once<'k>(Option<Probe<'k>>);
+
+impl<'de> SeqAccess<'de> for Once<'_> {
+    type Error = Probed;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Probed> {
+        self.0
+            .take()
+            .map(|probe| seed.deserialize(probe))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,13 +1305,14 @@ mod tests {
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Obj {
+        #[serde(alias = "Id")]
         id: String,
         #[serde(default)]
         n: Option<u32>,
     }
 
     fn items(text: &str) -> Result<Vec<Obj>, LoadError> {
-        parse_items(&PathBuf::from("t.json"), text)
+        parse_items(&PathBuf::from("t.json"), text.to_string(), &mut Vec::new())
     }
 
     fn ids(text: &str) -> Vec<String> {
@@ -697,6 +1399,16 @@ mod tests {
             ),
             (br#"[{"id":"a","x":{"y":[1,2,{"z":"]}"}]}}]"#, Some(&["a"])),
             (br#"[{"value":[]}]"#, Some(&[])),
+            // Two spellings of one property: the first is used, equal or not.
+            (br#"[{"id":"a","Id":"a"},{"Id":"b","n":1,"id":"c"}]"#, Some(&["a", "b"])),
+            (
+                b"[{\"value\":[{\"id\":\"a\",\n\"Id\":\"x\"}]},{\"n\":1,\"Id\":\"b\",\"id\":\"y\"}]",
+                Some(&["a", "b"]),
+            ),
+            // The same spelling twice is one name with two values: refused.
+            (br#"[{"id":"a","id":"a"}]"#, None),
+            (br#"[{"id":"a","Id":"b","id":"c"}]"#, None),
+            (br#"[{"id":"a","Id":"b"},{"id":1}]"#, None),
             (br#"[{"id":"a"},]"#, None),
             (br#"[,{"id":"a"}]"#, None),
             (br#"[{"id":"a"} {"id":"b"}]"#, None),
@@ -718,7 +1430,9 @@ mod tests {
         for (k, (bytes, expected)) in cases.iter().enumerate() {
             let path = dir.join(format!("{k}.json"));
             std::fs::write(&path, bytes).unwrap();
-            let whole = crate::source::read_text(&path).and_then(|t| parse_items::<Obj>(&path, &t));
+            let mut whole_warnings = Vec::new();
+            let whole = crate::source::read_text(&path)
+                .and_then(|t| parse_items::<Obj>(&path, t, &mut whole_warnings));
             if let Some(ids) = expected {
                 let whole: Vec<String> = whole
                     .as_ref()
@@ -730,7 +1444,8 @@ mod tests {
             }
             for block in 1..=bytes.len() + 2 {
                 let mut ids = Vec::new();
-                let read = read_array_blocks::<Obj>(&path, block, &mut |items| {
+                let mut warnings = Vec::new();
+                let read = read_array_blocks::<Obj>(&path, block, &mut warnings, &mut |items| {
                     ids.extend(items.into_iter().map(|o| o.id));
                     ControlFlow::Continue(())
                 })
@@ -743,19 +1458,25 @@ mod tests {
                         .as_deref(),
                     "case {k}, block {block}"
                 );
+                if read.is_some() {
+                    assert_eq!(warnings, whole_warnings, "case {k}, block {block}");
+                }
             }
             // And whatever path it takes, `read_items` gives the whole-text result.
             let whole = whole
                 .map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>())
                 .map_err(|e| e.to_string());
-            let read = read_items::<Obj>(&path);
+            let mut warnings = Vec::new();
+            let read = read_items::<Obj>(&path, &mut warnings);
             let read = read.map(|items| items.into_iter().map(|o| o.id).collect::<Vec<_>>());
             assert_eq!(read.map_err(|e| e.to_string()), whole, "case {k}");
+            assert_eq!(warnings, whole_warnings, "case {k}");
             // So does `stream_items`, in batches of at most `batch`, or as the whole-text
             // result (with whatever it streamed before to be discarded).
             for batch in [1, 2, 100] {
                 let mut ids = Vec::new();
-                let streamed = stream_items::<Obj>(&path, batch, |items| {
+                let mut warnings = Vec::new();
+                let streamed = stream_items::<Obj>(&path, batch, &mut warnings, |items| {
                     assert!(items.len() <= batch && !items.is_empty(), "case {k}");
                     ids.extend(items.into_iter().map(|o| o.id));
                     ControlFlow::Continue(())
@@ -772,6 +1493,7 @@ mod tests {
                     whole,
                     "case {k}, batch {batch}"
                 );
+                assert_eq!(warnings, whole_warnings, "case {k}, batch {batch}");
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -788,12 +1510,164 @@ mod tests {
         let path = dir.join("a.json");
         std::fs::write(&path, br#"[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"}]"#).unwrap();
         let mut seen = Vec::new();
-        let streamed = stream_items::<Obj>(&path, 2, |items| {
+        let streamed = stream_items::<Obj>(&path, 2, &mut Vec::new(), |items| {
             seen.extend(items.into_iter().map(|o| o.id));
             ControlFlow::Break(())
         });
         assert!(matches!(streamed, Streamed::Stopped));
         assert_eq!(seen, ["a", "b"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The spellings learnt from each raw snapshot type are serde's own: any two of a type's
+    /// spellings are refused together by serde_json exactly when they were found to fill one
+    /// field, and every spelling the type accepts was placed.
+    #[test]
+    fn spellings_follow_the_serde_attributes() {
+        use crate::snapshot::*;
+
+        fn holds<T: DeserializeOwned>() -> Spellings {
+            let spellings = Spellings::of::<T>();
+            let item = &spellings.types[0];
+            assert_eq!(item.field_of.len(), item.all.len(), "{}", item.name);
+            for fields in &spellings.types {
+                assert_eq!(fields.field_of.len(), fields.all.len(), "{}", fields.name);
+            }
+            for &(a, field_a) in &item.field_of {
+                for &(b, field_b) in &item.field_of {
+                    if a == b {
+                        continue;
+                    }
+                    let json = format!("{{{a:?}: null, {b:?}: null}}");
+                    let refused = serde_json::from_str::<T>(&json)
+                        .is_err_and(|e| e.to_string().contains("duplicate field"));
+                    assert_eq!(refused, field_a == field_b, "{}: {json}", item.name);
+                }
+            }
+            spellings
+        }
+
+        let scopes = holds::<RawManagementScope>();
+        let mut filter: Vec<&str> = scopes.types[0]
+            .field_of
+            .iter()
+            .filter(|(_, field)| *field == "RecipientFilter")
+            .map(|(spelling, _)| *spelling)
+            .collect();
+        filter.sort_unstable();
+        assert_eq!(
+            filter,
+            [
+                "RecipientFilter",
+                "RecipientRestrictionFilter",
+                "recipientFilter",
+                "recipientRestrictionFilter"
+            ]
+        );
+        let apps = holds::<RawApplication>();
+        let nested = |field: &str| apps.types[0].nested(field).map(|i| apps.types[i].name);
+        assert_eq!(nested("passwordCredentials"), Some("RawCredential"));
+        assert_eq!(nested("keyCredentials"), Some("RawCredential"));
+        assert_eq!(nested("web"), Some("RawWeb"));
+        // An application template's response nests the application in itself.
+        assert_eq!(nested("application"), Some("RawApplication"));
+        assert_eq!(nested("displayName"), None);
+        holds::<RawServicePrincipal>();
+        holds::<RawAppRoleAssignment>();
+        holds::<RawOAuth2PermissionGrant>();
+        holds::<RawGroup>();
+        holds::<RawAccessPolicy>();
+        holds::<RawRoleAssignment>();
+        holds::<RawExchangeServicePrincipal>();
+        holds::<RawCasMailbox>();
+        holds::<RawOrganizationConfig>();
+        // Not a derived struct: nothing to learn, so nothing is resolved.
+        assert!(Spellings::of::<serde_json::Value>().types.is_empty());
+    }
+
+    #[test]
+    fn two_spellings_of_one_property_use_the_first() {
+        use crate::snapshot::{RawApplication, RawManagementScope};
+        let path = PathBuf::from("t.json");
+        let scopes = |text: &str, warnings: &mut Vec<String>| {
+            parse_items::<RawManagementScope>(&path, text.to_string(), warnings)
+        };
+
+        // The same value twice is harmless.
+        let mut warnings = Vec::new();
+        let read = scopes(
+            r#"[{"Name":"s","RecipientFilter":"x","RecipientRestrictionFilter":"x"}]"#,
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!(read[0].recipient_filter.as_deref(), Some("x"));
+        assert_eq!(warnings, Vec::<String>::new());
+
+        // Different values: the first in the object, and a warning.
+        let read = scopes(
+            r#"{"Name":"s","RecipientRestrictionFilter":"b","RecipientFilter":"a"}"#,
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!(read[0].recipient_filter.as_deref(), Some("b"));
+        assert_eq!(
+            warnings,
+            [
+                "t.json: item 1 (Name \"s\") has \"RecipientRestrictionFilter\" and \"RecipientFilter\", \
+                 spellings of one property, with different values; \"RecipientRestrictionFilter\", \
+                 the first, was used"
+            ]
+        );
+
+        // One spelling twice is an error, also beside another spelling.
+        for text in [
+            r#"{"Name":"s","RecipientFilter":"a","RecipientFilter":"a"}"#,
+            r#"{"Name":"s","RecipientFilter":"a","recipientFilter":"a","RecipientFilter":"a"}"#,
+        ] {
+            let err = scopes(text, &mut Vec::new()).unwrap_err().to_string();
+            assert!(err.contains("duplicate field `RecipientFilter`"), "{err}");
+        }
+
+        // Another error keeps its line and column.
+        let err = scopes(
+            "[{\"Name\":\"s\",\"RecipientFilter\":\"a\",\n\"recipientFilter\":\"b\"},\n {\"Name\": 5}]",
+            &mut Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("t.json:3:"), "{err}");
+        assert!(err.contains("[1].Name"), "{err}");
+
+        // In a nested object too, named by its path in the item.
+        let mut warnings = Vec::new();
+        let apps = parse_items::<RawApplication>(
+            &path,
+            r#"[{"appId":"1"},{"appId":"2","passwordCredentials":[{"keyId":"k",
+                "endDateTime":"2026-01-01T00:00:00Z","EndDateTime":"2027-01-01T00:00:00Z"}]}]"#
+                .to_string(),
+            &mut warnings,
+        )
+        .unwrap();
+        let credentials = apps[1]
+            .password_credentials
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            credentials[0]
+                .end_date_time
+                .map(|d| d.to_rfc3339())
+                .as_deref(),
+            Some("2026-01-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            warnings,
+            [
+                "t.json: item 2 (appId \"2\"): passwordCredentials[0] has \"endDateTime\" and \
+                 \"EndDateTime\", spellings of one property, with different values; \
+                 \"endDateTime\", the first, was used"
+            ]
+        );
     }
 }

@@ -1,6 +1,12 @@
 //! Sources: where the data lives, turned into a [`Snapshot`]. Offline sources are an export
 //! directory (the layout `collect` writes) or a single file of applications / one manifest;
 //! the live source ([`live`]) reads Microsoft Graph and Exchange Online and writes that layout.
+//!
+//! A file that cannot be read is an error naming it (with line and column for JSON). What is
+//! read with a doubt is a warning in [`Loaded::warnings`], which `scan` prints and its
+//! reports keep: a file not listed in `snapshot.json`, a file that is not part of the
+//! layout, an object that gives one property in two spellings with different values (the
+//! first in the object is used; see [`json`]).
 
 mod error;
 mod export;

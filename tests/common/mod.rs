@@ -113,3 +113,24 @@ impl TempDir {
         p
     }
 }
+
+/// A copy of the demo tenant's export folder, as `export` inside `dir`, to change files in.
+pub fn demo_copy(dir: &TempDir) -> PathBuf {
+    let to = dir.path().join("export");
+    copy_dir(&root().join("examples/demo-tenant"), &to);
+    to
+}
+
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the folder") {
+        let entry = entry.expect("a folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}

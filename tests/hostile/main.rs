@@ -11,11 +11,12 @@ mod silent_pass;
 mod text;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{AS_OF, TempDir, root};
+pub use common::demo_copy;
+use common::{AS_OF, root};
 
 /// What a run of the binary gave, with its peak resident memory.
 pub struct Run {
@@ -106,27 +107,6 @@ pub fn scan(source: &Path, extra: &[&str]) -> Run {
     args.extend(extra.iter().map(Into::into));
     args.push(source.into());
     run(&args)
-}
-
-/// A copy of the demo export in `dir/export`, to be spoiled by the test.
-pub fn demo_copy(dir: &TempDir) -> PathBuf {
-    let from = root().join("examples/demo-tenant");
-    let to = dir.path().join("export");
-    copy_dir(&from, &to);
-    to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for entry in std::fs::read_dir(from).expect("read the demo tenant") {
-        let entry = entry.expect("a folder entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a demo file");
-        }
-    }
 }
 
 /// The demo tenant's applications, as JSON values.
