@@ -125,6 +125,26 @@ impl Diagnostic {
         d
     }
 
+    /// A problem at `line` and byte `column` (both 1-based, as serde_json counts them) of
+    /// `text`.
+    pub fn at_line_byte(
+        path: impl Into<String>,
+        text: &str,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let line_start = if line <= 1 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1)
+        };
+        let offset = (line_start + column.saturating_sub(1)).min(text.len());
+        Diagnostic::at(path, text, Some(offset..offset), message)
+    }
+
     /// A problem at a known position of a file whose text is not at hand.
     pub fn at_position(
         path: impl Into<String>,
@@ -272,6 +292,27 @@ mod tests {
         let at = caret.chars().position(|c| c == '^').expect("a caret");
         let under: String = excerpt.chars().skip(at).take(3).collect();
         assert_eq!(under, "tru", "{shown}");
+    }
+
+    #[test]
+    fn a_json_position_points_at_its_byte() {
+        let text = "[\n  {\"id\": \"é\", \"n\": tru}\n]";
+        let column = text
+            .lines()
+            .nth(1)
+            .expect("line 2")
+            .find("tru")
+            .expect("tru")
+            + 1;
+        let d = Diagnostic::at_line_byte("t.json", text, 2, column, "expected value");
+        let shown = d.to_string();
+        // serde_json counts bytes; the column shown counts characters, as editors do.
+        assert!(shown.starts_with("t.json:2:20: expected value"), "{shown}");
+        let lines: Vec<&str> = shown.lines().collect();
+        let at = lines[3].chars().position(|c| c == '^').expect("a caret");
+        assert_eq!(lines[2].chars().nth(at), Some('t'), "{shown}");
+        let end = Diagnostic::at_line_byte("t.json", text, 9, 1, "EOF");
+        assert!(end.to_string().starts_with("t.json:3:2: EOF"), "{end}");
     }
 
     #[test]

@@ -203,12 +203,25 @@ fn usage_errors_exit_2() {
     assert_clean_error(&out, &["unknown rule id"]);
 }
 
-/// The line and the caret under the exact place, for every file people write: a rule file, a
-/// profile, and a parameter override in the configuration (the caret is under the key the
-/// admin wrote there, not in the rule file the override applies to).
+/// The line and the caret under the exact place, for every file people write or export: a
+/// JSON input, a rule file, a profile, and a parameter override in the configuration (the
+/// caret is under the key the admin wrote there, not in the rule file the override applies to).
 #[test]
 fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
     let dir = TempDir::new("carets");
+    let json = dir.write(
+        "apps.json",
+        "[\n  {\"appId\": \"1\", \"oauth2AllowImplicitFlow\": tru}\n]\n",
+    );
+    let out = m365audit(["scan", json.to_str().expect("utf-8")]);
+    assert_clean_error(
+        &out,
+        &[
+            "apps.json:2:48: expected ident",
+            "\n2 |   {\"appId\": \"1\", \"oauth2AllowImplicitFlow\": tru}\n  |                                                ^",
+        ],
+    );
+
     let rule = std::fs::read_to_string(
         common::root().join("examples/rules/ORG-001.mail-app-two-owners.toml"),
     )

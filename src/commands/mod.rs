@@ -270,7 +270,7 @@ fn unreadable(path: &Path, e: source::LoadError) -> SourceSummary {
         tenant: None,
         collected_at: None,
         apps: 0,
-        errors: vec![e.to_string()],
+        errors: vec![e.headline()],
         warnings: Vec::new(),
     }
 }
@@ -279,7 +279,8 @@ fn unreadable(path: &Path, e: source::LoadError) -> SourceSummary {
 struct Read {
     kind: source::SourceKind,
     collected_at: Option<DateTime<Utc>>,
-    errors: Vec<String>,
+    /// Each error on one line (for the summary), and as shown on standard error.
+    errors: Vec<(String, String)>,
 }
 
 impl Read {
@@ -287,7 +288,11 @@ impl Read {
         Read {
             kind: loaded.kind,
             collected_at: loaded.snapshot.meta.collected_at,
-            errors: loaded.errors.iter().map(ToString::to_string).collect(),
+            errors: loaded
+                .errors
+                .iter()
+                .map(|e| (e.headline(), e.to_string()))
+                .collect(),
         }
     }
 
@@ -307,8 +312,8 @@ impl Read {
         for w in &warnings {
             eprintln!("warning: {}", defused(w));
         }
-        for e in &self.errors {
-            eprintln!("error: {}", defused(&e.to_string()));
+        for (_, shown) in &self.errors {
+            eprintln!("error: {}", defused(shown));
         }
         SourceSummary {
             path: shown,
@@ -316,7 +321,7 @@ impl Read {
             tenant: tenant.tenant.clone(),
             collected_at: self.collected_at,
             apps,
-            errors: self.errors,
+            errors: self.errors.into_iter().map(|(line, _)| line).collect(),
             warnings,
         }
     }

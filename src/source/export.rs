@@ -194,11 +194,9 @@ fn read_meta(path: &Path) -> Result<SnapshotMeta, LoadError> {
     let mut de = serde_json::Deserializer::from_str(&text);
     serde::Deserialize::deserialize(&mut de)
         .and_then(|m| de.end().map(|()| m))
-        .map_err(|e: serde_json::Error| LoadError::Syntax {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        .map_err(|e: serde_json::Error| {
+            let message = super::json::strip_position(&e.to_string());
+            LoadError::syntax(path, &text, e.line(), e.column(), message)
         })
 }
 

@@ -42,14 +42,18 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
             let mut bytes = bytes;
             bytes.drain(..start);
             String::from_utf8(bytes).map_err(|e| {
+                // The line is shown with the bad bytes replaced, so the caret has text to
+                // stand under; the column counts the bytes before them, as for JSON errors.
                 let offset = e.utf8_error().valid_up_to();
                 let (line, column) = line_column(e.as_bytes(), offset);
-                LoadError::Syntax {
-                    path: path.to_path_buf(),
+                let shown = String::from_utf8_lossy(e.as_bytes());
+                LoadError::syntax(
+                    path,
+                    &shown,
                     line,
                     column,
-                    message: "invalid UTF-8 (save the file as UTF-8 or UTF-16 with a BOM)".into(),
-                }
+                    "invalid UTF-8 (save the file as UTF-8 or UTF-16 with a BOM)".into(),
+                )
             })
         }
     }

@@ -37,12 +37,7 @@ pub(super) fn syntax_error<T: DeserializeOwned>(
         (_, Some(p)) => format!("{p}: {message}"),
         (_, None) => message,
     };
-    LoadError::Syntax {
-        path: path.to_path_buf(),
-        line: err.line(),
-        column: err.column(),
-        message,
-    }
+    LoadError::syntax(path, text, err.line(), err.column(), message)
 }
 
 /// Whether a comment starts at (or just before) the 1-based line and column.
@@ -62,7 +57,7 @@ fn starts_comment(text: &str, line: usize, column: usize) -> bool {
 }
 
 /// serde_json appends " at line L column C"; the position is reported separately.
-fn strip_position(message: &str) -> String {
+pub(in crate::source) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),

@@ -35,6 +35,7 @@ mod whole;
 
 pub use decode::decode_text;
 pub use envelope::{Items, Shape};
+pub(in crate::source) use error::strip_position;
 pub use stream::{Streamed, read_items, stream_items};
 pub use whole::{parse_items, parse_items_with_shape};
 
