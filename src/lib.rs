@@ -6,7 +6,7 @@
 //! the kinds in [`checks`]) turn into [`finding`]s, which [`report`] writes.
 //!
 //! The modules sit in layers, and a module imports only from layers below its own (the test
-//! `tests/layout.rs` reads this diagram and holds the code to it; modules on one line do not
+//! `tests/cli/layout.rs` reads this diagram and holds the code to it; modules on one line do not
 //! import each other):
 //!
 //! ```text

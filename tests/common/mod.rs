@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: run the real binary from the crate root.
+//! Helpers shared by the integration test binaries (`cli`, `inputs`, `html`): run the real
+//! binary from the crate root.
 
 #![allow(dead_code)]
 
@@ -69,6 +70,16 @@ pub fn app_count(source: &str) -> usize {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     json["apps"].as_array().expect("apps").len()
+}
+
+/// insta settings for every snapshot: kept in `tests/snapshots/` under the name the test gives
+/// it, not prefixed with the test's module, so a test moved to another module or binary keeps
+/// its snapshot.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
 }
 
 /// Writes a synthetic tenant in the export layout to `dir`, as `gen-tenant` does.

@@ -1,7 +1,7 @@
-//! Entry points for the fuzz targets in `fuzz/` and for `tests/fuzz_corpus.rs`, which replays
-//! every input the fuzzers were seeded with or kept. Each target takes arbitrary bytes, runs
-//! them through the code the CLI runs (file reading, decoding, parsing, the model, the rules,
-//! every report format) and panics only when an invariant breaks. A panic here is a bug,
+//! Entry points for the fuzz targets in `fuzz/` and for `tests/inputs/fuzz_corpus.rs`, which
+//! replays every input the fuzzers were seeded with or kept. Each target takes arbitrary bytes,
+//! runs them through the code the CLI runs (file reading, decoding, parsing, the model, the
+//! rules, every report format) and panics only when an invariant breaks. A panic here is a bug,
 //! whichever of the two finds it.
 //!
 //! Inputs are written to a scratch folder first: the loaders read files (BOM and UTF-16

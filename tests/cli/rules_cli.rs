@@ -1,8 +1,6 @@
 //! `rules list`, `rules test`, `explain`, user Rego rules, and scan options.
 
-mod common;
-
-use common::{AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
 
 const EXAMPLE_RULE: &str = "examples/rules/ORG-001.mail-app-two-owners.toml";
 
@@ -52,7 +50,7 @@ fn rule_ids_are_a_contract() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted, "rules list is sorted by id");
-    insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false}, {
+    common::snapshot_settings().bind(|| {
         insta::assert_snapshot!("rule-ids", ids.join("\n"));
     });
 }

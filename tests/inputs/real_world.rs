@@ -4,9 +4,7 @@
 //! Every application document must load with the same counts; anything else must fail with
 //! an error naming the file, never panic or load silently wrong.
 
-mod common;
-
-use common::root;
+use crate::common::root;
 use m365audit::model::{self, Catalog};
 use m365audit::source;
 use serde_json::Value;

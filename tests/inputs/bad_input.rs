@@ -1,9 +1,7 @@
 //! Bad input gets a clear error naming the file (line, column, rule id), exit code 2, never a
 //! panic, and the other sources are still scanned.
 
-mod common;
-
-use common::{AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
 
 fn assert_clean_error(out: &std::process::Output, needles: &[&str]) {
     let err = stderr(out);

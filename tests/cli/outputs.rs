@@ -1,9 +1,7 @@
 //! Report formats, checked on real binary output: JSON against its published schema, CSV
 //! against the JSON, and the table against hostile display names; completions and the manual.
 
-mod common;
-
-use common::{AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
 use serde_json::Value;
 
 fn validate(report: &Value) {

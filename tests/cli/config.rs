@@ -2,9 +2,7 @@
 //! sources, and waivers (applied, expired, unmatched); bad files are errors with line and
 //! column.
 
-mod common;
-
-use common::{TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{self, TempDir, code, m365audit, root, stderr, stdout};
 use serde_json::Value;
 
 const SYSAID: &str = "4a3722f9-bd6b-509b-b704-1fa20ed4773a";

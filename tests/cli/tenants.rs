@@ -2,9 +2,7 @@
 //! report folder, one combined summary; a broken tenant is reported and does not stop the
 //! others.
 
-mod common;
-
-use common::{TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{TempDir, code, m365audit, root, stderr, stdout};
 
 #[test]
 fn every_tenant_is_scanned_and_a_broken_one_is_reported() {

@@ -4,9 +4,7 @@
 //! the fail case must produce a failing finding for the rule and the pass case a pass and no
 //! failure. The JSON report of every run is snapshot-tested.
 
-mod common;
-
-use common::{AS_OF, code, m365audit, root, scan_json, stderr};
+use crate::common::{self, AS_OF, code, m365audit, root, scan_json, stderr};
 use serde_json::Value;
 
 /// `(case, path, extra arguments)` for the fail and pass fixtures of a rule.
@@ -57,9 +55,7 @@ fn every_shipped_rule_has_fixtures() {
 
 #[test]
 fn fixtures_fail_and_pass_as_named() {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("tests/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
+    let mut settings = common::snapshot_settings();
     settings.add_redaction(".generated_at", "[generated_at]");
     settings.add_redaction(".tool_version", "[tool_version]");
     let _guard = settings.bind_to_scope();

@@ -2,9 +2,6 @@
 //! bounded memory, and never panics. The inputs are made here rather than kept as files:
 //! some are hundreds of megabytes.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod encodings;
 mod shapes;
 mod silent_pass;
@@ -15,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-pub use common::demo_copy;
-use common::{AS_OF, root};
+pub use crate::common::demo_copy;
+use crate::common::{self, AS_OF, root};
 
 /// What a run of the binary gave, with its peak resident memory.
 pub struct Run {

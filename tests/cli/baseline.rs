@@ -1,11 +1,9 @@
 //! `scan --baseline`, `--fail-on-new` and `m365audit diff`: findings matched across runs by
 //! fingerprint (rule + subject + item), never by message text.
 
-mod common;
-
 use std::path::Path;
 
-use common::{TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{TempDir, code, m365audit, root, stderr, stdout};
 use serde_json::Value;
 
 /// Scans `dir` as of `as_of` into `out` (JSON), with extra arguments.

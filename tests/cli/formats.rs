@@ -1,8 +1,6 @@
 //! Markdown and JUnit reports: parsed back and compared with the JSON report of the same run.
 
-mod common;
-
-use common::{AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
 use quick_xml::events::Event;
 
 fn scan(format: &str, sources: &[&str]) -> String {

@@ -5,11 +5,9 @@
 //! built apps are kept for a tenant check (`--mailbox`) or not, and whatever envelope the
 //! file uses.
 
-mod common;
-
 use std::path::Path;
 
-use common::{TempDir, copy_dir};
+use crate::common::{self, TempDir, copy_dir};
 use m365audit::checks::ScanInputs;
 use m365audit::engine::{EvalOptions, RuleSet, evaluate};
 use m365audit::model::{Catalog, build};

@@ -1,11 +1,9 @@
 //! The README shows generated text: the rule table (from the rule files), the demo scan, the
 //! demo's mailbox reach and one go-live checklist.
-//! This test fails when either is stale; `UPDATE_README=1 cargo test --test readme` rewrites
-//! them.
+//! This test fails when either is stale; `UPDATE_README=1 cargo test --test cli readme::`
+//! rewrites them.
 
-mod common;
-
-use common::{code, m365audit, root, stderr, stdout};
+use crate::common::{code, m365audit, root, stderr, stdout};
 
 /// Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
 fn replace_section(readme: &str, name: &str, body: &str) -> String {
@@ -74,6 +72,6 @@ fn readme_generated_sections_are_current() {
     }
     assert!(
         readme == expected,
-        "README.md is stale: run `UPDATE_README=1 cargo test --test readme` and review the diff"
+        "README.md is stale: run `UPDATE_README=1 cargo test --test cli readme::` and review the diff"
     );
 }

@@ -2,9 +2,7 @@
 //! including the interaction rules Microsoft documents (Deny over Restrict, RBAC scopes not
 //! limiting Entra grants) and missing Exchange data.
 
-mod common;
-
-use common::{code, m365audit, scan_json, stderr, stdout};
+use crate::common::{code, m365audit, scan_json, stderr, stdout};
 use serde_json::Value;
 
 /// `reach --format json` for one source: app display name → (overall reach, path reaches).

@@ -3,11 +3,9 @@
 //! failure must fail the right step with evidence; missing Exchange data must give
 //! "not evaluated", never "pass".
 
-mod common;
-
 use std::path::Path;
 
-use common::{TempDir, code, m365audit, root, stderr};
+use crate::common::{self, TempDir, code, m365audit, root, stderr};
 use serde_json::{Value, json};
 
 const AS_OF: &str = "2026-11-22";
@@ -460,7 +458,9 @@ fn markdown_checklist_for_a_go_live_ticket() {
         "examples/demo-tenant",
     ]);
     assert_eq!(code(&out), 1);
-    insta::assert_snapshot!("checklist_sage_crm_markdown", common::stdout(&out));
+    common::snapshot_settings().bind(|| {
+        insta::assert_snapshot!("checklist_sage_crm_markdown", common::stdout(&out));
+    });
 }
 
 #[test]

@@ -4,12 +4,10 @@
 //! are refreshed on 401; secrets and tokens never reach a file or a log, nor another origin
 //! (a nextLink or a redirect to fake-graph's second listener, the trap).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{TempDir, code, stderr, stdout};
+use crate::common::{self, TempDir, code, stderr, stdout};
 use serde_json::Value;
 
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";

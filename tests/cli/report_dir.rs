@@ -1,12 +1,10 @@
 //! `scan --report-dir`: one folder per run under the tenant, a `latest/` copy, retention, the
 //! previous run as the default baseline (a failed write is `report::folder`'s unit test).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{TempDir, code, root, stderr};
+use crate::common::{self, TempDir, code, root, stderr};
 use serde_json::Value;
 
 const TENANT: &str = "contoso.onmicrosoft.com";

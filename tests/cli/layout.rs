@@ -2,11 +2,11 @@
 //! binary, `m365audit`; what tests, fuzzers and benches need lives in `crates/` and reaches the
 //! product only as dev-dependencies; no test hook is compiled into it.
 
-mod common;
-
 use std::process::Command;
 
 use serde_json::Value;
+
+use crate::common;
 
 #[test]
 fn the_root_package_ships_one_binary_and_nothing_for_tests() {

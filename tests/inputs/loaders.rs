@@ -1,8 +1,6 @@
 //! The loaders: every input format gives the same normalized app.
 
-mod common;
-
-use common::{TempDir, demo_copy, m365audit, root, scan_json, stderr};
+use crate::common::{TempDir, demo_copy, m365audit, root, scan_json, stderr};
 use m365audit::model::{self, App, Catalog, CredentialKind, Platform, Reach, ServicePrincipal};
 use m365audit::source::{self, SourceKind};
 use serde_json::Value;
