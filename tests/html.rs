@@ -10,25 +10,16 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{AS_OF, TempDir, code, m365audit, scan_json, stderr};
+use common::{Scan, TempDir};
 use serde_json::Value;
 
 fn html_report(dir: &TempDir, sources: &[&str]) -> PathBuf {
     let out = dir.path().join("report.html");
-    let o = m365audit(
-        [
-            "scan",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "html",
-            "-o",
-            out.to_str().expect("utf-8"),
-        ]
-        .into_iter()
-        .chain(sources.iter().copied()),
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    Scan::of(sources)
+        .format("html")
+        .output(&out)
+        .run()
+        .assert_code(0);
     out
 }
 
@@ -39,7 +30,10 @@ fn count(haystack: &str, needle: &str) -> usize {
 #[test]
 fn html_is_self_contained_escaped_and_counts_match_the_json() {
     let tmp = TempDir::new("html");
-    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let json = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
     let html = std::fs::read_to_string(html_report(&tmp, &["examples/demo-tenant"])).expect("html");
     let findings = json["findings"].as_array().expect("findings");
     assert_eq!(count(&html, "<details class=\"finding\""), findings.len());
@@ -163,7 +157,10 @@ fn visible(dom: &str) -> usize {
 fn filters_work_in_headless_chromium() {
     let browser = chromium().expect("chromium is installed (apt-get install chromium)");
     let tmp = TempDir::new("html-browser");
-    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let json = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
     let page = html_report(&tmp, &["examples/demo-tenant"]);
     let url = format!("file://{}", page.display());
     let profile = tmp.path().join("profile");

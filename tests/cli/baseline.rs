@@ -3,19 +3,8 @@
 
 use std::path::Path;
 
-use crate::common::{TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{Scan, TempDir, code, copy_dir, m365audit, root, stderr, stdout};
 use serde_json::Value;
-
-/// Scans `dir` as of `as_of` into `out` (JSON), with extra arguments.
-fn scan(dir: &Path, as_of: &str, out: &Path, extra: &[&str]) -> i32 {
-    let (dir, out) = (dir.display().to_string(), out.display().to_string());
-    let mut args = vec!["scan", "--format", "json", "--as-of", as_of, "-o", &out];
-    args.extend_from_slice(extra);
-    args.push(&dir);
-    let o = m365audit(&args);
-    assert!(code(&o) <= 1, "{}", stderr(&o));
-    code(&o)
-}
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("JSON")
@@ -24,13 +13,7 @@ fn read(path: &Path) -> Value {
 /// The demo tenant with SysAid's secret expired and Exact's implicit grant turned off.
 fn changed_demo(tmp: &TempDir) -> std::path::PathBuf {
     let dir = tmp.path().join("tenant");
-    std::fs::create_dir_all(dir.join("exchange")).expect("mkdir");
-    for e in walk(&root().join("examples/demo-tenant")) {
-        let rel = e
-            .strip_prefix(root().join("examples/demo-tenant"))
-            .expect("inside");
-        std::fs::copy(&e, dir.join(rel)).expect("copy");
-    }
+    copy_dir(&root().join("examples/demo-tenant"), &dir);
     let path = dir.join("applications.json");
     let mut apps = read(&path);
     for a in apps["value"].as_array_mut().expect("apps") {
@@ -45,32 +28,26 @@ fn changed_demo(tmp: &TempDir) -> std::path::PathBuf {
     dir
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("dir").flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}
-
 #[test]
 fn baseline_marks_new_unchanged_and_resolved() {
     let tmp = TempDir::new("baseline");
     let before = tmp.path().join("before.json");
-    scan(
-        &root().join("examples/demo-tenant"),
-        "2026-11-22",
-        &before,
-        &[],
-    );
+    Scan::new(root().join("examples/demo-tenant"))
+        .as_of("2026-11-22")
+        .format("json")
+        .output(&before)
+        .run()
+        .assert_scanned();
     let tenant = changed_demo(&tmp);
     let after = tmp.path().join("after.json");
     let b = before.display().to_string();
-    scan(&tenant, "2026-11-22", &after, &["--baseline", &b]);
+    Scan::new(&tenant)
+        .as_of("2026-11-22")
+        .format("json")
+        .output(&after)
+        .args(["--baseline", &b])
+        .run()
+        .assert_scanned();
 
     let report = read(&after);
     let findings = report["findings"].as_array().expect("findings");
@@ -102,24 +79,19 @@ fn baseline_marks_new_unchanged_and_resolved() {
 
     // --fail-on-new looks only at new failures.
     let out = tmp.path().join("x.json");
-    assert_eq!(
-        scan(
-            &tenant,
-            "2026-11-22",
-            &out,
-            &["--baseline", &b, "--fail-on-new", "high"]
-        ),
-        1
-    );
-    assert_eq!(
-        scan(
-            &tenant,
-            "2026-11-22",
-            &out,
-            &["--baseline", &b, "--fail-on-new", "critical"]
-        ),
-        0
-    );
+    for (fail_on_new, exit) in [("high", 1), ("critical", 0)] {
+        let run = Scan::new(&tenant)
+            .as_of("2026-11-22")
+            .format("json")
+            .output(&out)
+            .args(["--baseline", &b, "--fail-on-new", fail_on_new])
+            .run();
+        assert_eq!(
+            run.assert_scanned().code(),
+            exit,
+            "--fail-on-new {fail_on_new}"
+        );
+    }
 
     // The table marks new findings and lists the resolved ones.
     let t = m365audit([
@@ -153,8 +125,14 @@ fn fingerprints_ignore_message_text_and_old_reports_compare_too() {
     let tmp = TempDir::new("fingerprint");
     let demo = root().join("examples/demo-tenant");
     let (day1, day2) = (tmp.path().join("d1.json"), tmp.path().join("d2.json"));
-    scan(&demo, "2026-11-22", &day1, &[]);
-    scan(&demo, "2026-11-23", &day2, &[]);
+    for (day, report) in [("2026-11-22", &day1), ("2026-11-23", &day2)] {
+        Scan::new(&demo)
+            .as_of(day)
+            .format("json")
+            .output(report)
+            .run()
+            .assert_scanned();
+    }
     // Day counts in messages change from one day to the next; the findings do not.
     assert_ne!(
         std::fs::read_to_string(&day1).expect("d1"),

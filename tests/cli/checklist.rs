@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{self, TempDir, code, m365audit, root, stderr};
+use crate::common::{self, TempDir, code, copy_dir, m365audit, root, stderr};
 use serde_json::{Value, json};
 
 const AS_OF: &str = "2026-11-22";
@@ -19,20 +19,8 @@ const SINCH: &str = "Sinch Contact Pro - Mail";
 /// A copy of the demo tenant to edit.
 fn demo() -> TempDir {
     let tmp = TempDir::new("checklist");
-    copy(&root().join("examples/demo-tenant"), tmp.path());
+    copy_dir(&root().join("examples/demo-tenant"), tmp.path());
     tmp
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
-        }
-    }
 }
 
 /// Edits one export file; Graph pages are edited through their `value`.

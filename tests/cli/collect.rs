@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{self, TempDir, code, stderr, stdout};
+use crate::common::{self, Scan, TempDir, code, stderr, stdout};
 use serde_json::Value;
 
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -100,20 +100,12 @@ fn assert_ok(o: &Output, what: &str) {
 
 /// The JSON findings of a scan, without the parts that name the source folder.
 fn findings(dir: &Path) -> (Value, Value) {
-    let out = m365audit(
-        &[
-            "scan".into(),
-            "--format".into(),
-            "json".into(),
-            "--as-of".into(),
-            "2026-06-01".into(),
-            "--include-passed".into(),
-            dir.display().to_string(),
-        ],
-        None,
-    );
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("scan printed no JSON ({e}):\n{}", stderr(&out)));
+    let report = Scan::new(dir)
+        .as_of("2026-06-01")
+        .format("json")
+        .arg("--include-passed")
+        .run()
+        .json();
     let mut f = report["findings"].clone();
     for item in f.as_array_mut().expect("findings") {
         item.as_object_mut().expect("object").remove("source");

@@ -2,7 +2,7 @@
 //! sources, and waivers (applied, expired, unmatched); bad files are errors with line and
 //! column.
 
-use crate::common::{self, TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{self, Scan, TempDir, code, m365audit, root, stderr, stdout};
 use serde_json::Value;
 
 const SYSAID: &str = "4a3722f9-bd6b-509b-b704-1fa20ed4773a";
@@ -13,23 +13,13 @@ fn demo() -> String {
     root().join("examples/demo-tenant").display().to_string()
 }
 
-/// Scans the demo with `config` as JSON.
-fn scan(config: &std::path::Path, extra: &[&str]) -> (Value, String, i32) {
-    let (cfg, demo) = (config.display().to_string(), demo());
-    let mut args = vec![
-        "scan",
-        "--config",
-        &cfg,
-        "--as-of",
-        "2026-11-22",
-        "-f",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    args.push(&demo);
-    let o = m365audit(&args);
-    let json = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (json, stderr(&o), code(&o))
+/// A JSON scan of the demo on 2026-11-22 with `--config CONFIG`.
+fn with_config(config: &std::path::Path) -> Scan {
+    Scan::new(demo())
+        .as_of("2026-11-22")
+        .format("json")
+        .arg("--config")
+        .arg(config)
 }
 
 fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -51,11 +41,13 @@ fn init_writes_a_template_that_loads() {
     let o = m365audit(["init", &p]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--force"));
-    let (r, err, exit) = scan(&path, &[]);
-    assert_eq!(exit, 0, "{err}");
+    let run = with_config(&path).run();
+    let err = run.stderr();
+    assert_eq!(run.code(), 0, "{err}");
     assert!(err.is_empty(), "{err}");
     assert_eq!(
-        r["summary"]["fail"], 50,
+        run.json()["summary"]["fail"],
+        50,
         "the commented template changes nothing"
     );
 }
@@ -87,7 +79,8 @@ reason = "stale entry"
 "#
         ),
     );
-    let (r, err, _) = scan(&path, &[]);
+    let run = with_config(&path).run();
+    let (r, err) = (run.json(), run.stderr());
     let cred = findings(&r, "CRED-003");
     let sysaid: Vec<&&Value> = cred
         .iter()
@@ -163,7 +156,8 @@ fn rules_can_be_disabled_reweighted_and_reparameterized() {
         "m365audit.toml",
         "[scan]\nfail_on = \"critical\"\n\n[rules]\ndisable = [\"APP-003\"]\n\n[rules.severity]\n\"URI-001\" = \"critical\"\n\n[rules.params]\nCRED-002 = { warn_days = 10 }\n",
     );
-    let (r, err, exit) = scan(&path, &[]);
+    let run = with_config(&path).run();
+    let (r, err, exit) = (run.json(), run.stderr(), run.code());
     assert_eq!(exit, 1, "fail_on from the config: {err}");
     assert!(findings(&r, "APP-003").is_empty());
     assert!(
@@ -185,9 +179,13 @@ fn rules_can_be_disabled_reweighted_and_reparameterized() {
     );
 
     // The command line wins over the file.
-    let (_, _, exit) = scan(&path, &["--fail-on", "info", "--rule", "APP-001"]);
+    let exit = with_config(&path)
+        .args(["--fail-on", "info", "--rule", "APP-001"])
+        .run()
+        .code();
     assert_eq!(exit, 1);
-    let (_, err, exit) = scan(&path, &["--no-exit-codes"]);
+    let run = with_config(&path).arg("--no-exit-codes").run();
+    let (err, exit) = (run.stderr(), run.code());
     assert_eq!(exit, 0);
     assert!(err.contains("--no-exit-codes"), "{err}");
 }
@@ -240,7 +238,8 @@ fn bad_config_files_name_the_line() {
         ("[reports]\nformats = [\"pdf\"]\n", "pdf"),
     ] {
         let path = tmp.write("m365audit.toml", text);
-        let (_, err, exit) = scan(&path, &[]);
+        let run = with_config(&path).run();
+        let (err, exit) = (run.stderr(), run.code());
         assert_eq!(exit, 2, "{text}: {err}");
         assert!(err.contains(expect), "{text}: {err}");
     }

@@ -1,20 +1,19 @@
 //! Markdown and JUnit reports: parsed back and compared with the JSON report of the same run.
 
-use crate::common::{self, AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
+use crate::common::{self, Scan, TempDir};
 use quick_xml::events::Event;
-
-fn scan(format: &str, sources: &[&str]) -> String {
-    let mut args = vec!["scan", "--as-of", AS_OF, "--format", format];
-    args.extend_from_slice(sources);
-    let o = m365audit(&args);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    stdout(&o)
-}
 
 #[test]
 fn junit_parses_and_counts_match_the_json() {
-    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
-    let xml = scan("junit", &["examples/demo-tenant"]);
+    let json = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
+    let xml = Scan::new("examples/demo-tenant")
+        .format("junit")
+        .run()
+        .assert_code(0)
+        .stdout();
     let mut reader = quick_xml::Reader::from_str(&xml);
     let (mut cases, mut failures, mut skipped, mut suites) = (0, 0, 0, 0);
     loop {
@@ -49,8 +48,15 @@ fn junit_parses_and_counts_match_the_json() {
 
 #[test]
 fn markdown_lists_what_needs_attention_and_escapes_cells() {
-    let (json, _) = scan_json(&["examples/demo-tenant"], &[]);
-    let md = scan("markdown", &["examples/demo-tenant"]);
+    let json = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
+    let md = Scan::new("examples/demo-tenant")
+        .format("markdown")
+        .run()
+        .assert_code(0)
+        .stdout();
     let rows = md
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| Severity"))
@@ -68,9 +74,17 @@ fn markdown_lists_what_needs_attention_and_escapes_cells() {
         r#"{"id": "00000000-0000-4000-8000-0000000000ab", "appId": "11111111-0000-4000-8000-0000000000ab",
             "displayName": "a|b <script>x</script>", "web": {"redirectUris": ["http://evil.example/cb"]}}"#,
     );
-    let md = scan("markdown", &[file.to_str().expect("utf-8")]);
+    let md = Scan::new(&file)
+        .format("markdown")
+        .run()
+        .assert_code(0)
+        .stdout();
     assert!(md.contains(r"a\|b &lt;script&gt;x&lt;/script&gt;"), "{md}");
-    let xml = scan("junit", &[file.to_str().expect("utf-8")]);
+    let xml = Scan::new(&file)
+        .format("junit")
+        .run()
+        .assert_code(0)
+        .stdout();
     assert!(xml.contains("a|b &lt;script&gt;"), "{xml}");
     let mut reader = quick_xml::Reader::from_str(&xml);
     while !matches!(reader.read_event().expect("well-formed"), Event::Eof) {}
@@ -86,8 +100,17 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
     )
     .expect("schema JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let (json, _) = scan_json(&["examples/demo-tenant"], &["--include-passed"]);
-    let text = scan("sarif", &["--include-passed", "examples/demo-tenant"]);
+    let json = Scan::new("examples/demo-tenant")
+        .format("json")
+        .arg("--include-passed")
+        .run()
+        .json();
+    let text = Scan::new("examples/demo-tenant")
+        .format("sarif")
+        .arg("--include-passed")
+        .run()
+        .assert_code(0)
+        .stdout();
     let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
     let errors: Vec<String> = validator
         .iter_errors(&sarif)

@@ -2,7 +2,7 @@
 //! including the interaction rules Microsoft documents (Deny over Restrict, RBAC scopes not
 //! limiting Entra grants) and missing Exchange data.
 
-use crate::common::{code, m365audit, scan_json, stderr, stdout};
+use crate::common::{Scan, code, m365audit, stderr, stdout};
 use serde_json::Value;
 
 /// `reach --format json` for one source: app display name → (overall reach, path reaches).
@@ -92,10 +92,11 @@ fn an_entra_grant_undoes_a_scoped_rbac_assignment() {
 
 #[test]
 fn missing_exchange_data_is_not_evaluated_never_passed() {
-    let (report, out) = scan_json(
-        &["tests/fixtures/mailbox-reach/no-exchange"],
-        &["--include-passed"],
-    );
+    let out = Scan::new("tests/fixtures/mailbox-reach/no-exchange")
+        .format("json")
+        .arg("--include-passed")
+        .run();
+    let report = out.json();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let findings = report["findings"].as_array().expect("findings");
     // EXO-002 is left out: an app without delegated EWS passes it whatever Exchange says.
@@ -162,7 +163,10 @@ fn the_demo_tenant_reach_is_what_its_exchange_configuration_says() {
 
 #[test]
 fn the_compliant_rbac_app_has_no_scope_finding() {
-    let (report, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let report = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
     let sinch_cert: Vec<&str> = report["findings"]
         .as_array()
         .expect("findings")

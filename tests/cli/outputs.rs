@@ -1,7 +1,7 @@
 //! Report formats, checked on real binary output: JSON against its published schema, CSV
 //! against the JSON, and the table against hostile display names; completions and the manual.
 
-use crate::common::{self, AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, Scan, TempDir, code, m365audit, root, stderr, stdout};
 use serde_json::Value;
 
 fn validate(report: &Value) {
@@ -24,7 +24,11 @@ fn validate(report: &Value) {
 
 #[test]
 fn json_reports_match_the_v1_schema_and_their_summary() {
-    let (report, out) = scan_json(&["examples/demo-tenant"], &["--include-passed"]);
+    let out = Scan::new("examples/demo-tenant")
+        .format("json")
+        .arg("--include-passed")
+        .run();
+    let report = out.json();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     validate(&report);
     let findings = report["findings"].as_array().expect("findings");
@@ -49,13 +53,13 @@ fn json_reports_match_the_v1_schema_and_their_summary() {
     // A report with a failed source is valid too.
     let dir = TempDir::new("schema-error");
     let bad = dir.write("bad.json", "[");
-    let (report, _) = scan_json(
-        &[
-            bad.to_str().expect("utf-8"),
-            "tests/fixtures/URI-004/fail.json",
-        ],
-        &[],
-    );
+    let report = Scan::of([
+        bad.to_str().expect("utf-8"),
+        "tests/fixtures/URI-004/fail.json",
+    ])
+    .format("json")
+    .run()
+    .json();
     validate(&report);
     assert_eq!(report["sources"][0]["status"], "error");
     assert_eq!(report["sources"][0]["kind"], Value::Null);
@@ -63,7 +67,10 @@ fn json_reports_match_the_v1_schema_and_their_summary() {
 
 #[test]
 fn csv_has_one_row_per_finding_with_the_json_fields() {
-    let (report, _) = scan_json(&["examples/demo-tenant"], &[]);
+    let report = Scan::new("examples/demo-tenant")
+        .format("json")
+        .run()
+        .json();
     let out = m365audit([
         "scan",
         "--as-of",

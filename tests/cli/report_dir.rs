@@ -4,20 +4,20 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{self, TempDir, code, root, stderr};
+use crate::common::{Scan, TempDir, code, root, stderr};
 use serde_json::Value;
 
 const TENANT: &str = "contoso.onmicrosoft.com";
 
-fn scan(dir: &Path, source: &Path, extra: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_m365audit"));
-    cmd.args(["scan", "--as-of", "2026-11-22", "--format", "json", "-o"])
-        .arg(dir.join("stdout.json"))
+/// A JSON scan of `source` on 2026-11-22 with `--report-dir DIR/reports` (and `-o
+/// DIR/stdout.json`).
+fn into_reports(dir: &Path, source: &Path) -> Scan {
+    Scan::new(source)
+        .as_of("2026-11-22")
+        .format("json")
+        .output(dir.join("stdout.json"))
         .arg("--report-dir")
         .arg(dir.join("reports"))
-        .args(extra)
-        .arg(source);
-    cmd.output().expect("runs")
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -35,11 +35,9 @@ fn runs_latest_retention_and_default_baseline() {
     let tmp = TempDir::new("report-dir");
     let demo = root().join("examples/demo-tenant");
     for _ in 0..3 {
-        let o = scan(
-            tmp.path(),
-            &demo,
-            &["--keep", "2", "--report-format", "json,csv,junit"],
-        );
+        let o = into_reports(tmp.path(), &demo)
+            .args(["--keep", "2", "--report-format", "json,csv,junit"])
+            .run();
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
     let tenant = tmp.path().join("reports").join(TENANT);
@@ -106,7 +104,7 @@ fn the_next_run_removes_what_a_killed_run_left() {
     age(&killed, 2);
     age(&replaced, 30);
 
-    let o = scan(tmp.path(), &demo, &[]);
+    let o = into_reports(tmp.path(), &demo).run();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     let names = entries(&tenant);
@@ -138,7 +136,7 @@ fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
         r#"{"tenant": "../../escaped", "parts": ["applications.json"]}"#,
     )
     .expect("write");
-    let o = scan(tmp.path(), &src, &[]);
+    let o = into_reports(tmp.path(), &src).run();
     assert!(code(&o) <= 1, "{}", stderr(&o));
     assert_eq!(entries(&tmp.path().join("reports")), ["_.._escaped"]);
     assert!(!tmp.path().join("escaped").exists());
@@ -160,16 +158,10 @@ fn output_to_a_pipe_is_written_in_place() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(&fifo).expect("read the pipe"))
     };
-    let o = common::m365audit([
-        "scan",
-        "--as-of",
-        common::AS_OF,
-        "--format",
-        "json",
-        "-o",
-        fifo.to_str().expect("utf-8 path"),
-        "examples/demo-tenant",
-    ]);
+    let o = Scan::new("examples/demo-tenant")
+        .format("json")
+        .output(&fifo)
+        .run();
     // If the scan never opened the pipe, the reader is still blocked in open(): release it
     // so the test fails below instead of hanging. (No reader left means this open fails.)
     {

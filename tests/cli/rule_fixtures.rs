@@ -4,7 +4,7 @@
 //! the fail case must produce a failing finding for the rule and the pass case a pass and no
 //! failure. The JSON report of every run is snapshot-tested.
 
-use crate::common::{self, AS_OF, code, m365audit, root, scan_json, stderr};
+use crate::common::{self, AS_OF, Scan, code, m365audit, root, stderr};
 use serde_json::Value;
 
 /// `(case, path, extra arguments)` for the fail and pass fixtures of a rule.
@@ -62,9 +62,12 @@ fn fixtures_fail_and_pass_as_named() {
 
     for id in rule_ids() {
         for (case, path, extra) in cases(&id) {
-            let mut args = vec!["--rule", id.as_str(), "--include-passed"];
-            args.extend(extra.iter().map(String::as_str));
-            let (report, out) = scan_json(&[&path], &args);
+            let out = Scan::new(&path)
+                .format("json")
+                .args(["--rule", id.as_str(), "--include-passed"])
+                .args(&extra)
+                .run();
+            let report = out.json();
             assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
             let fails = outcomes(&report, &id, "fail");
             let passes = outcomes(&report, &id, "pass");

@@ -1,6 +1,6 @@
 //! `rules list`, `rules test`, `explain`, user Rego rules, and scan options.
 
-use crate::common::{self, AS_OF, TempDir, code, m365audit, root, scan_json, stderr, stdout};
+use crate::common::{self, AS_OF, Scan, TempDir, code, m365audit, root, stderr, stdout};
 
 const EXAMPLE_RULE: &str = "examples/rules/ORG-001.mail-app-two-owners.toml";
 
@@ -65,10 +65,11 @@ fn the_example_user_rule_passes_its_examples_and_runs_in_a_scan() {
         stdout(&out)
     );
 
-    let (report, out) = scan_json(
-        &["examples/demo-tenant"],
-        &["--rules", "examples/rules", "--rule", "ORG-001"],
-    );
+    let out = Scan::new("examples/demo-tenant")
+        .format("json")
+        .args(["--rules", "examples/rules", "--rule", "ORG-001"])
+        .run();
+    let report = out.json();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let names: Vec<&str> = report["findings"]
         .as_array()

@@ -1,10 +1,14 @@
 //! Helpers shared by the integration test binaries (`cli`, `inputs`, `html`): run the real
-//! binary from the crate root.
+//! binary from the crate root ([`m365audit`], [`run`]), scan with [`Scan`], temporary folders,
+//! copies of the demo tenant, and the settings every snapshot is taken with.
 
 #![allow(dead_code)]
 
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// The audit date every fixture is written against.
 pub const AS_OF: &str = "2026-06-01";
@@ -17,14 +21,190 @@ pub fn root() -> PathBuf {
 pub fn m365audit<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
+    S: AsRef<OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_m365audit"))
+    run(args).out
+}
+
+/// What a run of the binary gave, with its peak resident memory. It derefs to the
+/// [`Output`], so `code(&run)` and `stderr(&run)` work as they do on an `Output`.
+pub struct Run {
+    pub out: Output,
+    pub peak_mib: u64,
+}
+
+impl std::ops::Deref for Run {
+    type Target = Output;
+
+    fn deref(&self) -> &Output {
+        &self.out
+    }
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        code(&self.out)
+    }
+
+    pub fn stderr(&self) -> String {
+        stderr(&self.out)
+    }
+
+    pub fn stdout(&self) -> String {
+        stdout(&self.out)
+    }
+
+    /// Standard output parsed as JSON; panics with the exit code and standard error if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON on standard output ({e}); exit {:?}; stderr:\n{}",
+                self.out.status.code(),
+                self.stderr()
+            )
+        })
+    }
+
+    /// Exit `expected`, or a panic showing standard error.
+    pub fn assert_code(&self, expected: i32) -> &Run {
+        assert_eq!(self.code(), expected, "{}", self.stderr());
+        self
+    }
+
+    /// Exit 2 (bad input) with every needle in the error output, and no panic.
+    pub fn assert_input_error(&self, needles: &[&str]) -> &Run {
+        assert_input_error(&self.out, needles);
+        self
+    }
+
+    /// A report was written (exit 0 or 1) and nothing panicked.
+    pub fn assert_scanned(&self) -> &Run {
+        let err = self.stderr();
+        assert!(matches!(self.code(), 0 | 1), "exit {}: {err}", self.code());
+        assert!(!err.contains("panicked"), "panic: {err}");
+        self
+    }
+}
+
+/// Runs `m365audit ARGS` in the crate root (standard input empty, `NO_COLOR` set), sampling the
+/// child's peak resident memory (`VmHWM`, a high-water mark, so a sample taken late still sees
+/// an earlier peak) until it exits.
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut child = Command::new(env!("CARGO_BIN_EXE_m365audit"))
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .output()
-        .expect("the m365audit binary runs")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the m365audit binary starts");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            r.read_to_end(&mut buf).expect("read child output");
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        out: Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        },
+        peak_mib: peak_kib / 1024,
+    }
+}
+
+/// `m365audit scan`, built up and run:
+/// `Scan::new("examples/demo-tenant").format("json").arg("--include-passed").run().json()`.
+/// The audit date is [`AS_OF`] unless [`Scan::as_of`] says otherwise; the sources come last on
+/// the command line, after every option.
+#[must_use = "a Scan does nothing until it is run"]
+pub struct Scan {
+    sources: Vec<OsString>,
+    as_of: String,
+    args: Vec<OsString>,
+}
+
+impl Scan {
+    /// A scan of one source (a file or an export folder).
+    pub fn new(source: impl AsRef<OsStr>) -> Scan {
+        Scan::of([source])
+    }
+
+    /// A scan of several sources, in this order.
+    pub fn of<I, S>(sources: I) -> Scan
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Scan {
+            sources: sources.into_iter().map(|s| s.as_ref().into()).collect(),
+            as_of: AS_OF.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// `--as-of DATE` instead of [`AS_OF`].
+    #[allow(clippy::wrong_self_convention, reason = "named for the --as-of option")]
+    pub fn as_of(mut self, date: &str) -> Scan {
+        self.as_of = date.to_string();
+        self
+    }
+
+    /// `--format FORMAT`.
+    pub fn format(self, format: &str) -> Scan {
+        self.args(["--format", format])
+    }
+
+    /// `-o PATH`.
+    pub fn output(self, path: impl AsRef<OsStr>) -> Scan {
+        self.arg("-o").arg(path)
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Scan {
+        self.args.push(arg.as_ref().into());
+        self
+    }
+
+    pub fn args<I, S>(self, args: I) -> Scan
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        args.into_iter().fold(self, Scan::arg)
+    }
+
+    /// Runs `m365audit scan --as-of DATE ARGS... SOURCES...`.
+    pub fn run(self) -> Run {
+        let mut args: Vec<OsString> = vec!["scan".into(), "--as-of".into(), self.as_of.into()];
+        args.extend(self.args);
+        args.extend(self.sources);
+        run(args)
+    }
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -39,20 +219,14 @@ pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited normally")
 }
 
-/// Scans with `--format json` and returns the parsed report.
-pub fn scan_json(sources: &[&str], extra: &[&str]) -> (serde_json::Value, Output) {
-    let mut args = vec!["scan", "--format", "json", "--as-of", AS_OF];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(sources);
-    let out = m365audit(&args);
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "scan {sources:?} did not print JSON ({e}); exit {:?}; stderr:\n{}",
-            out.status.code(),
-            stderr(&out)
-        )
-    });
-    (json, out)
+/// Exit 2 (bad input) with every needle in the error output, and no panic.
+pub fn assert_input_error(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(code(out), 2, "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
 }
 
 /// How many rules the binary ships: `rules list`, not a number written into tests.
@@ -98,6 +272,20 @@ pub fn gen_tenant(apps: usize, seed: u64, dir: &Path) {
     .expect("the synthetic tenant is written");
 }
 
+/// Copies the folder `from`, with everything under it, to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the folder to copy") {
+        let entry = entry.expect("a folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
 /// A temporary directory, removed on drop (tempfile), with a helper to write files into it.
 pub struct TempDir(tempfile::TempDir);
 
@@ -130,18 +318,4 @@ pub fn demo_copy(dir: &TempDir) -> PathBuf {
     let to = dir.path().join("export");
     copy_dir(&root().join("examples/demo-tenant"), &to);
     to
-}
-
-/// Copies a folder and everything in it.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for entry in std::fs::read_dir(from).expect("read the folder") {
-        let entry = entry.expect("a folder entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a file");
-        }
-    }
 }

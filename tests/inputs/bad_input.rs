@@ -1,16 +1,9 @@
 //! Bad input gets a clear error naming the file (line, column, rule id), exit code 2, never a
 //! panic, and the other sources are still scanned.
 
-use crate::common::{self, AS_OF, TempDir, code, m365audit, scan_json, stderr, stdout};
-
-fn assert_clean_error(out: &std::process::Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(code(out), 2, "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    for n in needles {
-        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
-    }
-}
+use crate::common::{
+    self, AS_OF, Scan, TempDir, assert_input_error, code, m365audit, stderr, stdout,
+};
 
 #[test]
 fn truncated_json_names_file_line_and_column() {
@@ -20,7 +13,7 @@ fn truncated_json_names_file_line_and_column() {
         "[\n  {\"appId\": \"1\", \"passwordCredentials\": [\n",
     );
     let out = m365audit(["scan", f.to_str().expect("utf-8 path")]);
-    assert_clean_error(&out, &[&format!("{}:3:", f.display()), "truncated"]);
+    assert_input_error(&out, &[&format!("{}:3:", f.display()), "truncated"]);
 }
 
 #[test]
@@ -31,7 +24,7 @@ fn a_wrong_type_names_the_json_path() {
         "[{\"appId\": \"1\", \"signInAudience\": \"AzureADMyOrg\"},\n {\"appId\": \"2\", \"passwordCredentials\": [{\"endDateTime\": 20261231}]}]",
     );
     let out = m365audit(["scan", f.to_str().expect("utf-8 path")]);
-    assert_clean_error(&out, &[":2:", "[1].passwordCredentials[0].endDateTime"]);
+    assert_input_error(&out, &[":2:", "[1].passwordCredentials[0].endDateTime"]);
 }
 
 #[test]
@@ -42,7 +35,7 @@ fn an_unparseable_date_is_an_error_not_an_unknown() {
         "[{\"appId\": \"1\", \"passwordCredentials\": [{\"endDateTime\": \"31/12/2026\"}]}]",
     );
     let out = m365audit(["scan", f.to_str().expect("utf-8 path")]);
-    assert_clean_error(&out, &["unrecognised date \"31/12/2026\""]);
+    assert_input_error(&out, &["unrecognised date \"31/12/2026\""]);
 }
 
 #[test]
@@ -50,7 +43,7 @@ fn an_empty_file_is_an_error_with_a_hint() {
     let dir = TempDir::new("empty");
     let f = dir.write("apps.json", "");
     let out = m365audit(["scan", f.to_str().expect("utf-8 path")]);
-    assert_clean_error(&out, &["file is empty", "-InputObject"]);
+    assert_input_error(&out, &["file is empty", "-InputObject"]);
 }
 
 #[test]
@@ -74,21 +67,21 @@ fn a_file_that_is_not_applications_is_refused() {
         r#"{"value": [{"id": "1", "appId": "2", "servicePrincipalType": "Application"}]}"#,
     );
     let out = m365audit(["scan", f.to_str().expect("utf-8 path")]);
-    assert_clean_error(
+    assert_input_error(
         &out,
         &["service principal, not an application registration"],
     );
     let users = dir.write("users.json", r#"[{"id": "1", "displayName": "Megan"}]"#);
     let out = m365audit(["scan", users.to_str().expect("utf-8 path")]);
-    assert_clean_error(&out, &["no application registrations found"]);
+    assert_input_error(&out, &["no application registrations found"]);
 }
 
 #[test]
 fn a_missing_source_and_a_directory_that_is_not_an_export() {
     let out = m365audit(["scan", "tests/fixtures/does-not-exist.json"]);
-    assert_clean_error(&out, &["does-not-exist.json: cannot read"]);
+    assert_input_error(&out, &["does-not-exist.json: cannot read"]);
     let out = m365audit(["scan", "tests/fixtures/CRED-001"]);
-    assert_clean_error(&out, &["not an export directory"]);
+    assert_input_error(&out, &["not an export directory"]);
 }
 
 #[test]
@@ -96,7 +89,10 @@ fn other_sources_are_still_scanned_and_the_failure_is_reported() {
     let dir = TempDir::new("mixed");
     let bad = dir.write("bad.json", "{\"appId\": ");
     let bad = bad.to_str().expect("utf-8 path");
-    let (report, out) = scan_json(&[bad, "tests/fixtures/URI-003/fail.json"], &[]);
+    let out = Scan::of([bad, "tests/fixtures/URI-003/fail.json"])
+        .format("json")
+        .run();
+    let report = out.json();
     assert_eq!(code(&out), 2);
     let sources = report["sources"].as_array().expect("sources");
     assert_eq!(sources[0]["status"], "error");
@@ -128,8 +124,12 @@ fn a_broken_file_inside_an_export_leaves_its_rules_not_evaluated() {
     );
     dir.write("servicePrincipals.json", "[{\"id\": ");
     let path = dir.path().to_str().expect("utf-8 path");
-    let (report, out) = scan_json(&[path], &["--rule", "APP-004"]);
-    assert_clean_error(&out, &["servicePrincipals.json:1:"]);
+    let out = Scan::new(path)
+        .format("json")
+        .args(["--rule", "APP-004"])
+        .run();
+    let report = out.json();
+    assert_input_error(&out, &["servicePrincipals.json:1:"]);
     let findings = report["findings"].as_array().expect("findings");
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0]["outcome"], "not_evaluated");
@@ -175,7 +175,7 @@ fn a_typo_in_a_rule_file_names_file_line_and_rule() {
     dir.write("ORG-001.mail-app-two-owners.toml", text);
     let rules = dir.path().to_str().expect("utf-8 path");
     let out = m365audit(["scan", "--rules", rules, "tests/fixtures/URI-003/fail.json"]);
-    assert_clean_error(
+    assert_input_error(
         &out,
         &["ORG-001.mail-app-two-owners.toml:12:1: rule ORG-001: unknown field `severty`"],
     );
@@ -196,9 +196,9 @@ fn usage_errors_exit_2() {
         "CRED-999",
         "tests/fixtures/URI-003/fail.json",
     ]);
-    assert_clean_error(&out, &["unknown rule id \"CRED-999\""]);
+    assert_input_error(&out, &["unknown rule id \"CRED-999\""]);
     let out = m365audit(["explain", "NOPE-001"]);
-    assert_clean_error(&out, &["unknown rule id"]);
+    assert_input_error(&out, &["unknown rule id"]);
 }
 
 /// The line and the caret under the exact place, for every file people write or export: a
@@ -212,7 +212,7 @@ fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
         "[\n  {\"appId\": \"1\", \"oauth2AllowImplicitFlow\": tru}\n]\n",
     );
     let out = m365audit(["scan", json.to_str().expect("utf-8")]);
-    assert_clean_error(
+    assert_input_error(
         &out,
         &[
             "apps.json:2:48: expected ident",
@@ -233,7 +233,7 @@ fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
         rules.to_str().expect("utf-8"),
         "examples/demo-tenant",
     ]);
-    assert_clean_error(
+    assert_input_error(
         &out,
         &[
             "ORG-001.mail-app-two-owners.toml:12:1: rule ORG-001: unknown field `severty`",
@@ -253,7 +253,7 @@ fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
         "x",
         "examples/demo-tenant",
     ]);
-    assert_clean_error(
+    assert_input_error(
         &out,
         &[
             "acme.toml:12:56: profile acme: Microsoft Graph has no application permission \"Mail.Sendd\"",
@@ -285,6 +285,6 @@ fn a_malformed_rule_profile_or_config_shows_the_line_with_a_caret() {
             config.to_str().expect("utf-8"),
             "examples/demo-tenant",
         ]);
-        assert_clean_error(&out, &[headline, caret]);
+        assert_input_error(&out, &[headline, caret]);
     }
 }

@@ -1,6 +1,6 @@
 //! The loaders: every input format gives the same normalized app.
 
-use crate::common::{TempDir, demo_copy, m365audit, root, scan_json, stderr};
+use crate::common::{Scan, TempDir, demo_copy, m365audit, root, stderr};
 use m365audit::model::{self, App, Catalog, CredentialKind, Platform, Reach, ServicePrincipal};
 use m365audit::source::{self, SourceKind};
 use serde_json::Value;
@@ -227,8 +227,9 @@ fn two_spellings_of_one_property_are_read_as_one() {
         scope["RecipientRestrictionFilter"] = scope["RecipientFilter"].clone();
     }
     write_json(&scopes_file, &scopes);
-    let (report, out) = scan_json(&[export.to_str().expect("utf-8 path")], &[]);
-    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let run = Scan::new(&export).format("json").run();
+    let report = run.json();
+    assert!(!run.stderr().contains("warning"), "{}", run.stderr());
     assert_eq!(report["sources"][0]["status"], "ok");
     assert_eq!(report["sources"][0]["warnings"], serde_json::json!([]));
 
@@ -246,8 +247,9 @@ fn two_spellings_of_one_property_are_read_as_one() {
     scopes[1]["RecipientRestrictionFilter"] = "Department -eq 'Sales'".into();
     write_json(&scopes_file, &scopes);
 
-    let (report, out) = scan_json(&[export.to_str().expect("utf-8 path")], &[]);
-    let err = stderr(&out);
+    let run = Scan::new(&export).format("json").run();
+    let report = run.json();
+    let err = run.stderr();
     let app_warning = format!(
         "{}: item 2 (id \"{id}\") has \"SignInAudience\" and \"signInAudience\", spellings of \
          one property, with different values; \"SignInAudience\", the first, was used",

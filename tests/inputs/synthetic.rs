@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use crate::common::{self, AS_OF, TempDir, code, stderr};
+use crate::common::{self, AS_OF, Scan, TempDir, code, stderr};
 use serde_json::Value;
 
 const APPS: usize = 1000;
@@ -41,16 +41,9 @@ fn generated_tenant_scans_with_the_counts_its_data_implies() {
     let dir = tmp.path().join("tenant");
     common::gen_tenant(APPS, SEED, &dir);
 
-    let out = common::m365audit([
-        "scan",
-        "--format",
-        "json",
-        "--as-of",
-        AS_OF,
-        dir.to_str().expect("utf-8 path"),
-    ]);
+    let out = Scan::new(&dir).format("json").run();
     assert!(matches!(code(&out), 0 | 1), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = out.json();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for f in report["findings"].as_array().expect("findings") {
         let key = format!(

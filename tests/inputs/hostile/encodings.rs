@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::common::{TempDir, root};
-use super::{demo_copy, report_lines, scan};
+use super::{demo_copy, report_lines};
+use crate::common::{Scan, TempDir, root};
 
 /// Every file of the export, re-encoded by `encode`.
 fn reencode(dir: &Path, encode: &dyn Fn(&str) -> Vec<u8>) -> usize {
@@ -41,7 +41,7 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
 #[test]
 fn every_export_file_in_utf16_or_with_a_bom_scans_like_utf8() {
     let demo = root().join("examples/demo-tenant");
-    let expected = scan(&demo, &["-f", "json"]);
+    let expected = Scan::new(&demo).format("json").run();
     expected.assert_scanned();
     let expected = report_lines(&expected.stdout());
     assert!(expected.len() > 10);
@@ -57,11 +57,13 @@ fn every_export_file_in_utf16_or_with_a_bom_scans_like_utf8() {
         let tmp = TempDir::new(&format!("hostile-{}", name.replace(' ', "-")));
         let export = demo_copy(&tmp);
         assert_eq!(reencode(&export, &encode), 12, "{name}: every demo file");
-        let run = scan(&export, &["-f", "json"]);
+        let run = Scan::new(&export).format("json").run();
         run.assert_scanned();
         assert_eq!(report_lines(&run.stdout()), expected, "{name}");
         // A single file too (an application list saved by PowerShell 5).
-        let run = scan(&export.join("applications.json"), &["-f", "json"]);
+        let run = Scan::new(export.join("applications.json"))
+            .format("json")
+            .run();
         run.assert_scanned();
     }
 }
@@ -79,11 +81,19 @@ fn broken_encodings_are_errors_with_a_position() {
         + 5;
     bytes[at] = 0xFF;
     std::fs::write(&file, &bytes).expect("write");
-    scan(&export, &["-f", "json"])
+    Scan::new(&export)
+        .format("json")
+        .run()
         .assert_input_error(&["servicePrincipals.json:2:", "invalid UTF-8"]);
     // A UTF-16 file cut in the middle of a code unit, and one with a lone surrogate.
     std::fs::write(&file, [0xFF, 0xFE, b'[', 0, b']']).expect("write");
-    scan(&export, &["-f", "json"]).assert_input_error(&["servicePrincipals.json", "odd number"]);
+    Scan::new(&export)
+        .format("json")
+        .run()
+        .assert_input_error(&["servicePrincipals.json", "odd number"]);
     std::fs::write(&file, [0xFF, 0xFE, b'[', 0, 0x00, 0xD8, b']', 0]).expect("write");
-    scan(&export, &["-f", "json"]).assert_input_error(&["servicePrincipals.json", "UTF-16"]);
+    Scan::new(&export)
+        .format("json")
+        .run()
+        .assert_input_error(&["servicePrincipals.json", "UTF-16"]);
 }

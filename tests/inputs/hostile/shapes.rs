@@ -1,8 +1,8 @@
 //! JSON shapes no exporter writes: deep nesting, one enormous string, enormous arrays,
 //! duplicate keys.
 
-use super::common::TempDir;
-use super::{demo_apps, demo_copy, scan};
+use super::{demo_apps, demo_copy};
+use crate::common::{Scan, TempDir, root};
 
 fn write_apps(dir: &std::path::Path, apps: &[serde_json::Value]) {
     let text = serde_json::to_string(&serde_json::json!({ "value": apps })).expect("JSON");
@@ -49,7 +49,7 @@ fn deep_nesting_is_an_error_naming_the_file_not_a_stack_overflow() {
     for (file, text, needle) in cases {
         let original = std::fs::read(export.join(file)).expect("the demo file");
         std::fs::write(export.join(file), text).expect("write the nested file");
-        let run = scan(&export, &["-f", "json"]);
+        let run = Scan::new(&export).format("json").run();
         run.assert_input_error(&[file, needle]);
         assert!(run.peak_mib < 500, "{file}: peak {} MiB", run.peak_mib);
         std::fs::write(export.join(file), original).expect("restore the demo file");
@@ -65,10 +65,7 @@ fn a_100_mb_display_name_is_scanned_in_memory_proportional_to_it() {
     apps[0]["displayName"] = serde_json::Value::from(name.as_str());
     write_apps(&export, &apps);
     let report = tmp.path().join("report.json");
-    let run = scan(
-        &export,
-        &["-f", "json", "-o", report.to_str().expect("utf-8")],
-    );
+    let run = Scan::new(&export).format("json").output(&report).run();
     run.assert_scanned();
     // The name is held by the parse, the app and each finding's subject and message; the
     // JSON report streams out.
@@ -80,7 +77,7 @@ fn a_100_mb_display_name_is_scanned_in_memory_proportional_to_it() {
     );
     drop(text);
     // The table cuts long cells instead of laying out 100 MB of text.
-    let run = scan(&export, &["-f", "table"]);
+    let run = Scan::new(&export).format("table").run();
     run.assert_scanned();
     let table = run.stdout();
     assert!(
@@ -117,7 +114,7 @@ fn a_million_redirect_uris_and_a_million_grants_scan_in_bounded_memory() {
         serde_json::to_string(&grants).expect("JSON"),
     )
     .expect("write grants");
-    let run = scan(&export, &["-f", "json"]);
+    let run = Scan::new(&export).format("json").run();
     run.assert_scanned();
     let report: serde_json::Value = serde_json::from_str(&run.stdout()).expect("a JSON report");
     assert!(report["summary"]["apps"].as_u64().expect("apps") >= 6);
@@ -133,11 +130,11 @@ fn a_duplicate_key_is_an_error_naming_file_line_and_column() {
         "[\n {\"appId\": \"1\", \"signInAudience\": \"AzureADMyOrg\",\n  \"signInAudience\": \"AzureADMultipleOrgs\"}\n]",
     )
     .expect("write");
-    let run = scan(&export, &["-f", "json"]);
+    let run = Scan::new(&export).format("json").run();
     run.assert_input_error(&["applications.json:3:", "duplicate field `signInAudience`"]);
     // Last-one-wins would let a file say two things; the tool refuses to pick.
     std::fs::copy(
-        super::common::root().join("examples/demo-tenant/applications.json"),
+        root().join("examples/demo-tenant/applications.json"),
         export.join("applications.json"),
     )
     .expect("restore applications.json");
@@ -146,6 +143,6 @@ fn a_duplicate_key_is_an_error_naming_file_line_and_column() {
         r#"{"EwsEnabled": true, "EwsEnabled": false}"#,
     )
     .expect("write");
-    let run = scan(&export, &["-f", "json"]);
+    let run = Scan::new(&export).format("json").run();
     run.assert_input_error(&["organizationConfig.json:1:", "EwsEnabled"]);
 }

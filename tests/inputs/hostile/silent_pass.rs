@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::common::TempDir;
-use super::{demo_copy, scan};
+use super::demo_copy;
+use crate::common::{Scan, TempDir};
 
 /// A mailbox of the demo tenant, so the mailbox rules run too.
 const MAILBOX: &str = "crm-service@contoso.com";
@@ -18,10 +18,10 @@ const MAILBOX: &str = "crm-service@contoso.com";
 type Outcomes = BTreeMap<(String, String, String), String>;
 
 fn outcomes(export: &Path, removed: &str) -> Outcomes {
-    let run = scan(
-        export,
-        &["-f", "json", "--include-passed", "--mailbox", MAILBOX],
-    );
+    let run = Scan::new(export)
+        .format("json")
+        .args(["--include-passed", "--mailbox", MAILBOX])
+        .run();
     let err = run.stderr();
     assert!(!err.contains("panicked"), "{removed}: {err}");
     let report: Value = serde_json::from_str(&run.stdout())

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::common::{AS_OF, TempDir};
-use super::{demo_apps, demo_copy, run, scan};
+use super::{demo_apps, demo_copy};
+use crate::common::{AS_OF, Scan, TempDir, run};
 
 fn app_with_secret(end: &str) -> String {
     format!(
@@ -30,7 +30,7 @@ fn powershell_date_forms_are_read_as_the_same_instant() {
     ];
     for form in forms {
         let file = tmp.write("apps.json", app_with_secret(form));
-        let run = scan(&file, &["-f", "json"]);
+        let run = Scan::new(&file).format("json").run();
         run.assert_scanned();
         assert!(
             run.stdout()
@@ -61,7 +61,7 @@ fn impossible_dates_are_errors_naming_the_property() {
     ];
     for (end, needle) in cases {
         let file = tmp.write("apps.json", app_with_secret(end));
-        let run = scan(&file, &["-f", "json"]);
+        let run = Scan::new(&file).format("json").run();
         run.assert_input_error(&["apps.json", needle]);
     }
 }
@@ -104,7 +104,10 @@ fn hostile_display_names_are_inert_in_every_format() {
     let tmp = TempDir::new("hostile-names");
     let export = export_with_hostile_names(&tmp);
 
-    let table = scan(&export, &["-f", "table", "--color", "never"]);
+    let table = Scan::new(&export)
+        .format("table")
+        .args(["--color", "never"])
+        .run();
     table.assert_scanned();
     let text = table.stdout();
     assert!(text.contains("HYPERLINK"), "the names are shown");
@@ -114,7 +117,7 @@ fn hostile_display_names_are_inert_in_every_format() {
         "control characters in the table: {control:?}"
     );
 
-    let html = scan(&export, &["-f", "html"]);
+    let html = Scan::new(&export).format("html").run();
     html.assert_scanned();
     let page = html.stdout();
     assert!(
@@ -128,7 +131,7 @@ fn hostile_display_names_are_inert_in_every_format() {
         "only the report's own script"
     );
 
-    let csv = scan(&export, &["-f", "csv"]);
+    let csv = Scan::new(&export).format("csv").run();
     csv.assert_scanned();
     m365audit_testkit::harness::check_csv(&csv.stdout());
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.out.stdout.as_slice());
@@ -140,7 +143,7 @@ fn hostile_display_names_are_inert_in_every_format() {
     assert!(names > 0, "the formula name is there, neutralized");
 
     for format in ["markdown", "junit"] {
-        let out = scan(&export, &["-f", format]);
+        let out = Scan::new(&export).format(format).run();
         out.assert_scanned();
         let hidden: Vec<char> = out
             .stdout()
@@ -151,7 +154,7 @@ fn hostile_display_names_are_inert_in_every_format() {
     }
     // Records keep the names as they are, escaped by JSON's own rules.
     for format in ["sarif", "json"] {
-        let out = scan(&export, &["-f", format]);
+        let out = Scan::new(&export).format(format).run();
         out.assert_scanned();
         assert!(
             !out.stdout().contains('\u{1b}'),
@@ -207,7 +210,7 @@ fn hostile_display_names_are_inert_in_reach_diff_and_messages() {
     };
     let path = export.to_str().expect("a UTF-8 path");
 
-    let reach = run(&["reach", "--format", "table", path]);
+    let reach = run(["reach", "--format", "table", path]);
     reach.assert_scanned();
     assert!(reach.stdout().contains("owned"), "{}", reach.stdout());
     shown("reach", &reach.stdout());
@@ -220,7 +223,7 @@ fn hostile_display_names_are_inert_in_reach_diff_and_messages() {
         "sysaid-email",
         "sinch-contact-pro",
     ] {
-        let out = run(&["checklist", "--profile", profile, path]);
+        let out = run(["checklist", "--profile", profile, path]);
         assert_eq!(out.code(), 2, "{}", out.stderr());
         listed.push_str(&out.stderr());
     }
@@ -241,13 +244,10 @@ fn hostile_display_names_are_inert_in_reach_diff_and_messages() {
     .expect("write");
     let (old, new) = (tmp.path().join("old.json"), tmp.path().join("new.json"));
     for (source, report) in [(&old_export, &old), (&export, &new)] {
-        let out = scan(
-            source,
-            &["-f", "json", "-o", report.to_str().expect("UTF-8")],
-        );
+        let out = Scan::new(source).format("json").output(report).run();
         out.assert_scanned();
     }
-    let diff = run(&[
+    let diff = run([
         "diff",
         old.to_str().expect("UTF-8"),
         new.to_str().expect("UTF-8"),
@@ -265,7 +265,9 @@ fn hostile_display_names_are_inert_in_reach_diff_and_messages() {
         "id = \"USR-001\\u001b[2J\\u001b]0;owned\\u0007\"\n",
     )
     .expect("write");
-    let out = scan(&export, &["--rules", rules.to_str().expect("UTF-8")]);
+    let out = Scan::new(&export)
+        .args(["--rules", rules.to_str().expect("UTF-8")])
+        .run();
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(out.stderr().contains("USR-001"), "{}", out.stderr());
     shown("a rule file error", &out.stderr());
@@ -314,20 +316,15 @@ fn tenant_and_report_names_cannot_leave_the_reports_folder() {
             serde_json::json!({ "tenant": name }).to_string(),
         )
         .expect("write snapshot.json");
-        let r = scan(
-            &export,
-            &[
-                "-f",
-                "json",
-                "--report-dir",
-                reports.to_str().expect("utf-8"),
-            ],
-        );
+        let r = Scan::new(&export)
+            .format("json")
+            .args(["--report-dir", reports.to_str().expect("utf-8")])
+            .run();
         r.assert_scanned();
         if name.contains('\0') {
             continue; // no command line can carry a NUL
         }
-        let r = run(&[
+        let r = run([
             "scan",
             "--as-of",
             AS_OF,
