@@ -139,6 +139,103 @@ pub enum SubjectKind {
     Tenant,
 }
 
+/// Whose app it is: the organization that registered it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationKind {
+    /// An app registered in the audited tenant (or one of its managed identities).
+    ThisTenant,
+    /// A Microsoft first-party app.
+    Microsoft,
+    /// An app registered in another organization's tenant: a vendor's multi-tenant app.
+    Other,
+    /// The input does not say (no `appOwnerOrganizationId`).
+    #[default]
+    Unknown,
+}
+
+impl OrganizationKind {
+    /// The name reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationKind::ThisTenant => "this_tenant",
+            OrganizationKind::Microsoft => "microsoft",
+            OrganizationKind::Other => "other",
+            OrganizationKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// The organization an app belongs to, with its publisher as the service principal states it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Organization {
+    pub kind: OrganizationKind,
+    /// The home tenant's id (`appOwnerOrganizationId`), when known.
+    pub tenant_id: Option<String>,
+    /// The verified publisher's name, else the `publisherName` the home tenant states.
+    pub publisher: Option<String>,
+    /// Whether the publisher is verified (`verifiedPublisher`); `None` when the input lacks it.
+    pub verified: Option<bool>,
+}
+
+impl Organization {
+    pub fn this_tenant() -> Self {
+        Organization {
+            kind: OrganizationKind::ThisTenant,
+            ..Organization::default()
+        }
+    }
+
+    pub fn is_microsoft(&self) -> bool {
+        self.kind == OrganizationKind::Microsoft
+    }
+
+    /// "this tenant", "Microsoft", "another organization: Contoso Ltd (verified publisher)".
+    pub fn describe(&self) -> String {
+        match self.kind {
+            OrganizationKind::ThisTenant => "this tenant".into(),
+            OrganizationKind::Microsoft => "Microsoft".into(),
+            OrganizationKind::Unknown => "unknown organization".into(),
+            OrganizationKind::Other => {
+                let who = match (&self.publisher, &self.tenant_id) {
+                    (Some(name), _) => name.clone(),
+                    (None, Some(tenant)) => format!("tenant {tenant}"),
+                    (None, None) => "unnamed".into(),
+                };
+                let verified = match self.verified {
+                    Some(true) => "verified publisher",
+                    Some(false) => "publisher not verified",
+                    None => "publisher verification unknown",
+                };
+                format!("another organization: {who} ({verified})")
+            }
+        }
+    }
+
+    /// The short form tables use: "this tenant", "Microsoft", "Contoso Ltd (verified)",
+    /// "tenant 3094e356… (unverified)".
+    pub fn short(&self) -> String {
+        match self.kind {
+            OrganizationKind::Other => {
+                let who = match (&self.publisher, &self.tenant_id) {
+                    (Some(name), _) => name.clone(),
+                    (None, Some(tenant)) => {
+                        format!("tenant {}…", tenant.get(..8).unwrap_or(tenant))
+                    }
+                    (None, None) => "another organization".into(),
+                };
+                match self.verified {
+                    Some(true) => format!("{who} (verified)"),
+                    Some(false) => format!("{who} (unverified)"),
+                    None => who,
+                }
+            }
+            _ => self.describe(),
+        }
+    }
+}
+
 /// What a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
@@ -149,6 +246,8 @@ pub struct Subject {
     pub display_name: Option<String>,
     /// Exchange objects and mailboxes: their identity.
     pub identity: Option<String>,
+    /// Apps and service principals: whose app it is. Not part of the fingerprint.
+    pub organization: Option<Organization>,
 }
 
 impl Subject {
@@ -164,6 +263,7 @@ impl Subject {
             object_id: None,
             display_name,
             identity,
+            organization: None,
         }
     }
 

@@ -1,5 +1,9 @@
-//! m365audit: a compliance scanner for the Entra ID app registrations that third-party
-//! products use to reach Exchange Online mail and calendars.
+//! m365audit: a compliance scanner for the Entra ID app registrations and enterprise
+//! applications (service principals) that third-party products use to reach Exchange Online
+//! mail and calendars. Every app is read with whose it is (this tenant, Microsoft, another
+//! organization and its publisher), the credentials it can be signed in with (its
+//! registration's and those added to its service principal) and every way it reaches
+//! mailboxes (app-only grants, RBAC for Applications, delegated consent).
 //!
 //! The data runs one way: files or live APIs ([`source`]) give raw Microsoft objects
 //! ([`snapshot`]), normalized into a tenant ([`model`]), which the rules ([`engine`], running

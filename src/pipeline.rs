@@ -74,15 +74,13 @@ pub fn evaluate_stream(
     }
     let mut result = Evaluation::concat(parts);
     let kept = apps.len();
-    let mut tenant = builder.finish(apps, registered);
+    let tenant = builder.finish(apps, registered);
     let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
     // The service principals without an app registration, then the tenant-level rules.
     let enterprise = tenant.apps.len() - kept;
     result.append(scope.apps(&tenant.apps[kept..]));
-    if !keep_apps {
-        // No tenant check reads them; an incomplete list must not be seen.
-        tenant.apps = Vec::new();
-    }
+    // Without kept registrations the tenant's apps are its unregistered service principals
+    // only, which tenant checks may read whatever `reads_apps` says.
     scope.tenant(&tenant, &mut result);
     StreamedScan {
         apps: registered_count + enterprise,

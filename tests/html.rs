@@ -45,6 +45,30 @@ fn html_is_self_contained_escaped_and_counts_match_the_json() {
         "id=\"count-not_evaluated\" data-count=\"{}\"",
         json["summary"]["not_evaluated"]
     )));
+    // Each app's finding says whose app it is, as the JSON subject does.
+    for org in ["this_tenant", "microsoft", "other"] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["subject"]["organization"]["kind"] == org),
+            "{org} in the JSON"
+        );
+    }
+    assert_eq!(
+        count(&html, "<span class=\"org\">"),
+        findings
+            .iter()
+            .filter(|f| f["subject"]["organization"].is_object())
+            .count()
+    );
+    for shown in [
+        "<span class=\"org\">this tenant</span>",
+        "<span class=\"org\">Microsoft</span>",
+        "<span class=\"org\">another organization: mailmerge-magic.example (publisher not verified)</span>",
+        "<span class=\"org\">another organization: Fabrikam, Inc. (verified publisher)</span>",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
     // Nothing is loaded from elsewhere.
     for external in ["src=\"http", "href=\"http", "<link", "@import", "url("] {
         assert!(!html.contains(external), "{external}");

@@ -5,10 +5,10 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Outcomes;
+use super::{Context, Outcomes};
 use crate::dates::rfc3339;
 use crate::finding::Evidence;
-use crate::model::{App, Credential, CredentialKind};
+use crate::model::{App, AppKind, Credential, CredentialKind, CredentialSet, ServicePrincipal};
 
 /// Which credentials a check looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -54,36 +54,190 @@ impl CredentialFilter {
     }
 }
 
+/// Why a service principal's credentials are unknown although the service principal is
+/// in the export, and how to export them.
+pub const SP_CREDENTIALS_UNKNOWN: &str = "servicePrincipals.json has no keyCredentials or \
+passwordCredentials for this service principal: export service principals with all their \
+properties (Get-MgServicePrincipal -All, az ad sp list --all, or m365audit collect), not a \
+$select or Select-Object without them";
+
+/// The item of findings about a service principal's credentials as a whole.
+pub const SP_CREDENTIALS_ITEM: &str = "service principal credentials";
+
+/// Where a credential is: on the app registration, or added to the service principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Registration,
+    ServicePrincipal,
+    /// A SAML signing certificate set of the service principal, counted as one certificate.
+    SamlSigning,
+}
+
+/// A credential with its end date, as the expiry checks need it.
+#[derive(Debug, Clone, Copy)]
+pub struct DatedCredential<'a> {
+    pub credential: &'a Credential,
+    pub end: DateTime<Utc>,
+    pub place: Place,
+}
+
+impl DatedCredential<'_> {
+    /// Points `out` at the subject this credential's outcomes are about: the app, or its
+    /// service principal.
+    pub fn about(&self, app: &App, out: &mut Outcomes) {
+        if self.place == Place::Registration {
+            out.reset_subject();
+        } else {
+            out.about(super::service_principal_subject(app));
+        }
+    }
+
+    pub fn item(&self) -> String {
+        let key = credential_item(self.credential);
+        match self.place {
+            Place::Registration => key,
+            Place::ServicePrincipal => format!("service principal credential {key}"),
+            Place::SamlSigning => format!("service principal SAML signing certificate {key}"),
+        }
+    }
+
+    pub fn noun(&self) -> &'static str {
+        match (self.place, self.credential.kind) {
+            (Place::SamlSigning, _) => "SAML signing certificate",
+            (Place::Registration, _) => credential_noun(self.credential),
+            (Place::ServicePrincipal, CredentialKind::Secret) => "Service principal client secret",
+            (Place::ServicePrincipal, CredentialKind::Certificate) => {
+                "Service principal certificate"
+            }
+            (Place::ServicePrincipal, CredentialKind::SymmetricKey) => {
+                "Service principal symmetric key"
+            }
+            (Place::ServicePrincipal, CredentialKind::OtherKey) => "Service principal key",
+        }
+    }
+
+    pub fn evidence(&self) -> Evidence {
+        let mut e = credential_evidence(self.credential);
+        if self.place != Place::Registration {
+            e.insert("on".into(), json!("service_principal"));
+        }
+        if self.place == Place::SamlSigning {
+            e.insert("credential".into(), json!("saml_signing_certificate"));
+            e.insert("end".into(), json!(rfc3339(self.end)));
+        }
+        e
+    }
+
+    /// Whether `other` is in the same place and of the same sort (for successors).
+    pub fn same_sort(&self, other: &DatedCredential<'_>) -> bool {
+        self.place == other.place && self.credential.kind == other.credential.kind
+    }
+}
+
 /// Credentials with their end dates, as the expiry checks need them.
 pub struct Dated<'a> {
-    pub list: Vec<(&'a Credential, DateTime<Utc>)>,
+    pub list: Vec<DatedCredential<'a>>,
     /// False when part of the data was missing (and recorded as not evaluated).
     pub complete: bool,
 }
 
 impl CredentialFilter {
-    /// The selected credentials that have an end date. Records `not_evaluated` for a
-    /// credential list the input lacks and for each credential without an end date.
-    pub fn dated<'a>(self, app: &'a App, out: &mut Outcomes) -> Dated<'a> {
-        let (credentials, unknown) = self.select(app);
-        if let Some(reason) = unknown {
-            out.not_evaluated(None, reason);
+    /// Whether the filter selects a credential (a SAML signing set is a certificate).
+    fn selects(self, c: &Credential, place: Place) -> bool {
+        let secret = place != Place::SamlSigning && c.kind == CredentialKind::Secret;
+        match self {
+            CredentialFilter::Any => true,
+            CredentialFilter::Secret => secret,
+            CredentialFilter::Certificate => !secret,
         }
-        let mut complete = unknown.is_none();
-        let mut list = Vec::with_capacity(credentials.len());
-        for c in credentials {
-            match c.end {
-                Some(end) => list.push((c, end)),
-                None => {
-                    complete = false;
-                    out.not_evaluated(
-                        Some(credential_item(c)),
-                        "the credential has no end date in the input",
-                    );
-                }
+    }
+
+    /// The selected credentials that have an end date: the app registration's, then those
+    /// of its service principal (each SAML signing set once). Records `not_evaluated` for a
+    /// credential list the input lacks and for each credential without an end date; leaves
+    /// `out` pointing at the app.
+    pub fn dated<'a>(self, app: &'a App, cx: &Context<'_>, out: &mut Outcomes) -> Dated<'a> {
+        let mut list = Vec::new();
+        let mut complete = true;
+        // A service principal without a registration here has none to look at.
+        if app.kind == AppKind::Application {
+            let (credentials, unknown) = self.select(app);
+            if let Some(reason) = unknown {
+                out.not_evaluated(None, reason);
             }
+            for c in credentials {
+                push(
+                    &mut list,
+                    &mut complete,
+                    app,
+                    out,
+                    c,
+                    c.end,
+                    Place::Registration,
+                );
+            }
+            complete &= unknown.is_none();
         }
-        Dated { list, complete }
+        let sp_known = match &app.service_principal {
+            ServicePrincipal::Absent => true,
+            ServicePrincipal::Unknown => {
+                out.not_evaluated(
+                    Some(SP_CREDENTIALS_ITEM.into()),
+                    cx.service_principal_unknown(),
+                );
+                false
+            }
+            ServicePrincipal::Present(sp) if !sp.credentials_known() => {
+                out.about(super::service_principal_subject(app));
+                out.not_evaluated(Some(SP_CREDENTIALS_ITEM.into()), SP_CREDENTIALS_UNKNOWN);
+                false
+            }
+            ServicePrincipal::Present(sp) => {
+                for set in sp.credential_sets() {
+                    let place = match set {
+                        CredentialSet::Single(_) => Place::ServicePrincipal,
+                        CredentialSet::SamlSigning { .. } => Place::SamlSigning,
+                    };
+                    if self.selects(set.credential(), place) {
+                        let c = set.credential();
+                        push(&mut list, &mut complete, app, out, c, set.end(), place);
+                    }
+                }
+                true
+            }
+        };
+        out.reset_subject();
+        Dated {
+            list,
+            complete: complete && sp_known,
+        }
+    }
+}
+
+/// Adds a credential to an expiry check's list, or records that its end date is unknown.
+fn push<'a>(
+    list: &mut Vec<DatedCredential<'a>>,
+    complete: &mut bool,
+    app: &App,
+    out: &mut Outcomes,
+    credential: &'a Credential,
+    end: Option<DateTime<Utc>>,
+    place: Place,
+) {
+    let dated = DatedCredential {
+        credential,
+        end: end.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        place,
+    };
+    if end.is_some() {
+        list.push(dated);
+    } else {
+        *complete = false;
+        dated.about(app, out);
+        out.not_evaluated(
+            Some(dated.item()),
+            "the credential has no end date in the input",
+        );
     }
 }
 
@@ -194,6 +348,7 @@ mod tests {
             start: Some(at("2026-01-01")),
             end: Some(at("2026-12-31")),
             usage: None,
+            custom_key_identifier: None,
         };
         assert_eq!(is_current(&c, at("2026-06-01")), Some(true));
         assert_eq!(is_current(&c, at("2025-12-31")), Some(false));

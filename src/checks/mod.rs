@@ -5,6 +5,7 @@
 //! table; unknown or mistyped parameters are load errors. The other modules here are helpers
 //! the kinds share.
 
+mod consent;
 mod credentials;
 mod ews;
 pub mod kinds;
@@ -23,8 +24,37 @@ use std::fmt::Debug;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::finding::{Evidence, Severity, Subject};
+use crate::finding::{Evidence, Severity, Subject, SubjectKind};
 use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
+
+/// What an app's findings are about: its registration, or its service principal when the
+/// registration lives in another tenant.
+pub fn app_subject(app: &App) -> Subject {
+    match app.kind {
+        AppKind::Application => Subject {
+            kind: SubjectKind::Application,
+            app_id: app.app_id.clone(),
+            object_id: app.object_id.clone(),
+            display_name: app.display_name.clone(),
+            identity: None,
+            organization: Some(app.organization.clone()),
+        },
+        AppKind::ServicePrincipal => service_principal_subject(app),
+    }
+}
+
+/// The app's service principal as a subject: findings about what the enterprise
+/// application holds itself (its own credentials), not the registration.
+pub fn service_principal_subject(app: &App) -> Subject {
+    Subject {
+        kind: SubjectKind::ServicePrincipal,
+        app_id: app.app_id.clone(),
+        object_id: app.enterprise_app().and_then(|sp| sp.object_id.clone()),
+        display_name: app.display_name.clone(),
+        identity: None,
+        organization: Some(app.organization.clone()),
+    }
+}
 
 /// A native or Rego check, evaluated once per app.
 pub trait Check: Debug + Send + Sync {
@@ -43,9 +73,11 @@ pub trait Check: Debug + Send + Sync {
 pub trait TenantCheck: Debug + Send + Sync {
     fn evaluate(&self, tenant: &Tenant, cx: &Context<'_>, out: &mut Outcomes);
 
-    /// Whether [`evaluate`](Self::evaluate) reads `tenant.apps` with these inputs. A scan
-    /// that evaluates apps as they are read keeps them all in memory only when some tenant
-    /// check does; otherwise the tenant it passes has no apps. When in doubt, true.
+    /// Whether [`evaluate`](Self::evaluate) reads the app registrations in `tenant.apps`
+    /// with these inputs. A scan that evaluates apps as they are read keeps them all in
+    /// memory only when some tenant check does; otherwise the tenant it passes holds only the
+    /// service principals without a registration ([`AppKind::ServicePrincipal`]), which are
+    /// always there. When in doubt, true.
     fn reads_apps(&self, _inputs: &ScanInputs) -> bool {
         true
     }
@@ -108,6 +140,14 @@ impl<'a> Context<'a> {
     /// The same context with the admin's settings (a checklist's `--set`).
     pub fn with_settings(self, settings: &'a BTreeMap<String, String>) -> Self {
         Context { settings, ..self }
+    }
+
+    /// Why an app's service principal is unknown (no servicePrincipals.json, or no appId).
+    pub fn service_principal_unknown(&self) -> String {
+        self.missing
+            .service_principals
+            .clone()
+            .unwrap_or_else(|| "the app's service principal is unknown".into())
     }
 
     /// The Application Access Policies naming `app`, when there are any. Otherwise records

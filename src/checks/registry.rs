@@ -95,6 +95,7 @@ pub struct Kind {
 pub const KINDS: &[&Kind] = &[
     &kinds::access_policy_scope::KIND,
     &kinds::admin_consent_missing::KIND,
+    &kinds::assignment_not_required::KIND,
     &kinds::audience::KIND,
     &kinds::credential_expired::KIND,
     &kinds::credential_expiring::KIND,
@@ -104,6 +105,7 @@ pub const KINDS: &[&Kind] = &[
     &kinds::ews_permission::KIND,
     &kinds::exchange_role::KIND,
     &kinds::extra_permissions::KIND,
+    &kinds::first_party_service_principal_credential::KIND,
     &kinds::granted_not_requested::KIND,
     &kinds::impersonation_missing::KIND,
     &kinds::implicit_grant::KIND,
@@ -124,8 +126,12 @@ pub const KINDS: &[&Kind] = &[
     &kinds::rego::KIND,
     &kinds::role_assignment::KIND,
     &kinds::secret_for_app_only_mail::KIND,
+    &kinds::service_principal_credential::KIND,
     &kinds::service_principal_present::KIND,
+    &kinds::tenant_wide_delegated_mail_consent::KIND,
     &kinds::unknown_permission::KIND,
+    &kinds::unverified_publisher_mail_app::KIND,
+    &kinds::user_consented_mail_scope::KIND,
 ];
 
 /// Every kind's name, in order.

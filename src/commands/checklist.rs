@@ -244,6 +244,7 @@ pub fn assemble(
             display_name: app.display_name.clone(),
             app_id: app.app_id.clone(),
             object_id: app.object_id.clone(),
+            organization: app.organization.clone(),
         },
         source,
         as_of: crate::dates::rfc3339(as_of),
@@ -330,9 +331,10 @@ fn list_candidates(profile: &Profile, apps: &[&App]) {
     );
     for (matching, named, app) in scored {
         eprintln!(
-            "  {}  {}  {}/{} permissions{}",
+            "  {}  {} ({})  {}/{} permissions{}",
             app.app_id.as_deref().unwrap_or("(no app id)"),
             defused(app.display_name.as_deref().unwrap_or("(unnamed)")),
+            defused(&app.organization.short()),
             matching,
             listed.len(),
             if named { ", name matches" } else { "" }

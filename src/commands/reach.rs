@@ -8,12 +8,17 @@ use serde_json::json;
 
 use super::{CommandError, exit, read_source, today};
 use crate::cli::{ReachArgs, ReachFormat};
+use crate::model::consent::{Consent, MailConsent, mail_consents};
 use crate::model::{App, AppKind, Catalog, Reach, Tenant, Via};
 
-/// Apps with mailbox access (or with `--app`, the one asked for), worst reach first.
-fn rows<'t>(tenant: &'t Tenant, wanted: Option<&str>) -> Vec<&'t App> {
+/// Apps with mailbox access, app-only or delegated (or with `--app`, the one asked for),
+/// worst reach first.
+fn rows<'t>(tenant: &'t Tenant, wanted: Option<&str>, catalog: &Catalog) -> Vec<&'t App> {
     let matches = |a: &App| match wanted {
-        None => !a.mailbox_access.paths.is_empty(),
+        None => {
+            !a.mailbox_access.paths.is_empty()
+                || mail_consents(a, catalog).is_some_and(|c| !c.is_empty())
+        }
         Some(w) => {
             let w_lower = w.to_ascii_lowercase();
             a.app_id.as_deref() == Some(w_lower.as_str())
@@ -65,7 +70,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
         let Some(tenant) = &scanned.tenant else {
             continue;
         };
-        let apps = rows(tenant, args.app.as_deref());
+        let apps = rows(tenant, args.app.as_deref(), &catalog);
         found_app |= !apps.is_empty();
         match args.format {
             ReachFormat::Json => documents.push(json!({
@@ -76,8 +81,19 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                     "app_id": a.app_id,
                     "object_id": a.object_id,
                     "display_name": a.display_name,
+                    "organization": a.organization,
                     "reach": a.mailbox_access.overall().label(),
                     "mailbox_access": a.mailbox_access,
+                    "delegated_consent": mail_consents(a, &catalog).map(|list| {
+                        list.iter().map(|c| json!({
+                            "resource": c.resource(),
+                            "consent": consent_label(c),
+                            "consent_type": c.grant.consent_type,
+                            "principal_id": c.grant.principal_id,
+                            "scopes": c.scopes,
+                            "offline_access": c.offline_access,
+                        })).collect::<Vec<_>>()
+                    }),
                 })).collect::<Vec<_>>(),
             })),
             ReachFormat::Csv => {
@@ -89,6 +105,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                         "app",
                         "app_id",
                         "kind",
+                        "organization",
                         "via",
                         "permission",
                         "requested",
@@ -99,20 +116,55 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                     .map_err(|e| CommandError::Runtime(e.to_string()))?;
                 }
                 for a in &apps {
-                    for p in &a.mailbox_access.paths {
-                        let kind = serde_json::to_value(a.kind).unwrap_or_default();
-                        let row = [
-                            scanned.summary.path.as_str(),
-                            a.name(),
-                            a.app_id.as_deref().unwrap_or_default(),
-                            kind.as_str().unwrap_or_default(),
-                            via(p.via),
-                            &p.permission,
-                            requested(p, a),
-                            yes_no(p.is_granted()),
-                            p.assignment.as_deref().unwrap_or_default(),
-                            &p.reach.label(),
-                        ];
+                    let kind = serde_json::to_value(a.kind).unwrap_or_default();
+                    let organization = a.organization.short();
+                    let row = |via: &str,
+                               permission: String,
+                               requested: &str,
+                               granted: String,
+                               assignment: String,
+                               reach: String| {
+                        [
+                            scanned.summary.path.clone(),
+                            a.name().to_string(),
+                            a.app_id.clone().unwrap_or_default(),
+                            kind.as_str().unwrap_or_default().to_string(),
+                            organization.clone(),
+                            via.to_string(),
+                            permission,
+                            requested.to_string(),
+                            granted,
+                            assignment,
+                            reach,
+                        ]
+                    };
+                    let mut rows: Vec<[String; 11]> = a
+                        .mailbox_access
+                        .paths
+                        .iter()
+                        .map(|p| {
+                            row(
+                                via(p.via),
+                                p.permission.clone(),
+                                requested(p, a),
+                                yes_no(p.is_granted()).to_string(),
+                                p.assignment.clone().unwrap_or_default(),
+                                p.reach.label(),
+                            )
+                        })
+                        .collect();
+                    for (permission, consent) in delegated_rows(a, &catalog) {
+                        let reach = format!("mailboxes of consenting users ({consent})");
+                        rows.push(row(
+                            DELEGATED,
+                            permission,
+                            "-",
+                            consent,
+                            String::new(),
+                            reach,
+                        ));
+                    }
+                    for row in rows {
                         w.write_record(
                             row.iter()
                                 .map(|c| crate::report::neutralize(c).into_owned()),
@@ -124,7 +176,7 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
                     .map_err(|e| CommandError::Runtime(e.to_string()))?;
                 documents.push(serde_json::Value::Null);
             }
-            ReachFormat::Table => table(&mut out, &scanned.summary.path, tenant, &apps)
+            ReachFormat::Table => table(&mut out, &scanned.summary.path, tenant, &apps, &catalog)
                 .map_err(|e| CommandError::Runtime(e.to_string()))?,
         }
     }
@@ -145,6 +197,60 @@ pub fn run(args: ReachArgs) -> Result<u8, CommandError> {
     Ok(if failed > 0 { exit::INPUT } else { exit::OK })
 }
 
+/// The `Via` of delegated consent rows.
+const DELEGATED: &str = "delegated consent";
+
+/// "all users" or "N users", for one grant.
+fn consent_label(c: &MailConsent<'_>) -> &'static str {
+    match c.consent {
+        Some(Consent::AllUsers) => "all users",
+        Some(Consent::OneUser) => "one user",
+        None => "unknown consent type",
+    }
+}
+
+/// The app's delegated mailbox consent as (permission, consent) rows: one per resource for
+/// admin consent, one per resource for user consent with the number of users.
+fn delegated_rows(app: &App, catalog: &Catalog) -> Vec<(String, String)> {
+    let Some(consents) = mail_consents(app, catalog) else {
+        return Vec::new();
+    };
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut users: std::collections::BTreeMap<
+        String,
+        (
+            std::collections::BTreeSet<&str>,
+            std::collections::BTreeSet<&str>,
+        ),
+    > = std::collections::BTreeMap::new();
+    for c in &consents {
+        match c.consent {
+            Some(Consent::OneUser) => {
+                let entry = users.entry(c.resource().to_string()).or_default();
+                entry.0.extend(c.scopes.iter().copied());
+                entry
+                    .1
+                    .insert(c.grant.principal_id.as_deref().unwrap_or("?"));
+            }
+            _ => rows.push((
+                format!("{} {}", c.resource(), c.scopes.join(" ")),
+                consent_label(c).to_string(),
+            )),
+        }
+    }
+    for (resource, (scopes, principals)) in users {
+        let n = principals.len();
+        rows.push((
+            format!(
+                "{resource} {}",
+                scopes.into_iter().collect::<Vec<_>>().join(" ")
+            ),
+            format!("{n} user{}", if n == 1 { "" } else { "s" }),
+        ));
+    }
+    rows
+}
+
 fn via(v: Via) -> &'static str {
     match v {
         Via::Entra => "Entra grant",
@@ -152,10 +258,19 @@ fn via(v: Via) -> &'static str {
     }
 }
 
-fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std::io::Result<()> {
+fn table(
+    out: &mut Vec<u8>,
+    source: &str,
+    tenant: &Tenant,
+    apps: &[&App],
+    catalog: &Catalog,
+) -> std::io::Result<()> {
     writeln!(out, "Mailbox reach in {source}")?;
     if apps.is_empty() {
-        writeln!(out, "No app has app-only access to mailboxes.")?;
+        writeln!(
+            out,
+            "No app has app-only access to mailboxes or delegated mailbox consent."
+        )?;
     } else {
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
@@ -173,7 +288,11 @@ fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std
             t.force_no_tty().set_width(160);
         }
         for app in apps {
-            let overall = app.mailbox_access.overall().label();
+            let overall = if app.mailbox_access.paths.is_empty() {
+                "no app-only access".to_string()
+            } else {
+                app.mailbox_access.overall().label()
+            };
             let name = match (&app.app_id, app.kind) {
                 (Some(id), AppKind::Application) => format!("{}\n{id}", app.name()),
                 (Some(id), AppKind::ServicePrincipal) => {
@@ -181,24 +300,43 @@ fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std
                 }
                 (None, _) => app.name().to_string(),
             };
-            for (i, p) in app.mailbox_access.paths.iter().enumerate() {
-                let permission = match &p.assignment {
-                    Some(a) => format!("{}\n({a})", p.permission),
-                    None => p.permission.clone(),
-                };
-                let row = [
-                    if i == 0 { name.clone() } else { String::new() },
-                    if i == 0 {
-                        overall.clone()
-                    } else {
-                        String::new()
-                    },
-                    via(p.via).to_string(),
+            let name = format!("{name}\n{}", app.organization.short());
+            let mut rows: Vec<[String; 7]> = app
+                .mailbox_access
+                .paths
+                .iter()
+                .map(|p| {
+                    let permission = match &p.assignment {
+                        Some(a) => format!("{}\n({a})", p.permission),
+                        None => p.permission.clone(),
+                    };
+                    [
+                        String::new(),
+                        String::new(),
+                        via(p.via).to_string(),
+                        permission,
+                        requested(p, app).to_string(),
+                        yes_no(p.is_granted()).to_string(),
+                        p.reach.label(),
+                    ]
+                })
+                .collect();
+            for (permission, consent) in delegated_rows(app, catalog) {
+                rows.push([
+                    String::new(),
+                    String::new(),
+                    DELEGATED.to_string(),
                     permission,
-                    requested(p, app).to_string(),
-                    yes_no(p.is_granted()).to_string(),
-                    p.reach.label(),
-                ];
+                    "-".into(),
+                    consent.clone(),
+                    format!("mailboxes of consenting users ({consent})"),
+                ]);
+            }
+            for (i, mut row) in rows.into_iter().enumerate() {
+                if i == 0 {
+                    row[0] = name.clone();
+                    row[1] = overall.clone();
+                }
                 // Names, permissions and scope names come from the tenant.
                 t.add_row(row.map(|cell| crate::report::defused(&cell)));
             }
@@ -221,8 +359,18 @@ fn table(out: &mut Vec<u8>, source: &str, tenant: &Tenant, apps: &[&App]) -> std
         .count();
     writeln!(
         out,
-        "{} app(s) with app-only mailbox access; {all} reach every mailbox (or all but some).\n",
-        apps.len()
+        "{} app(s) with app-only mailbox access; {all} reach every mailbox (or all but some).",
+        apps.iter()
+            .filter(|a| !a.mailbox_access.paths.is_empty())
+            .count()
+    )?;
+    let delegated = apps
+        .iter()
+        .filter(|a| mail_consents(a, catalog).is_some_and(|c| !c.is_empty()))
+        .count();
+    writeln!(
+        out,
+        "{delegated} app(s) with delegated mailbox consent (they reach the mailboxes of the users who sign in to them).\n"
     )?;
     Ok(())
 }

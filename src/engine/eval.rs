@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
-use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
+use crate::model::{App, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// Apps per parallel task: small enough to balance two cores, large enough that the
 /// per-task setup (an outcome buffer) does not show.
@@ -29,28 +29,6 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Number of passes, whether or not they were kept.
     pub passed: usize,
-}
-
-pub fn subject(app: &App) -> Subject {
-    match app.kind {
-        AppKind::Application => Subject {
-            kind: SubjectKind::Application,
-            app_id: app.app_id.clone(),
-            object_id: app.object_id.clone(),
-            display_name: app.display_name.clone(),
-            identity: None,
-        },
-        AppKind::ServicePrincipal => Subject {
-            kind: SubjectKind::ServicePrincipal,
-            app_id: app.app_id.clone(),
-            object_id: match &app.service_principal {
-                crate::model::ServicePrincipal::Present { object_id, .. } => object_id.clone(),
-                _ => None,
-            },
-            display_name: app.display_name.clone(),
-            identity: None,
-        },
-    }
 }
 
 /// Runs every rule on every app of the tenant, then the tenant-level rules once.
@@ -153,7 +131,8 @@ impl Scope<'_> {
             let cx = self.context();
             // Made once per app, at its first finding; its findings share it.
             let about = std::cell::OnceCell::new();
-            let about = || Arc::clone(about.get_or_init(|| Arc::new(subject(app))));
+            let about =
+                || Arc::clone(about.get_or_init(|| Arc::new(crate::checks::app_subject(app))));
             for (index, rule) in self.run.rules.rules.iter().enumerate() {
                 let Evaluator::PerApp(check) = &rule.check else {
                     continue;
@@ -161,6 +140,7 @@ impl Scope<'_> {
                 if !check.applies_to(app.kind) {
                     continue;
                 }
+                out.reset_subject();
                 check.evaluate(app, &cx, &mut out);
                 collect(&mut out, index, rule, self.run.source, about, &mut part);
             }

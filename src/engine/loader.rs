@@ -18,7 +18,9 @@ include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 
 /// Id prefixes of the shipped rule areas; user rules pick their own so that a future shipped
 /// rule can never take a user rule's id.
-pub const RESERVED_PREFIXES: &[&str] = &["APP", "CRED", "EXO", "PERM", "SCOPE", "URI"];
+pub const RESERVED_PREFIXES: &[&str] = &[
+    "APP", "CONSENT", "CRED", "EXO", "PERM", "SCOPE", "SP", "URI",
+];
 
 /// The rules of one run, sorted by id.
 #[derive(Debug)]

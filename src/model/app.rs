@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::credential::Credential;
 use super::permission::{DelegatedGrant, Holdings, Permission};
 use super::scope::MailboxAccess;
+pub use crate::finding::{Organization, OrganizationKind};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,8 +41,8 @@ pub struct App {
     pub delegated_grants: Option<Vec<DelegatedGrant>>,
     pub owners: Option<Vec<Owner>>,
     pub service_principal: ServicePrincipal,
-    /// Service principals only: the tenant the app is registered in.
-    pub app_owner_organization_id: Option<String>,
+    /// Whose app it is: this tenant, Microsoft or another organization, with its publisher.
+    pub organization: Organization,
     /// Every way the app reaches mailbox data, and how far (Entra grants and Exchange RBAC).
     pub mailbox_access: MailboxAccess,
 }
@@ -111,18 +112,160 @@ pub struct Owner {
 
 /// Whether the app has a service principal (enterprise application) in the tenant.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum ServicePrincipal {
     /// The input has no service principal data.
     #[default]
     Unknown,
     Absent,
-    Present {
-        #[serde(default)]
-        object_id: Option<String>,
-        #[serde(default)]
-        enabled: Option<bool>,
+    Present(Box<EnterpriseApp>),
+}
+
+/// A service principal's own properties: what the tenant holds for the app besides its
+/// registration. Every property is `None` when the export lacks it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnterpriseApp {
+    pub object_id: Option<String>,
+    pub enabled: Option<bool>,
+    /// Secrets added to the service principal itself, where no app registration shows them.
+    pub password_credentials: Option<Vec<Credential>>,
+    /// Certificates and keys added to the service principal (SAML signing certificates too).
+    pub key_credentials: Option<Vec<Credential>>,
+    /// Whether only users and groups assigned to the app may use it.
+    pub app_role_assignment_required: Option<bool>,
+    /// `saml`, `password`, `oidc`, `notSupported`; `Some(None)` when Entra says null, `None`
+    /// when the export lacks the property.
+    pub preferred_single_sign_on_mode: Option<Option<String>>,
+    /// `Application`, `ManagedIdentity`, `Legacy`, `SocialIdp`.
+    pub service_principal_type: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl EnterpriseApp {
+    /// Whether both credential lists are known.
+    pub fn credentials_known(&self) -> bool {
+        self.password_credentials.is_some() && self.key_credentials.is_some()
+    }
+
+    /// Every credential of the service principal, secrets first.
+    pub fn credentials(&self) -> impl Iterator<Item = &Credential> {
+        self.password_credentials
+            .iter()
+            .flatten()
+            .chain(self.key_credentials.iter().flatten())
+    }
+
+    /// The credentials in the groups rules count them in: each SAML signing certificate
+    /// set is one entry, every other credential one entry of its own.
+    ///
+    /// On a service principal whose `preferredSingleSignOnMode` is `saml`, Entra keeps the
+    /// token-signing certificate as two key credentials, usage `Sign` (with the private key)
+    /// and `Verify`, sharing one `customKeyIdentifier` (the thumbprint), plus a password
+    /// credential with the same identifier (the private key's password). They are one
+    /// certificate the app needs, not credentials someone added to act as the app.
+    pub fn credential_sets(&self) -> Vec<CredentialSet<'_>> {
+        // Without the property the shape alone says it: the sets are recognized, but
+        // marked undecided, so a rule that excuses them can say it cannot be sure.
+        let (saml, decided) = match &self.preferred_single_sign_on_mode {
+            Some(mode) => (
+                mode.as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("saml")),
+                true,
+            ),
+            None => (true, false),
+        };
+        let keys: Vec<&Credential> = self.key_credentials.iter().flatten().collect();
+        let has_usage = |id: &str, usage: &str| {
+            keys.iter().any(|k| {
+                k.custom_key_identifier.as_deref() == Some(id)
+                    && k.usage
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(usage))
+            })
+        };
+        let signing_ids: Vec<&str> = if saml {
+            let mut ids: Vec<&str> = keys
+                .iter()
+                .filter_map(|k| k.custom_key_identifier.as_deref())
+                .filter(|id| has_usage(id, "Sign") && has_usage(id, "Verify"))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        } else {
+            Vec::new()
+        };
+        let mut sets: Vec<CredentialSet<'_>> = signing_ids
+            .iter()
+            .map(|&id| CredentialSet::SamlSigning {
+                decided,
+                certificate: keys
+                    .iter()
+                    .copied()
+                    .find(|k| {
+                        k.custom_key_identifier.as_deref() == Some(id)
+                            && k.usage
+                                .as_deref()
+                                .is_some_and(|u| u.eq_ignore_ascii_case("Verify"))
+                    })
+                    .expect("a signing set has a Verify key"),
+                members: self
+                    .credentials()
+                    .filter(|c| c.custom_key_identifier.as_deref() == Some(id))
+                    .collect(),
+            })
+            .collect();
+        sets.extend(
+            self.credentials()
+                .filter(|c| {
+                    c.custom_key_identifier
+                        .as_deref()
+                        .is_none_or(|id| !signing_ids.contains(&id))
+                })
+                .map(CredentialSet::Single),
+        );
+        sets
+    }
+}
+
+/// A credential as the rules count it: alone, or a SAML signing certificate set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CredentialSet<'a> {
+    Single(&'a Credential),
+    SamlSigning {
+        /// False when the export lacks `preferredSingleSignOnMode`: the credentials have the
+        /// shape of a SAML signing set, but the app may not use SAML.
+        decided: bool,
+        /// The `Verify` key: the certificate whose dates the set has.
+        certificate: &'a Credential,
+        /// Every credential of the set (Sign and Verify keys, the password beside them).
+        members: Vec<&'a Credential>,
     },
+}
+
+impl<'a> CredentialSet<'a> {
+    /// The credential whose dates and names stand for the set.
+    pub fn credential(&self) -> &'a Credential {
+        match self {
+            CredentialSet::Single(c) => c,
+            CredentialSet::SamlSigning { certificate, .. } => certificate,
+        }
+    }
+
+    /// The earliest end date of the set's members (all of them must be valid); `None` when
+    /// one is unknown.
+    pub fn end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            CredentialSet::Single(c) => c.end,
+            CredentialSet::SamlSigning { members, .. } => members
+                .iter()
+                .map(|c| c.end)
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .min(),
+        }
+    }
 }
 
 impl App {
@@ -162,6 +305,14 @@ impl App {
     /// Whether the credential lists are known at all.
     pub fn credentials_known(&self) -> bool {
         self.password_credentials.is_some() && self.key_credentials.is_some()
+    }
+
+    /// The service principal's own properties, when it is present.
+    pub fn enterprise_app(&self) -> Option<&EnterpriseApp> {
+        match &self.service_principal {
+            ServicePrincipal::Present(sp) => Some(sp),
+            _ => None,
+        }
     }
 
     /// A name for messages: display name, else app id, else object id.

@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 const PERMISSIONS_JSON: &str = include_str!("../../rules/catalog/permissions.json");
 const CLASSES_TOML: &str = include_str!("../../rules/catalog/permission-classes.toml");
 const ROLES_TOML: &str = include_str!("../../rules/catalog/exchange-application-roles.toml");
+const FIRST_PARTY_TOML: &str = include_str!("../../rules/catalog/first-party-apps.toml");
+
+/// The tenant Microsoft registers its first-party apps in (Microsoft Services): their
+/// service principals carry it as `appOwnerOrganizationId`.
+pub const MICROSOFT_SERVICES_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 
 /// Delegated (`Scope`) or application (`Role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +55,9 @@ pub enum PermissionClass {
     LegacyProtocol,
     /// Tenant takeover: grant roles or permissions, act as other apps, rewrite users.
     PrivilegedDirectory,
+    /// Delegated access to the signed-in user's mail, calendars, contacts or mailbox
+    /// settings (and what is shared with them): matched on scope values, by pattern.
+    MailboxDelegated,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +83,11 @@ struct Resource {
 #[derive(Debug)]
 pub struct Catalog {
     resources: HashMap<String, Resource>,
+    /// `(resource appId, lowercase pattern, class)`: a pattern is a scope value, or a prefix
+    /// followed by `*`.
+    scope_patterns: Vec<(Arc<str>, String, PermissionClass)>,
+    /// Microsoft first-party app ids (lowercase) → name.
+    first_party: HashMap<String, String>,
     /// Exchange application roles (lowercase name) → permissions they grant.
     application_roles: HashMap<String, Vec<String>>,
 }
@@ -87,6 +100,22 @@ pub enum CatalogError {
     Classes(String),
     #[error("rules/catalog/exchange-application-roles.toml: {0}")]
     Roles(String),
+    #[error("rules/catalog/first-party-apps.toml: {0}")]
+    FirstParty(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstPartyFile {
+    sources: BTreeMap<String, String>,
+    apps: BTreeMap<String, FirstPartyApp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstPartyApp {
+    name: String,
+    sources: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +160,10 @@ struct ClassFile {
     /// Resource name → scope values.
     #[serde(default)]
     delegated: BTreeMap<String, Vec<String>>,
+    /// Resource name → scope values or prefixes ending in `*` (`Mail.*`), matched on the
+    /// values delegated grants name, whether or not the catalogue lists them.
+    #[serde(default)]
+    scope_patterns: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
@@ -144,7 +177,55 @@ impl Catalog {
             .into_iter()
             .map(|(name, perms)| (name.to_ascii_lowercase(), perms))
             .collect();
+        let first_party: FirstPartyFile = toml::from_str(FIRST_PARTY_TOML)
+            .map_err(|e| CatalogError::FirstParty(e.to_string()))?;
+        if let Some((id, source)) = first_party.apps.iter().find_map(|(id, app)| {
+            app.sources
+                .iter()
+                .find(|s| !first_party.sources.contains_key(*s))
+                .map(|s| (id, s))
+        }) {
+            return Err(CatalogError::FirstParty(format!(
+                "{id} cites source {source:?}, which [sources] does not define"
+            )));
+        }
+        catalog.first_party = first_party
+            .apps
+            .into_iter()
+            .map(|(id, app)| (id.to_ascii_lowercase(), app.name))
+            .collect();
+        for r in catalog.resources.values() {
+            catalog
+                .first_party
+                .entry(r.app_id.to_string())
+                .or_insert_with(|| r.name.to_string());
+        }
         Ok(catalog)
+    }
+
+    /// The name of a Microsoft first-party app the catalogue knows by its app id.
+    pub fn first_party_name(&self, app_id: &str) -> Option<&str> {
+        self.first_party.get(app_id).map(String::as_str)
+    }
+
+    /// Whether a delegated scope value (as a grant names it) is in `class` by the class's
+    /// scope patterns. A grant whose resource is unknown matches any resource's patterns:
+    /// an unresolved resource must not hide a mailbox scope.
+    pub fn scope_in_class(
+        &self,
+        resource_app_id: Option<&str>,
+        value: &str,
+        class: PermissionClass,
+    ) -> bool {
+        let value = value.to_ascii_lowercase();
+        self.scope_patterns.iter().any(|(resource, pattern, c)| {
+            *c == class
+                && resource_app_id.is_none_or(|r| **resource == *r)
+                && match pattern.strip_suffix('*') {
+                    Some(prefix) => value.starts_with(prefix),
+                    None => value == *pattern,
+                }
+        })
     }
 
     /// The permissions an Exchange application role (RBAC for Applications) grants.
@@ -191,8 +272,28 @@ impl Catalog {
             })
             .collect();
 
-        let classes: BTreeMap<PermissionClass, ClassFile> =
+        let mut classes: BTreeMap<PermissionClass, ClassFile> =
             toml::from_str(classes).map_err(|e| CatalogError::Classes(e.to_string()))?;
+        let mut scope_patterns = Vec::new();
+        for (&class, def) in &mut classes {
+            for (resource_name, patterns) in std::mem::take(&mut def.scope_patterns) {
+                let resource = resources
+                    .values()
+                    .find(|r| *r.name == *resource_name)
+                    .ok_or_else(|| {
+                        CatalogError::Classes(format!(
+                            "class {class:?}: unknown resource {resource_name:?}"
+                        ))
+                    })?;
+                for pattern in patterns {
+                    scope_patterns.push((
+                        resource.app_id.clone(),
+                        pattern.to_ascii_lowercase(),
+                        class,
+                    ));
+                }
+            }
+        }
         let members = classes.into_iter().flat_map(|(class, def)| {
             let application = def
                 .application
@@ -228,6 +329,8 @@ impl Catalog {
         }
         Ok(Catalog {
             resources,
+            scope_patterns,
+            first_party: HashMap::new(),
             application_roles: HashMap::new(),
         })
     }

@@ -1,4 +1,4 @@
-//! Client secrets and certificates of an app registration.
+//! Client secrets and certificates of an app registration or a service principal.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,9 @@ pub struct Credential {
     /// Key credentials: `Verify` (sign-in), `Sign`, `Encrypt`.
     #[serde(default)]
     pub usage: Option<String>,
+    /// `customKeyIdentifier` as base64 text (a certificate's thumbprint, usually).
+    #[serde(default)]
+    pub custom_key_identifier: Option<String>,
 }
 
 impl Credential {

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::app::{App, AppKind, ServicePrincipal};
-use super::catalog::{Catalog, PermissionKind};
+use super::app::{App, AppKind, EnterpriseApp, Organization, OrganizationKind, ServicePrincipal};
+use super::catalog::{Catalog, MICROSOFT_SERVICES_TENANT, PermissionClass, PermissionKind};
 use super::id::norm;
-use super::normalize::{credential, fallback_public_client, implicit_grant, owner, redirect_uris};
+use super::normalize::{credentials, fallback_public_client, implicit_grant, owner, redirect_uris};
 use super::permission::{DelegatedGrant, Permission};
 use crate::snapshot::{
     RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal, Snapshot,
@@ -194,9 +194,75 @@ fn service_principal_of(
 }
 
 fn sp_present(sp: &RawServicePrincipal) -> ServicePrincipal {
-    ServicePrincipal::Present {
+    ServicePrincipal::Present(Box::new(EnterpriseApp {
         object_id: sp.id.as_deref().map(norm),
         enabled: sp.account_enabled.flatten(),
+        password_credentials: credentials(&sp.password_credentials, true),
+        key_credentials: credentials(&sp.key_credentials, false),
+        app_role_assignment_required: sp.app_role_assignment_required.flatten(),
+        preferred_single_sign_on_mode: sp
+            .preferred_single_sign_on_mode
+            .clone()
+            .map(|m| m.filter(|m| !m.is_empty())),
+        service_principal_type: sp.service_principal_type.clone(),
+        tags: sp.tags.as_ref().map(|t| t.0.clone()),
+    }))
+}
+
+/// The organization a service principal's app belongs to. `registered_here`: the app has a
+/// registration in this tenant; `home`: this tenant's id, when known.
+pub(super) fn organization(
+    sp: Option<&RawServicePrincipal>,
+    registered_here: bool,
+    home: Option<&str>,
+    catalog: &Catalog,
+) -> Organization {
+    let Some(sp) = sp else {
+        return if registered_here {
+            Organization::this_tenant()
+        } else {
+            Organization::default()
+        };
+    };
+    let tenant_id = sp
+        .app_owner_organization_id
+        .as_deref()
+        .or(sp.app_owner_tenant_id.as_deref())
+        .map(norm);
+    let first_party = tenant_id.as_deref() == Some(MICROSOFT_SERVICES_TENANT)
+        || sp
+            .app_id
+            .as_deref()
+            .is_some_and(|id| catalog.first_party_name(&norm(id)).is_some());
+    let managed_identity = sp
+        .service_principal_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"));
+    let kind = if registered_here {
+        OrganizationKind::ThisTenant
+    } else if first_party {
+        OrganizationKind::Microsoft
+    } else if managed_identity || (tenant_id.is_some() && tenant_id.as_deref() == home) {
+        OrganizationKind::ThisTenant
+    } else if tenant_id.is_some() {
+        OrganizationKind::Other
+    } else {
+        OrganizationKind::Unknown
+    };
+    let named = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let (publisher, verified) = match &sp.verified_publisher {
+        None => (named(&sp.publisher_name), None),
+        Some(Some(v)) if v.display_name.is_some() || v.verified_publisher_id.is_some() => (
+            named(&v.display_name).or_else(|| named(&sp.publisher_name)),
+            Some(true),
+        ),
+        Some(_) => (named(&sp.publisher_name), Some(false)),
+    };
+    Organization {
+        kind,
+        tenant_id,
+        publisher,
+        verified,
     }
 }
 
@@ -205,8 +271,8 @@ fn sp_present(sp: &RawServicePrincipal) -> ServicePrincipal {
 fn granted_app_roles(sp: &ServicePrincipal, r: &Resolver) -> Option<Vec<Permission>> {
     match (sp, &r.idx.assignments_by_principal) {
         (ServicePrincipal::Absent, _) => Some(Vec::new()),
-        (ServicePrincipal::Present { object_id, .. }, Some(by_principal)) => Some(
-            object_id
+        (ServicePrincipal::Present(sp), Some(by_principal)) => Some(
+            sp.object_id
                 .as_ref()
                 .and_then(|id| by_principal.get(id))
                 .map(|list| {
@@ -238,8 +304,8 @@ fn is_permission(a: &RawAppRoleAssignment) -> bool {
 fn delegated_grants(sp: &ServicePrincipal, r: &Resolver) -> Option<Vec<DelegatedGrant>> {
     match (sp, &r.idx.grants_by_client) {
         (ServicePrincipal::Absent, _) => Some(Vec::new()),
-        (ServicePrincipal::Present { object_id, .. }, Some(by_client)) => Some(
-            object_id
+        (ServicePrincipal::Present(sp), Some(by_client)) => Some(
+            sp.object_id
                 .as_ref()
                 .and_then(|id| by_client.get(id))
                 .map(|list| list.iter().map(|g| delegated_grant(g, r)).collect())
@@ -250,12 +316,16 @@ fn delegated_grants(sp: &ServicePrincipal, r: &Resolver) -> Option<Vec<Delegated
 }
 
 /// Service principals with no app registration in this tenant (other organizations' apps,
-/// managed identities) that hold application permissions, or that `extra` names (app ids
-/// with RBAC for Applications assignments): they reach data as much as registered apps do.
-pub(super) fn enterprise_apps(
+/// Microsoft's, managed identities) that reach data or can be signed in as: they hold
+/// application permissions, `extra` names them (app ids with RBAC for Applications
+/// assignments), they carry a credential of their own, or users consented to mailbox scopes
+/// for them. The rest (most of a tenant's service principals: Microsoft's resources, apps
+/// nobody consented to mail for) have nothing the rules look at.
+pub(super) fn unregistered_service_principals(
     snapshot: &Snapshot,
     registered: &std::collections::HashSet<String>,
     extra: &std::collections::HashSet<String>,
+    home: Option<&str>,
     r: &Resolver,
 ) -> Vec<App> {
     let Some(sps) = snapshot.service_principals.items() else {
@@ -269,10 +339,44 @@ pub(super) fn enterprise_apps(
             .get(&norm(id))
             .is_some_and(|list| list.iter().any(|a| is_permission(a)))
     };
+    let has_credential = |sp: &RawServicePrincipal| {
+        [&sp.password_credentials, &sp.key_credentials]
+            .into_iter()
+            .any(|list| {
+                list.as_ref()
+                    .and_then(Option::as_ref)
+                    .is_some_and(|l| !l.is_empty())
+            })
+    };
+    let has_mail_consent = |sp: &RawServicePrincipal| {
+        let (Some(id), Some(by_client)) = (&sp.id, &r.idx.grants_by_client) else {
+            return false;
+        };
+        by_client.get(&norm(id)).is_some_and(|grants| {
+            grants.iter().any(|g| {
+                let resource = r.resource_app_id(g.resource_id.as_deref());
+                g.scope
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .any(|scope| {
+                        r.catalog.scope_in_class(
+                            resource.as_deref(),
+                            scope,
+                            PermissionClass::MailboxDelegated,
+                        )
+                    })
+            })
+        })
+    };
     sps.iter()
         .filter(|sp| {
             let app_id = sp.app_id.as_deref().map(norm).unwrap_or_default();
-            !registered.contains(&app_id) && (holds_roles(sp) || extra.contains(&app_id))
+            !registered.contains(&app_id)
+                && (holds_roles(sp)
+                    || extra.contains(&app_id)
+                    || has_credential(sp)
+                    || has_mail_consent(sp))
         })
         .map(|sp| {
             let service_principal = sp_present(sp);
@@ -280,7 +384,7 @@ pub(super) fn enterprise_apps(
                 kind: AppKind::ServicePrincipal,
                 app_id: sp.app_id.as_deref().map(norm),
                 display_name: sp.display_name.clone(),
-                app_owner_organization_id: sp.app_owner_organization_id.as_deref().map(norm),
+                organization: organization(Some(sp), false, home, r.catalog),
                 granted_app_roles: granted_app_roles(&service_principal, r),
                 delegated_grants: delegated_grants(&service_principal, r),
                 service_principal,
@@ -290,9 +394,39 @@ pub(super) fn enterprise_apps(
         .collect()
 }
 
+/// This tenant's id as its own apps' service principals state it: the
+/// `appOwnerOrganizationId` most service principals of registered apps carry. For exports
+/// without a tenant id in `snapshot.json`.
+pub(super) fn home_tenant(
+    snapshot: &Snapshot,
+    registered: &std::collections::HashSet<String>,
+) -> Option<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for sp in snapshot.service_principals.items().unwrap_or_default() {
+        let (Some(app_id), Some(owner)) = (
+            sp.app_id.as_deref(),
+            sp.app_owner_organization_id
+                .as_deref()
+                .or(sp.app_owner_tenant_id.as_deref()),
+        ) else {
+            continue;
+        };
+        if registered.contains(&norm(app_id)) {
+            *counts.entry(norm(owner)).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        .map(|(id, _)| id)
+}
+
 pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver) -> App {
     let app_id = raw.app_id.as_deref().map(norm);
     let service_principal = service_principal_of(app_id.as_deref(), snapshot, r.idx);
+    let sp = app_id
+        .as_deref()
+        .and_then(|id| r.idx.sp_by_app_id.get(id).copied());
     let granted_app_roles = granted_app_roles(&service_principal, r);
     let delegated_grants = delegated_grants(&service_principal, r);
 
@@ -313,16 +447,8 @@ pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver)
         redirect_uris: redirect_uris(raw),
         implicit_grant: implicit_grant(raw),
         fallback_public_client: fallback_public_client(raw),
-        password_credentials: raw
-            .password_credentials
-            .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| list.iter().map(|c| credential(c, true)).collect()),
-        key_credentials: raw
-            .key_credentials
-            .as_ref()
-            .and_then(Option::as_ref)
-            .map(|list| list.iter().map(|c| credential(c, false)).collect()),
+        password_credentials: credentials(&raw.password_credentials, true),
+        key_credentials: credentials(&raw.key_credentials, false),
         federated_credentials: raw.federated_identity_credentials.as_ref().map(Vec::len),
         requested_permissions: raw
             .required_resource_access
@@ -357,6 +483,7 @@ pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver)
             .and_then(Option::as_ref)
             .map(|list| list.iter().map(owner).collect()),
         service_principal,
+        organization: organization(sp, true, None, r.catalog),
         ..App::default()
     }
 }

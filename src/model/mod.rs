@@ -2,6 +2,7 @@
 
 mod app;
 pub mod catalog;
+pub mod consent;
 mod credential;
 mod directory;
 pub mod exchange;
@@ -11,10 +12,13 @@ mod permission;
 pub mod scope;
 mod tenant;
 
-pub use app::{App, AppKind, ImplicitGrant, Owner, Platform, RedirectUri, ServicePrincipal};
+pub use app::{
+    App, AppKind, CredentialSet, EnterpriseApp, ImplicitGrant, Organization, OrganizationKind,
+    Owner, Platform, RedirectUri, ServicePrincipal,
+};
 pub use catalog::{Catalog, CatalogError, PermissionClass, PermissionKind};
 pub use credential::{Credential, CredentialKind};
 pub use exchange::Exchange;
 pub use permission::{DelegatedGrant, Holdings, Permission};
 pub use scope::{AccessPath, MailboxAccess, Reach, Via};
-pub use tenant::{Builder, Missing, Tenant, TenantInfo, build, resolve_permissions};
+pub use tenant::{Builder, FirstParty, Missing, Tenant, TenantInfo, build, resolve_permissions};

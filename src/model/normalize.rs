@@ -110,6 +110,17 @@ pub(super) fn fallback_public_client(raw: &RawApplication) -> Option<bool> {
         })
 }
 
+/// A credential list: `None` when the export lacks the property or says `null` (Graph
+/// always writes a list, so `null` comes from a tool that did not read it).
+pub(super) fn credentials(
+    list: &Option<Option<Vec<RawCredential>>>,
+    password: bool,
+) -> Option<Vec<Credential>> {
+    list.as_ref()
+        .and_then(Option::as_ref)
+        .map(|l| l.iter().map(|c| credential(c, password)).collect())
+}
+
 pub(super) fn credential(c: &RawCredential, password: bool) -> Credential {
     let kind = if password {
         CredentialKind::Secret
@@ -128,6 +139,7 @@ pub(super) fn credential(c: &RawCredential, password: bool) -> Credential {
         start: c.start_date_time.or(c.start_date),
         end: c.end_date_time.or(c.end_date),
         usage: c.usage.clone(),
+        custom_key_identifier: c.custom_key_identifier.clone(),
     }
 }
 

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::app::App;
 use super::catalog::{Catalog, PermissionClass};
-use super::directory::{Indexes, Resolver, build_app, enterprise_apps};
+use super::directory::{
+    Indexes, Resolver, build_app, home_tenant, organization, unregistered_service_principals,
+};
 use super::exchange::{self, EwsSwitch, Exchange};
 use super::id::norm;
 use super::scope::{self, Inputs};
@@ -25,7 +27,18 @@ pub struct Tenant {
     /// App ids of every app registration and service principal; `None` without
     /// servicePrincipals.json (then an unknown app id may still exist in the tenant).
     pub directory_app_ids: Option<HashSet<String>>,
+    /// Microsoft's own service principals in the export; `None` without servicePrincipals.json.
+    pub first_party: Option<FirstParty>,
     pub missing: Missing,
+}
+
+/// Microsoft first-party service principals, counted for the rules about their credentials
+/// (those that carry one are apps of the tenant, [`AppKind::ServicePrincipal`](super::AppKind)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirstParty {
+    pub service_principals: usize,
+    /// How many were exported without `keyCredentials` or `passwordCredentials`.
+    pub credentials_unknown: usize,
 }
 
 /// Tenant facts a rule may use (also `input.tenant` for Rego rules).
@@ -274,16 +287,43 @@ impl<'s> Builder<'s> {
                 .collect()
         });
         let with_rbac: HashSet<String> = self.links.assignments_by_app.keys().cloned().collect();
-        let mut enterprise = enterprise_apps(snapshot, &registered, &with_rbac, &self.resolver());
+        let home = self
+            .info
+            .tenant_id
+            .as_deref()
+            .map(norm)
+            .or_else(|| home_tenant(snapshot, &registered));
+        let mut enterprise = unregistered_service_principals(
+            snapshot,
+            &registered,
+            &with_rbac,
+            home.as_deref(),
+            &self.resolver(),
+        );
         for app in &mut enterprise {
             app.mailbox_access = self.mailbox_access(app);
         }
         apps.extend(enterprise);
+        let first_party = snapshot.service_principals.items().map(|sps| {
+            let mut counts = FirstParty::default();
+            for sp in sps {
+                if organization(Some(sp), false, None, self.catalog).is_microsoft() {
+                    counts.service_principals += 1;
+                    let known =
+                        |l: &Option<Option<Vec<_>>>| l.as_ref().is_some_and(Option::is_some);
+                    if !known(&sp.password_credentials) || !known(&sp.key_credentials) {
+                        counts.credentials_unknown += 1;
+                    }
+                }
+            }
+            counts
+        });
         Tenant {
             info: self.info,
             apps,
             exchange: self.exchange,
             directory_app_ids,
+            first_party,
             missing: self.missing,
         }
     }

@@ -43,6 +43,8 @@ pub struct ChecklistApp {
     pub display_name: Option<String>,
     pub app_id: Option<String>,
     pub object_id: Option<String>,
+    /// Whose app it is: this tenant, Microsoft or another organization.
+    pub organization: crate::finding::Organization,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -99,9 +101,10 @@ pub fn write(c: &Checklist, format: ChecklistFormat, w: &mut dyn Write) -> io::R
 
 fn app_line(c: &Checklist) -> String {
     format!(
-        "{} ({})",
+        "{} ({}), {}",
         c.app.display_name.as_deref().unwrap_or("(unnamed)"),
-        c.app.app_id.as_deref().unwrap_or("no app id")
+        c.app.app_id.as_deref().unwrap_or("no app id"),
+        c.app.organization.describe()
     )
 }
 

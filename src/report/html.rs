@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
 use super::{Report, defuse_in_markup, format_as_of};
-use crate::finding::{Finding, Outcome, Severity};
+use crate::finding::{Finding, Outcome, Severity, SubjectKind};
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}
@@ -213,6 +213,8 @@ fn finding(report: &Report, f: &Finding) -> Markup {
                 b { (Text(&rule.title)) }
                 " (" (Text(&rule.slug)) ") · "
                 (Text(subj.app_id.as_deref().or(subj.identity.as_deref()).unwrap_or("-")))
+                @if subj.kind == SubjectKind::ServicePrincipal { " (service principal)" }
+                @if let Some(org) = &subj.organization { " · " span.org { (Text(&org.describe())) } }
                 @if let Some(item) = &f.item { " · item " (Text(item)) }
             }
             p { "Evidence" }

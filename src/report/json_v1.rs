@@ -130,6 +130,19 @@ struct JsonSubject<'a> {
     display_name: Option<&'a str>,
     /// Exchange objects and mailboxes: their identity.
     identity: Option<&'a str>,
+    /// Apps and service principals: whose app it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<JsonOrganization<'a>>,
+}
+
+/// Whose app a subject is, in the frozen report shape.
+#[derive(Serialize)]
+struct JsonOrganization<'a> {
+    /// `this_tenant`, `microsoft`, `other` or `unknown`.
+    kind: &'static str,
+    tenant_id: Option<&'a str>,
+    publisher: Option<&'a str>,
+    verified_publisher: Option<bool>,
 }
 
 /// A rule's fields as they appear in every one of its findings, serialized once: a large
@@ -191,6 +204,12 @@ fn finding<'a>(report: &'a Report, shared: &'a Shared, f: &'a Finding) -> JsonFi
             object_id: f.subject.object_id.as_deref(),
             display_name: f.subject.display_name.as_deref(),
             identity: f.subject.identity.as_deref(),
+            organization: f.subject.organization.as_ref().map(|o| JsonOrganization {
+                kind: o.kind.as_str(),
+                tenant_id: o.tenant_id.as_deref(),
+                publisher: o.publisher.as_deref(),
+                verified_publisher: o.verified,
+            }),
         },
         item: f.item.as_deref(),
         message: &f.message,

@@ -66,10 +66,15 @@ fn subject_label(f: &Finding) -> String {
         SubjectKind::Mailbox => Some("(mailbox)".into()),
         SubjectKind::Tenant => Some("(tenant)".into()),
     };
-    match second {
-        Some(second) => format!("{}\n{}", clean(name), clean(&second)),
-        None => clean(name),
+    let mut label = clean(name);
+    for line in second
+        .into_iter()
+        .chain(s.organization.as_ref().map(|o| o.short()))
+    {
+        label.push('\n');
+        label.push_str(&clean(&line));
     }
+    label
 }
 
 /// A subject's grouping key: its source, kind and ids.

@@ -86,6 +86,41 @@ impl<'de> de::DeserializeSeed<'de> for DateSeed {
     }
 }
 
+/// Binary data (`customKeyIdentifier`): Graph writes base64 text, PowerShell's
+/// `ConvertTo-Json` an array of byte values. Both become the base64 text, so values from
+/// either compare equal; `null` is unknown.
+pub fn binary<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("base64 text or an array of byte values")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok((!v.trim().is_empty()).then(|| v.trim().to_string()))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            use base64::Engine as _;
+            let mut bytes = Vec::new();
+            while let Some(b) = seq.next_element::<u8>()? {
+                bytes.push(b);
+            }
+            Ok((!bytes.is_empty())
+                .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)))
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// The oldest Azure AD manifests used `"publicClient": true`; Microsoft Graph uses
 /// `"publicClient": {"redirectUris": [...]}`. Same key, two meanings.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::de::{PublicClientField, StringList, datetime, present};
+use super::de::{PublicClientField, StringList, binary, datetime, present};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -190,6 +190,10 @@ pub struct RawCredential {
     /// Key credentials: `Verify` (client authentication), `Sign`, `Encrypt`.
     #[serde(alias = "Usage")]
     pub usage: Option<String>,
+    /// The certificate's thumbprint (or any label), base64; PowerShell writes the bytes.
+    /// A SAML signing certificate's key and password credentials share it.
+    #[serde(default, deserialize_with = "binary", alias = "CustomKeyIdentifier")]
+    pub custom_key_identifier: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,9 +250,51 @@ pub struct RawServicePrincipal {
     /// `Application`, `ManagedIdentity`, `Legacy`, ...
     #[serde(alias = "ServicePrincipalType")]
     pub service_principal_type: Option<String>,
-    /// The tenant the app is registered in (Microsoft's own apps: f8cdef31-...).
+    /// The tenant the app is registered in (Microsoft's own apps: f8cdef31-...). The AzureAD
+    /// PowerShell module and Azure AD Graph call it `AppOwnerTenantId`.
     #[serde(alias = "AppOwnerOrganizationId")]
     pub app_owner_organization_id: Option<String>,
+    #[serde(alias = "AppOwnerTenantId")]
+    pub app_owner_tenant_id: Option<String>,
+
+    /// Credentials added to the service principal itself, which the app registration does
+    /// not show. Metadata only: a key or secret value is never read.
+    #[serde(default, deserialize_with = "present", alias = "PasswordCredentials")]
+    pub password_credentials: Option<Option<Vec<RawCredential>>>,
+    #[serde(default, deserialize_with = "present", alias = "KeyCredentials")]
+    pub key_credentials: Option<Option<Vec<RawCredential>>>,
+    /// `{displayName, verifiedPublisherId, addedDateTime}`, all null when unverified.
+    #[serde(default, deserialize_with = "present", alias = "VerifiedPublisher")]
+    pub verified_publisher: Option<Option<RawVerifiedPublisher>>,
+    /// The publisher's name as the app's home tenant states it (not verified).
+    #[serde(alias = "PublisherName")]
+    pub publisher_name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        alias = "AppRoleAssignmentRequired"
+    )]
+    pub app_role_assignment_required: Option<Option<bool>>,
+    /// `saml`, `password`, `oidc`, `notSupported` or null.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        alias = "PreferredSingleSignOnMode"
+    )]
+    pub preferred_single_sign_on_mode: Option<Option<String>>,
+    #[serde(alias = "Tags")]
+    pub tags: Option<StringList>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawVerifiedPublisher {
+    #[serde(alias = "DisplayName")]
+    pub display_name: Option<String>,
+    #[serde(alias = "VerifiedPublisherId")]
+    pub verified_publisher_id: Option<String>,
+    #[serde(default, deserialize_with = "datetime", alias = "AddedDateTime")]
+    pub added_date_time: Option<DateTime<Utc>>,
 }
 
 /// An entry of a resource service principal's `appRoles` or `oauth2PermissionScopes`.

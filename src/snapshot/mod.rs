@@ -13,7 +13,8 @@ pub use exchange::{
     RawOrganizationConfig, RawRoleAssignment,
 };
 pub use graph::{
-    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal,
+    RawAppRoleAssignment, RawApplication, RawCredential, RawOAuth2PermissionGrant,
+    RawServicePrincipal, RawVerifiedPublisher,
 };
 
 /// File names of the export layout (relative to the export folder).

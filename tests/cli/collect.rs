@@ -166,6 +166,20 @@ fn collected_snapshot_scans_like_the_export_files() {
     assert_eq!(live_summary, export_summary);
     assert!(live_summary["fail"].as_u64().expect("fail count") > 100);
     assert_eq!(live_findings, export_findings);
+    // The service principals' own properties were selected: credentials added to them are
+    // seen, and no enterprise-application rule lacks data.
+    let of = |rule: &str, outcome: &str| {
+        live_findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule_id"] == rule && f["outcome"] == outcome)
+            .count()
+    };
+    assert!(of("SP-001", "fail") > 0, "SP-001 fails on the fake tenant");
+    for rule in ["SP-001", "SP-002", "CRED-001", "APP-006"] {
+        assert_eq!(of(rule, "not_evaluated"), 0, "{rule} has its data");
+    }
 
     // snapshot.json says what was collected, so "collected, none" stays distinct.
     let meta: Value =

@@ -156,8 +156,73 @@ fn the_demo_tenant_reach_is_what_its_exchange_configuration_says() {
                 "Sinch Contact Pro - Mail (certificate)",
                 "scoped to management scope Contact Center Mailboxes"
             ),
+            ("Calendar Sync (test)", "none (not granted)"),
             ("Exact Synergy (old)", "none (not granted)"),
+            ("Fabrikam Helpdesk", "none (not granted)"),
+            ("MailMerge Magic", "none (not granted)"),
+            ("Microsoft Graph Command Line Tools", "none (not granted)"),
+            ("Sage CRM - Exchange Integration", "none (not granted)"),
+            ("SenseHQ Calendar Sync", "none (not granted)"),
+            ("Teams Meeting Scheduler", "none (not granted)"),
         ]
+    );
+}
+
+/// Delegated mailbox consent is reach too: admin consent for all users, or each user's own,
+/// listed beside app-only access with whose app it is.
+#[test]
+fn reach_lists_delegated_mailbox_consent_and_whose_app_it_is() {
+    let out = m365audit(["reach", "--format", "json", "examples/demo-tenant"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: Vec<Value> = serde_json::from_slice(&out.stdout).expect("reach JSON");
+    let app = |name: &str| {
+        doc[0]["apps"]
+            .as_array()
+            .expect("apps")
+            .iter()
+            .find(|a| a["display_name"] == name)
+            .unwrap_or_else(|| panic!("{name} in reach"))
+            .clone()
+    };
+    let mailmerge = app("MailMerge Magic");
+    assert_eq!(mailmerge["organization"]["kind"], "other");
+    assert_eq!(mailmerge["organization"]["verified"], false);
+    let consent = mailmerge["delegated_consent"].as_array().expect("consent");
+    assert_eq!(consent.len(), 3, "one grant per consenting user");
+    assert!(consent.iter().all(|c| c["consent"] == "one user"));
+    let fabrikam = app("Fabrikam Helpdesk");
+    assert_eq!(fabrikam["organization"]["publisher"], "Fabrikam, Inc.");
+    assert_eq!(fabrikam["delegated_consent"][0]["consent"], "all users");
+    assert_eq!(
+        fabrikam["delegated_consent"][0]["scopes"],
+        serde_json::json!(["Mail.ReadWrite", "Mail.Send"])
+    );
+    assert_eq!(
+        app("Microsoft Graph Command Line Tools")["organization"]["kind"],
+        "microsoft"
+    );
+    assert_eq!(
+        app("HR Notifications")["organization"]["kind"],
+        "this_tenant"
+    );
+
+    let csv = stdout(&m365audit([
+        "reach",
+        "--format",
+        "csv",
+        "examples/demo-tenant",
+    ]));
+    for expected in [
+        "MailMerge Magic,",
+        ",mailmerge-magic.example (unverified),delegated consent,Microsoft Graph Contacts.Read Mail.Read,'-,3 users,",
+        ",\"Fabrikam, Inc. (verified)\",delegated consent,Microsoft Graph Mail.ReadWrite Mail.Send,'-,all users,",
+    ] {
+        assert!(csv.contains(expected), "{expected} in {csv}");
+    }
+    let table = stdout(&m365audit(["reach", "examples/demo-tenant"]));
+    assert!(
+        table.contains("app(s) with delegated mailbox consent"),
+        "{table}"
     );
 }
 

@@ -9,10 +9,34 @@
 use crate::common::{self, AS_OF, Scan, code, m365audit, root, stderr};
 use serde_json::Value;
 
-/// `(case, path, extra arguments)` for the fail and pass fixtures of a rule.
-fn cases(rule: &str) -> Vec<(&'static str, String, Vec<String>)> {
-    ["fail", "pass"]
+/// `(case, path, extra arguments)` for the fixtures of a rule: `fail` and `pass` always, then
+/// any further case named for what it must show (`fail-…`, `pass-…`, `not-evaluated-…`): the
+/// traps a rule must not fall into, each in a fixture of its own.
+fn cases(rule: &str) -> Vec<(String, String, Vec<String>)> {
+    let dir = root().join("tests/fixtures").join(rule);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".args"))
+                .map(|n| n.trim_end_matches(".json").to_string())
+                .filter(|n| n != "fail" && n != "pass")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    for name in &names {
+        assert!(
+            ["fail-", "pass-", "not-evaluated-"]
+                .iter()
+                .any(|p| name.starts_with(p)),
+            "tests/fixtures/{rule}/{name}: a fixture is named fail-…, pass-… or not-evaluated-…"
+        );
+    }
+    ["fail".to_string(), "pass".to_string()]
         .into_iter()
+        .chain(names)
         .map(|case| {
             let dir = format!("tests/fixtures/{rule}/{case}");
             let file = format!("{dir}.json");
@@ -76,12 +100,18 @@ fn fixtures_fail_and_pass_as_named() {
             assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
             let fails = outcomes(&report, &id, "fail");
             let passes = outcomes(&report, &id, "pass");
-            match case {
-                "fail" => assert!(fails > 0, "{path}: expected a failing {id} finding"),
-                _ => {
-                    assert_eq!(fails, 0, "{path}: expected no failing {id} finding");
-                    assert!(passes > 0, "{path}: expected a passing {id} result");
-                }
+            let not_evaluated = outcomes(&report, &id, "not_evaluated");
+            if case.starts_with("fail") {
+                assert!(fails > 0, "{path}: expected a failing {id} finding");
+            } else if case.starts_with("pass") {
+                assert_eq!(fails, 0, "{path}: expected no failing {id} finding");
+                assert!(passes > 0, "{path}: expected a passing {id} result");
+            } else {
+                assert_eq!(fails, 0, "{path}: expected no failing {id} finding");
+                assert!(
+                    not_evaluated > 0,
+                    "{path}: expected {id} to be not evaluated"
+                );
             }
             assert_eq!(report["as_of"], format!("{AS_OF}T00:00:00Z"));
             insta::assert_json_snapshot!(format!("{id}-{case}"), report);

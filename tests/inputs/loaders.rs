@@ -180,11 +180,8 @@ fn an_export_directory_joins_grants_through_the_service_principal() {
     assert_eq!(delegated[0].scopes, ["User.Read"]);
     assert_eq!(delegated[0].consent_type.as_deref(), Some("AllPrincipals"));
     assert!(matches!(
-        hr.service_principal,
-        ServicePrincipal::Present {
-            enabled: Some(true),
-            ..
-        }
+        &hr.service_principal,
+        ServicePrincipal::Present(sp) if sp.enabled == Some(true)
     ));
     assert_eq!(hr.owners.as_ref().map(Vec::len), Some(1));
 

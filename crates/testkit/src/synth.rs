@@ -201,6 +201,10 @@ impl SynthTenant {
                 "servicePrincipalType": "Application", "accountEnabled": true,
                 "appOwnerOrganizationId": MICROSOFT_TENANT,
                 "appRoles": roles, "oauth2PermissionScopes": scopes,
+                "keyCredentials": [], "passwordCredentials": [],
+                "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+                "publisherName": "Microsoft Services", "appRoleAssignmentRequired": false,
+                "preferredSingleSignOnMode": null, "tags": [],
             }));
             resource_sp.insert(app_id, (id, name));
         }
@@ -348,10 +352,25 @@ impl SynthTenant {
                 continue; // registrations without a service principal
             }
             let sp_id = rng.guid();
+            // The enterprise-application properties follow the app's index, not the random
+            // stream, so adding them left every other generated value as it was: one app in
+            // 97 has a secret added to its service principal, one in 3 requires assignment.
+            let sp_secrets = if i % 97 == 42 {
+                json!([{"keyId": format!("5b000000-0000-4000-8000-{i:012}"),
+                        "displayName": "added in the tenant", "hint": "Zx~",
+                        "startDateTime": ts(now - Duration::days(30)),
+                        "endDateTime": ts(now + Duration::days(700))}])
+            } else {
+                json!([])
+            };
             service_principals.push(json!({
                 "id": sp_id, "appId": app_id, "displayName": name,
                 "servicePrincipalType": "Application", "accountEnabled": true,
                 "appOwnerOrganizationId": tenant_id, "appRoles": [], "oauth2PermissionScopes": [],
+                "keyCredentials": [], "passwordCredentials": sp_secrets,
+                "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+                "publisherName": domain, "appRoleAssignmentRequired": i % 3 == 0,
+                "preferredSingleSignOnMode": null, "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
             }));
             let mut delegated: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
             for p in &requested {

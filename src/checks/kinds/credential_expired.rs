@@ -3,20 +3,18 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::credentials::{
-    CredentialFilter, credential_evidence, credential_item, credential_noun, days, plural_days,
-};
+use crate::checks::credentials::{CredentialFilter, days, plural_days};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::ymd;
-use crate::model::App;
+use crate::model::{App, AppKind};
 
 /// The `credential-expired` kind.
 pub const KIND: Kind = Kind {
     name: "credential-expired",
     scope: Scope::App,
     written_in: Written::Anywhere,
-    docs: "A client secret or certificate past its end date, one finding per credential.",
+    docs: "A client secret or certificate past its end date, one finding per credential: the app registration's, and those added to its service principal (a SAML signing certificate set counts as one certificate).",
     params: &[Param {
         name: "credential",
         ty: "\"any\", \"secret\" or \"certificate\"",
@@ -38,19 +36,20 @@ pub struct CredentialExpired {
 
 impl Check for CredentialExpired {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
-        let dated = self.credential.dated(app, out);
-        for &(c, end) in &dated.list {
-            if end <= cx.as_of {
-                let ago = days(end, cx.as_of);
-                let mut evidence = credential_evidence(c);
+        let dated = self.credential.dated(app, cx, out);
+        for d in &dated.list {
+            d.about(app, out);
+            if d.end <= cx.as_of {
+                let ago = days(d.end, cx.as_of);
+                let mut evidence = d.evidence();
                 evidence.insert("days_since_expiry".into(), json!(ago));
                 out.fail(
-                    Some(credential_item(c)),
+                    Some(d.item()),
                     format!(
                         "{} {} expired on {} ({} ago)",
-                        credential_noun(c),
-                        c.label(),
-                        ymd(end),
+                        d.noun(),
+                        d.credential.label(),
+                        ymd(d.end),
                         plural_days(ago)
                     ),
                     evidence,
@@ -58,19 +57,25 @@ impl Check for CredentialExpired {
             } else {
                 out.pass(|| {
                     (
-                        Some(credential_item(c)),
+                        Some(d.item()),
                         format!(
                             "{} {} valid until {}",
-                            credential_noun(c),
-                            c.label(),
-                            ymd(end)
+                            d.noun(),
+                            d.credential.label(),
+                            ymd(d.end)
                         ),
                     )
                 });
             }
         }
+        out.reset_subject();
         if dated.list.is_empty() && dated.complete {
             out.pass(|| (None, "the app has no credentials".into()));
         }
+    }
+
+    /// Service principals without a registration here carry credentials of their own.
+    fn applies_to(&self, _kind: AppKind) -> bool {
+        true
     }
 }

@@ -4,14 +4,12 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::credentials::{
-    CredentialFilter, credential_evidence, credential_item, credential_noun, days, plural_days,
-};
+use crate::checks::credentials::{CredentialFilter, days, plural_days};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
 use crate::finding::Severity;
-use crate::model::App;
+use crate::model::{App, AppKind};
 
 /// The `credential-expiring` kind.
 pub const KIND: Kind = Kind {
@@ -68,11 +66,12 @@ fn default_high_days() -> u32 {
 
 impl Check for CredentialExpiring {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
-        let dated = self.credential.dated(app, out);
+        let dated = self.credential.dated(app, cx, out);
         let warn = TimeDelta::days(i64::from(self.warn_days));
         let high = TimeDelta::days(i64::from(self.high_days));
-        for &(c, end) in &dated.list {
-            let remaining = end - cx.as_of;
+        for d in &dated.list {
+            d.about(app, out);
+            let remaining = d.end - cx.as_of;
             if remaining <= TimeDelta::zero() || remaining > warn {
                 out.pass(|| {
                     let state = if remaining <= TimeDelta::zero() {
@@ -81,54 +80,60 @@ impl Check for CredentialExpiring {
                         "not ending soon"
                     };
                     (
-                        Some(credential_item(c)),
+                        Some(d.item()),
                         format!(
                             "{} {} ends {}: {state}",
-                            credential_noun(c),
-                            c.label(),
-                            ymd(end)
+                            d.noun(),
+                            d.credential.label(),
+                            ymd(d.end)
                         ),
                     )
                 });
                 continue;
             }
-            let left = days(cx.as_of, end);
-            let mut evidence = credential_evidence(c);
+            let left = days(cx.as_of, d.end);
+            let mut evidence = d.evidence();
             evidence.insert("days_left".into(), json!(left));
             let mut message = format!(
                 "{} {} expires on {} (in {})",
-                credential_noun(c),
-                c.label(),
-                ymd(end),
+                d.noun(),
+                d.credential.label(),
+                ymd(d.end),
                 plural_days(left)
             );
             // A rotation may already be under way: name the credential that outlives this one,
             // so the admin checks the integration uses it rather than rushing a new one.
-            if let Some(&(successor, successor_end)) = dated
+            if let Some(successor) = dated
                 .list
                 .iter()
-                .filter(|(o, e)| {
-                    o.kind == c.kind
-                        && *e > cx.as_of + warn
-                        && o.start.is_none_or(|s| s <= cx.as_of)
+                .filter(|o| {
+                    o.same_sort(d)
+                        && o.end > cx.as_of + warn
+                        && o.credential.start.is_none_or(|s| s <= cx.as_of)
                 })
-                .max_by_key(|(_, e)| *e)
+                .max_by_key(|o| o.end)
             {
                 evidence.insert(
                     "successor".into(),
-                    json!({"key_id": successor.key_id, "end": rfc3339(successor_end)}),
+                    json!({"key_id": successor.credential.key_id, "end": rfc3339(successor.end)}),
                 );
                 message.push_str(&format!(
                     "; {} stays valid until {}: make sure the integration uses it, then remove this one",
-                    successor.label(),
-                    ymd(successor_end)
+                    successor.credential.label(),
+                    ymd(successor.end)
                 ));
             }
             let severity = (remaining <= high).then_some(Severity::High);
-            out.fail_at(severity, Some(credential_item(c)), message, evidence);
+            out.fail_at(severity, Some(d.item()), message, evidence);
         }
+        out.reset_subject();
         if dated.list.is_empty() && dated.complete {
             out.pass(|| (None, "the app has no credentials".into()));
         }
+    }
+
+    /// Service principals without a registration here carry credentials of their own.
+    fn applies_to(&self, _kind: AppKind) -> bool {
+        true
     }
 }

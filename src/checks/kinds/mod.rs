@@ -2,6 +2,7 @@
 
 pub mod access_policy_scope;
 pub mod admin_consent_missing;
+pub mod assignment_not_required;
 pub mod audience;
 pub mod credential_expired;
 pub mod credential_expiring;
@@ -11,6 +12,7 @@ pub mod ews_blocked;
 pub mod ews_permission;
 pub mod exchange_role;
 pub mod extra_permissions;
+pub mod first_party_service_principal_credential;
 pub mod granted_not_requested;
 pub mod impersonation_missing;
 pub mod implicit_grant;
@@ -31,5 +33,9 @@ pub mod redirect_uris;
 pub mod rego;
 pub mod role_assignment;
 pub mod secret_for_app_only_mail;
+pub mod service_principal_credential;
 pub mod service_principal_present;
+pub mod tenant_wide_delegated_mail_consent;
 pub mod unknown_permission;
+pub mod unverified_publisher_mail_app;
+pub mod user_consented_mail_scope;

@@ -35,12 +35,12 @@ impl Check for ServicePrincipalPresent {
                     "the app has no appId to match service principals on".into()
                 }),
             ),
-            ServicePrincipal::Present { object_id, .. } => out.pass(|| {
+            ServicePrincipal::Present(sp) => out.pass(|| {
                 (
                     None,
                     format!(
                         "service principal {}",
-                        object_id.as_deref().unwrap_or("(no id)")
+                        sp.object_id.as_deref().unwrap_or("(no id)")
                     ),
                 )
             }),

@@ -15,9 +15,14 @@ identifierUris,isFallbackPublicClient,keyCredentials,passwordCredentials,publicC
 requiredResourceAccess,spa,web";
 const OWNER_SELECT: &str = "id,displayName,userPrincipalName";
 /// `appRoles` and `oauth2PermissionScopes` name permissions the catalogue does not know, and
-/// say which service principals are resources worth asking for assignments.
+/// say which service principals are resources worth asking for assignments. The rest is what
+/// the enterprise-application rules read: credentials added to the service principal
+/// (metadata only: list calls never return key or secret values), whose app it is, and who
+/// may use it.
 const SERVICE_PRINCIPAL_SELECT: &str = "id,appId,displayName,accountEnabled,appRoles,\
-oauth2PermissionScopes,servicePrincipalType,appOwnerOrganizationId";
+oauth2PermissionScopes,servicePrincipalType,appOwnerOrganizationId,keyCredentials,\
+passwordCredentials,verifiedPublisher,publisherName,appRoleAssignmentRequired,\
+preferredSingleSignOnMode,tags";
 const ASSIGNMENT_SELECT: &str = "id,appRoleId,principalId,principalType,principalDisplayName,\
 resourceId,resourceDisplayName,createdDateTime";
 const GROUP_SELECT: &str =
