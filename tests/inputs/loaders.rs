@@ -283,3 +283,106 @@ fn two_spellings_of_one_property_are_read_as_one() {
     assert!(stderr(&alone).contains(&app_warning), "{}", stderr(&alone));
     assert_eq!(audiences(&alone), ["PersonalMicrosoftAccount"]);
 }
+
+/// The same service principal as Graph (camelCase, base64 `customKeyIdentifier`), Graph
+/// PowerShell (PascalCase, the identifier as an array of bytes, `/Date(ms)/` dates) and the
+/// AzureAD module (`AppOwnerTenantId`) write it gives the same enterprise application: its
+/// SAML signing certificate set recognized as one, its owner organization and publisher read.
+#[test]
+fn every_spelling_of_a_service_principal_gives_the_same_enterprise_app() {
+    let tenant = "7b688916-3278-5d9c-91db-d5d81cd5dff0";
+    let vendor = "3094e356-8d92-51ad-945c-24e7632486d5";
+    // "VEhVTUI=" is the base64 of the bytes 84 72 85 77 66.
+    let graph = serde_json::json!({
+        "id": "5c8aab78-0000-4000-8000-000000000001", "appId": "2290f5cd-0000-4000-8000-000000000001",
+        "displayName": "Vendor SSO", "appOwnerOrganizationId": vendor,
+        "servicePrincipalType": "Application", "preferredSingleSignOnMode": "saml",
+        "appRoleAssignmentRequired": true, "publisherName": "Vendor",
+        "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "keyCredentials": [
+            {"customKeyIdentifier": "VEhVTUI=", "keyId": "00000000-0000-4000-8000-00000000000a", "type": "AsymmetricX509Cert", "usage": "Sign", "endDateTime": "2027-06-30T00:00:00Z"},
+            {"customKeyIdentifier": "VEhVTUI=", "keyId": "00000000-0000-4000-8000-00000000000b", "type": "AsymmetricX509Cert", "usage": "Verify", "endDateTime": "2027-06-30T00:00:00Z"}],
+        "passwordCredentials": [
+            {"customKeyIdentifier": "VEhVTUI=", "keyId": "00000000-0000-4000-8000-00000000000c", "endDateTime": "2027-06-30T00:00:00Z"},
+            {"customKeyIdentifier": null, "keyId": "00000000-0000-4000-8000-00000000000d", "endDateTime": "2028-01-01T00:00:00Z"}]
+    });
+    let end = "/Date(1814313600000)/"; // 2027-06-30T00:00:00Z
+    let powershell = serde_json::json!({
+        "Id": "5c8aab78-0000-4000-8000-000000000001", "AppId": "2290f5cd-0000-4000-8000-000000000001",
+        "DisplayName": "Vendor SSO", "AppOwnerOrganizationId": vendor,
+        "ServicePrincipalType": "Application", "PreferredSingleSignOnMode": "saml",
+        "AppRoleAssignmentRequired": true, "PublisherName": "Vendor",
+        "VerifiedPublisher": {"DisplayName": null, "VerifiedPublisherId": null, "AddedDateTime": null},
+        "Tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "KeyCredentials": [
+            {"CustomKeyIdentifier": [84, 72, 85, 77, 66], "KeyId": "00000000-0000-4000-8000-00000000000a", "Type": "AsymmetricX509Cert", "Usage": "Sign", "EndDateTime": end},
+            {"CustomKeyIdentifier": [84, 72, 85, 77, 66], "KeyId": "00000000-0000-4000-8000-00000000000b", "Type": "AsymmetricX509Cert", "Usage": "Verify", "EndDateTime": end}],
+        "PasswordCredentials": [
+            {"CustomKeyIdentifier": [84, 72, 85, 77, 66], "KeyId": "00000000-0000-4000-8000-00000000000c", "EndDateTime": end},
+            {"CustomKeyIdentifier": null, "KeyId": "00000000-0000-4000-8000-00000000000d", "EndDateTime": "/Date(1830297600000)/"}]
+    });
+    let mut azuread = powershell.clone();
+    let object = azuread.as_object_mut().expect("object");
+    let owner = object.remove("AppOwnerOrganizationId").expect("owner");
+    object.insert("AppOwnerTenantId".into(), owner);
+    let mut seen = Vec::new();
+    for (name, sp) in [
+        ("graph", graph),
+        ("powershell", powershell),
+        ("azuread", azuread),
+    ] {
+        let tmp = TempDir::new("sp-spellings");
+        let dir = tmp.path().join("export");
+        std::fs::create_dir_all(&dir).expect("folder");
+        write_json(&dir.join("applications.json"), &serde_json::json!([]));
+        write_json(
+            &dir.join("servicePrincipals.json"),
+            &serde_json::json!([sp]),
+        );
+        write_json(
+            &dir.join("snapshot.json"),
+            &serde_json::json!({"tenant_id": tenant, "parts": ["applications.json", "servicePrincipals.json"]}),
+        );
+        let loaded = source::load(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+        let built = model::build(loaded.snapshot, &Catalog::builtin().expect("catalogue"));
+        // It carries credentials of its own, so it is one of the tenant's apps.
+        let [app] = built.apps.as_slice() else {
+            panic!("{name}: {} apps", built.apps.len())
+        };
+        assert_eq!(
+            app.organization.kind,
+            model::OrganizationKind::Other,
+            "{name}"
+        );
+        assert_eq!(
+            app.organization.tenant_id.as_deref(),
+            Some(vendor),
+            "{name}"
+        );
+        assert_eq!(
+            app.organization.publisher.as_deref(),
+            Some("Vendor"),
+            "{name}"
+        );
+        assert_eq!(app.organization.verified, Some(false), "{name}");
+        let sp = app.enterprise_app().expect("present");
+        assert_eq!(sp.app_role_assignment_required, Some(true), "{name}");
+        let sets = sp.credential_sets();
+        let saml: Vec<_> = sets
+            .iter()
+            .filter_map(|s| match s {
+                model::CredentialSet::SamlSigning {
+                    decided, members, ..
+                } => Some((*decided, members.len())),
+                model::CredentialSet::Single(_) => None,
+            })
+            .collect();
+        assert_eq!(saml, [(true, 3)], "{name}: one SAML signing set of three");
+        assert_eq!(sets.len(), 2, "{name}: the set and the added secret");
+        seen.push(serde_json::to_value(app).expect("app serializes"));
+    }
+    assert_eq!(seen[0], seen[1], "Graph and Graph PowerShell");
+    assert_eq!(seen[1], seen[2], "Graph PowerShell and AzureAD");
+}
