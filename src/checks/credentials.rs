@@ -56,10 +56,11 @@ impl CredentialFilter {
 
 /// Why a service principal's credentials are unknown although the service principal is
 /// in the export, and how to export them.
-pub const SP_CREDENTIALS_UNKNOWN: &str = "servicePrincipals.json has no keyCredentials or \
-passwordCredentials for this service principal: export service principals with all their \
-properties (Get-MgServicePrincipal -All, az ad sp list --all, or m365audit collect), not a \
-$select or Select-Object without them";
+///
+/// Short on purpose: an export made without the properties gives this reason for every app.
+pub const SP_CREDENTIALS_UNKNOWN: &str = "no keyCredentials/passwordCredentials in \
+servicePrincipals.json: export it with all properties (Get-MgServicePrincipal -All, az ad sp \
+list --all, m365audit collect)";
 
 /// The item of findings about a service principal's credentials as a whole.
 pub const SP_CREDENTIALS_ITEM: &str = "service principal credentials";
@@ -84,11 +85,11 @@ pub struct DatedCredential<'a> {
 impl DatedCredential<'_> {
     /// Points `out` at the subject this credential's outcomes are about: the app, or its
     /// service principal.
-    pub fn about(&self, app: &App, out: &mut Outcomes) {
+    pub fn about(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
         if self.place == Place::Registration {
             out.reset_subject();
         } else {
-            out.about(super::service_principal_subject(app));
+            out.about(cx.service_principal_subject(app));
         }
     }
 
@@ -170,6 +171,7 @@ impl CredentialFilter {
                     &mut list,
                     &mut complete,
                     app,
+                    cx,
                     out,
                     c,
                     c.end,
@@ -178,18 +180,27 @@ impl CredentialFilter {
             }
             complete &= unknown.is_none();
         }
+        // Unknown for the whole tenant: said once, about the tenant (`sp_credentials_for_tenant`).
+        let (no_sps, no_credentials) = (
+            cx.missing.service_principals.is_some(),
+            cx.missing.service_principal_credentials.is_some(),
+        );
         let sp_known = match &app.service_principal {
             ServicePrincipal::Absent => true,
             ServicePrincipal::Unknown => {
-                out.not_evaluated(
-                    Some(SP_CREDENTIALS_ITEM.into()),
-                    cx.service_principal_unknown(),
-                );
+                if !no_sps {
+                    out.not_evaluated(
+                        Some(SP_CREDENTIALS_ITEM.into()),
+                        cx.service_principal_unknown(),
+                    );
+                }
                 false
             }
             ServicePrincipal::Present(sp) if !sp.credentials_known() => {
-                out.about(super::service_principal_subject(app));
-                out.not_evaluated(Some(SP_CREDENTIALS_ITEM.into()), SP_CREDENTIALS_UNKNOWN);
+                if !no_credentials {
+                    out.about(cx.service_principal_subject(app));
+                    out.not_evaluated(Some(SP_CREDENTIALS_ITEM.into()), SP_CREDENTIALS_UNKNOWN);
+                }
                 false
             }
             ServicePrincipal::Present(sp) => {
@@ -200,7 +211,7 @@ impl CredentialFilter {
                     };
                     if self.selects(set.credential(), place) {
                         let c = set.credential();
-                        push(&mut list, &mut complete, app, out, c, set.end(), place);
+                        push(&mut list, &mut complete, app, cx, out, c, set.end(), place);
                     }
                 }
                 true
@@ -215,10 +226,12 @@ impl CredentialFilter {
 }
 
 /// Adds a credential to an expiry check's list, or records that its end date is unknown.
+#[allow(clippy::too_many_arguments)] // the state of `dated`'s one loop
 fn push<'a>(
     list: &mut Vec<DatedCredential<'a>>,
     complete: &mut bool,
     app: &App,
+    cx: &Context<'_>,
     out: &mut Outcomes,
     credential: &'a Credential,
     end: Option<DateTime<Utc>>,
@@ -233,12 +246,20 @@ fn push<'a>(
         list.push(dated);
     } else {
         *complete = false;
-        dated.about(app, out);
+        dated.about(app, cx, out);
         out.not_evaluated(
             Some(dated.item()),
             "the credential has no end date in the input",
         );
     }
+}
+
+/// For [`Check::not_evaluated_for_tenant`](super::Check::not_evaluated_for_tenant) of the
+/// kinds that read service principals' credentials.
+pub fn sp_credentials_for_tenant(missing: &crate::model::Missing) -> Option<String> {
+    missing
+        .all_service_principal_credentials()
+        .map(|why| format!("service principal credentials: {why}"))
 }
 
 /// A credential's name in findings: its key id, else its display name.

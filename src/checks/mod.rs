@@ -20,6 +20,7 @@ pub use registry::{KINDS, Kind};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -66,6 +67,13 @@ pub trait Check: Debug + Send + Sync {
     fn applies_to(&self, kind: AppKind) -> bool {
         kind == AppKind::Application
     }
+
+    /// Why the check cannot be evaluated for any app of the tenant, when the input lacks
+    /// what it needs for all of them. The engine records it once, about the tenant, and the
+    /// check says nothing of it per app: one line for the admin instead of one per app.
+    fn not_evaluated_for_tenant(&self, _missing: &Missing) -> Option<String> {
+        None
+    }
 }
 
 /// A check evaluated once per tenant, about objects other than apps (role assignments,
@@ -111,6 +119,10 @@ pub struct Context<'a> {
     pub settings: &'a BTreeMap<String, String>,
     /// The app as Rego input, built on first use and shared by all Rego rules for this app.
     pub rego_input: OnceCell<regorus::Value>,
+    /// The app's service principal as a subject, made on first use and shared by every
+    /// finding about it (a scan of an export without credential properties has one per rule
+    /// per app).
+    service_principal: OnceCell<Arc<Subject>>,
 }
 
 /// The settings of a scan: none.
@@ -134,7 +146,16 @@ impl<'a> Context<'a> {
             catalog,
             settings: &NO_SETTINGS,
             rego_input: OnceCell::new(),
+            service_principal: OnceCell::new(),
         }
+    }
+
+    /// [`service_principal_subject`] of `app`, shared. A context is made per app.
+    pub fn service_principal_subject(&self, app: &App) -> Arc<Subject> {
+        Arc::clone(
+            self.service_principal
+                .get_or_init(|| Arc::new(service_principal_subject(app))),
+        )
     }
 
     /// The same context with the admin's settings (a checklist's `--set`).
@@ -194,8 +215,9 @@ pub enum Verdict {
 
 #[derive(Debug)]
 pub struct Outcome {
-    /// Set by tenant checks; app checks leave it to the engine (the app).
-    pub subject: Option<Subject>,
+    /// Set by tenant checks, and by app checks about the app's service principal; otherwise
+    /// the engine's (the app).
+    pub subject: Option<Arc<Subject>>,
     pub item: Option<String>,
     pub verdict: Verdict,
 }
@@ -211,7 +233,7 @@ pub struct Outcomes {
     /// Checklists show them; kinds that write them are for profiles only.
     pub notes: Vec<String>,
     keep_passed: bool,
-    subject: Option<Subject>,
+    subject: Option<Arc<Subject>>,
 }
 
 impl Outcomes {
@@ -225,9 +247,10 @@ impl Outcomes {
         }
     }
 
-    /// Tenant checks: what the outcomes recorded from now on are about.
-    pub fn about(&mut self, subject: Subject) -> &mut Self {
-        self.subject = Some(subject);
+    /// What the outcomes recorded from now on are about (tenant checks, and app checks
+    /// about the app's service principal).
+    pub fn about(&mut self, subject: impl Into<Arc<Subject>>) -> &mut Self {
+        self.subject = Some(subject.into());
         self
     }
 

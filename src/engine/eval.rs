@@ -154,11 +154,15 @@ impl Scope<'_> {
         let mut out = Outcomes::new(self.run.opts.keep_passed);
         let cx = self.context();
         for (index, rule) in self.run.rules.rules.iter().enumerate() {
-            let Evaluator::PerTenant(check) = &rule.check else {
-                continue;
-            };
             out.reset_subject();
-            check.evaluate(tenant, &cx, &mut out);
+            match &rule.check {
+                Evaluator::PerTenant(check) => check.evaluate(tenant, &cx, &mut out),
+                Evaluator::PerApp(check) => {
+                    if let Some(reason) = check.not_evaluated_for_tenant(&tenant.missing) {
+                        out.not_evaluated(None, reason);
+                    }
+                }
+            }
             let whole_tenant = || {
                 Arc::new(Subject::named(
                     SubjectKind::Tenant,
@@ -232,7 +236,7 @@ fn collect(
                 )
             }
         };
-        let subject = o.subject.map_or_else(&default_subject, Arc::new);
+        let subject = o.subject.unwrap_or_else(&default_subject);
         let fingerprint = crate::finding::fingerprint(
             &rule.id,
             subject.kind.as_str(),

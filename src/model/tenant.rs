@@ -57,6 +57,9 @@ pub struct TenantInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Missing {
     pub service_principals: Option<String>,
+    /// Why every service principal's own credentials are unknown: servicePrincipals.json was
+    /// read but no service principal in it has `keyCredentials` or `passwordCredentials`.
+    pub service_principal_credentials: Option<String>,
     pub app_role_assignments: Option<String>,
     pub delegated_grants: Option<String>,
     /// Why an app without an `owners` property has unknown owners.
@@ -71,6 +74,15 @@ pub struct Missing {
 }
 
 impl Missing {
+    /// Why the credentials of every service principal are unknown, when it is so for the
+    /// whole tenant (no servicePrincipals.json, or none of its objects has them): rules then
+    /// say it once for the tenant rather than once per app.
+    pub fn all_service_principal_credentials(&self) -> Option<&str> {
+        self.service_principals
+            .as_deref()
+            .or(self.service_principal_credentials.as_deref())
+    }
+
     /// The reason granted permissions are unknown.
     pub fn granted(&self) -> String {
         self.app_role_assignments
@@ -85,6 +97,9 @@ impl Missing {
         let m = || Some(why.to_string());
         Missing {
             service_principals: m(),
+            // An example's service principal carries what it says: its credentials are
+            // unknown only when it leaves them out.
+            service_principal_credentials: None,
             app_role_assignments: m(),
             delegated_grants: m(),
             owners: why.to_string(),
@@ -103,8 +118,22 @@ impl Missing {
             part.missing_reason().map(String::from)
         }
         let x = &s.exchange;
+        let credentials_exported = |sp: &crate::snapshot::RawServicePrincipal| {
+            sp.key_credentials.is_some() || sp.password_credentials.is_some()
+        };
+        let service_principal_credentials = s
+            .service_principals
+            .items()
+            .filter(|sps| !sps.is_empty() && !sps.iter().any(credentials_exported))
+            .map(|_| {
+                "no service principal in servicePrincipals.json has keyCredentials or \
+                 passwordCredentials: export it with all properties (Get-MgServicePrincipal -All, \
+                 az ad sp list --all, m365audit collect)"
+                    .to_string()
+            });
         Missing {
             service_principals: why(&s.service_principals),
+            service_principal_credentials,
             app_role_assignments: why(&s.app_role_assignments),
             delegated_grants: why(&s.oauth2_permission_grants),
             owners: s.owners_hint.to_string(),

@@ -386,3 +386,40 @@ fn every_spelling_of_a_service_principal_gives_the_same_enterprise_app() {
     assert_eq!(seen[0], seen[1], "Graph and Graph PowerShell");
     assert_eq!(seen[1], seen[2], "Graph PowerShell and AzureAD");
 }
+
+/// An export whose service principals were listed without their credentials (a narrower
+/// `$select`, or a snapshot from before they were collected) says so once per rule, about the
+/// tenant, not once per app: a 100k-app tenant would otherwise carry 300k identical lines.
+#[test]
+fn service_principals_without_credentials_are_not_evaluated_once_per_rule() {
+    let tmp = TempDir::new("sp-no-credentials");
+    let export = demo_copy(&tmp);
+    let path = export.join("servicePrincipals.json");
+    let mut sps = read_json(&path);
+    for sp in sps["value"].as_array_mut().expect("value") {
+        let sp = sp.as_object_mut().expect("object");
+        sp.remove("keyCredentials");
+        sp.remove("passwordCredentials");
+    }
+    write_json(&path, &sps);
+    let report = Scan::new(&export).format("json").run().json();
+    let findings = report["findings"].as_array().expect("findings");
+    for rule in ["SP-001", "SP-002", "CRED-001", "CRED-002"] {
+        let unknown: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["rule_id"] == rule && f["outcome"] == "not_evaluated")
+            .collect();
+        assert_eq!(unknown.len(), 1, "{rule}: {unknown:#?}");
+        assert_eq!(unknown[0]["subject"]["kind"], "tenant", "{rule}");
+        let reason = unknown[0]["evidence"]["reason"].as_str().expect("reason");
+        assert!(reason.contains("keyCredentials"), "{rule}: {reason}");
+        assert!(
+            !findings.iter().any(|f| f["rule_id"] == rule
+                && f["outcome"] == "fail"
+                && f["item"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("service principal"))),
+            "{rule}: no service principal credential is judged"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::checks::consent::{Consent, grants_unknown_reason, mail_consents};
 use crate::checks::registry::{self, Kind, Scope, Written};
-use crate::checks::{Check, Context, Outcomes, service_principal_subject};
+use crate::checks::{Check, Context, Outcomes};
 use crate::model::{App, AppKind, ServicePrincipal};
 
 /// The `assignment-not-required` kind.
@@ -65,7 +65,7 @@ impl Check for AssignmentNotRequired {
             out.pass(|| (None, "no mailbox scope is consented for all users".into()));
             return;
         }
-        out.about(service_principal_subject(app));
+        out.about(cx.service_principal_subject(app));
         match sp.app_role_assignment_required {
             None => out.not_evaluated(
                 None,

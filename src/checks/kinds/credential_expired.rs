@@ -3,11 +3,11 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::credentials::{CredentialFilter, days, plural_days};
+use crate::checks::credentials::{CredentialFilter, days, plural_days, sp_credentials_for_tenant};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::ymd;
-use crate::model::{App, AppKind};
+use crate::model::{App, AppKind, Missing};
 
 /// The `credential-expired` kind.
 pub const KIND: Kind = Kind {
@@ -38,7 +38,7 @@ impl Check for CredentialExpired {
     fn evaluate(&self, app: &App, cx: &Context<'_>, out: &mut Outcomes) {
         let dated = self.credential.dated(app, cx, out);
         for d in &dated.list {
-            d.about(app, out);
+            d.about(app, cx, out);
             if d.end <= cx.as_of {
                 let ago = days(d.end, cx.as_of);
                 let mut evidence = d.evidence();
@@ -77,5 +77,9 @@ impl Check for CredentialExpired {
     /// Service principals without a registration here carry credentials of their own.
     fn applies_to(&self, _kind: AppKind) -> bool {
         true
+    }
+
+    fn not_evaluated_for_tenant(&self, missing: &Missing) -> Option<String> {
+        sp_credentials_for_tenant(missing)
     }
 }

@@ -4,12 +4,12 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::credentials::{CredentialFilter, days, plural_days};
+use crate::checks::credentials::{CredentialFilter, days, plural_days, sp_credentials_for_tenant};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
 use crate::finding::Severity;
-use crate::model::{App, AppKind};
+use crate::model::{App, AppKind, Missing};
 
 /// The `credential-expiring` kind.
 pub const KIND: Kind = Kind {
@@ -70,7 +70,7 @@ impl Check for CredentialExpiring {
         let warn = TimeDelta::days(i64::from(self.warn_days));
         let high = TimeDelta::days(i64::from(self.high_days));
         for d in &dated.list {
-            d.about(app, out);
+            d.about(app, cx, out);
             let remaining = d.end - cx.as_of;
             if remaining <= TimeDelta::zero() || remaining > warn {
                 out.pass(|| {
@@ -135,5 +135,9 @@ impl Check for CredentialExpiring {
     /// Service principals without a registration here carry credentials of their own.
     fn applies_to(&self, _kind: AppKind) -> bool {
         true
+    }
+
+    fn not_evaluated_for_tenant(&self, missing: &Missing) -> Option<String> {
+        sp_credentials_for_tenant(missing)
     }
 }

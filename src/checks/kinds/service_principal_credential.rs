@@ -6,12 +6,12 @@ use serde_json::json;
 use crate::checks::consent::{app_only_mail_access, organization_evidence, privileged_access};
 use crate::checks::credentials::{
     SP_CREDENTIALS_ITEM, SP_CREDENTIALS_UNKNOWN, credential_evidence, credential_item,
-    credential_noun,
+    credential_noun, sp_credentials_for_tenant,
 };
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
-use crate::checks::{Check, Context, Outcomes, service_principal_subject};
+use crate::checks::{Check, Context, Outcomes};
 use crate::finding::Severity;
-use crate::model::{App, AppKind, CredentialSet, OrganizationKind, ServicePrincipal};
+use crate::model::{App, AppKind, CredentialSet, Missing, OrganizationKind, ServicePrincipal};
 
 /// The `service-principal-credential` kind.
 pub const KIND: Kind = Kind {
@@ -67,12 +67,19 @@ impl Check for ServicePrincipalCredential {
         if app.organization.is_microsoft() {
             return;
         }
+        // Unknown for the whole tenant: said once (`not_evaluated_for_tenant`).
+        let (no_sps, no_credentials) = (
+            cx.missing.service_principals.is_some(),
+            cx.missing.service_principal_credentials.is_some(),
+        );
         let sp = match &app.service_principal {
             ServicePrincipal::Unknown => {
-                out.not_evaluated(
-                    Some(SP_CREDENTIALS_ITEM.into()),
-                    cx.service_principal_unknown(),
-                );
+                if !no_sps {
+                    out.not_evaluated(
+                        Some(SP_CREDENTIALS_ITEM.into()),
+                        cx.service_principal_unknown(),
+                    );
+                }
                 return;
             }
             ServicePrincipal::Absent => {
@@ -86,11 +93,14 @@ impl Check for ServicePrincipalCredential {
             }
             ServicePrincipal::Present(sp) => sp,
         };
-        out.about(service_principal_subject(app));
         if !sp.credentials_known() {
-            out.not_evaluated(Some(SP_CREDENTIALS_ITEM.into()), SP_CREDENTIALS_UNKNOWN);
+            if !no_credentials {
+                out.about(cx.service_principal_subject(app));
+                out.not_evaluated(Some(SP_CREDENTIALS_ITEM.into()), SP_CREDENTIALS_UNKNOWN);
+            }
             return;
         }
+        out.about(cx.service_principal_subject(app));
         let sets = sp.credential_sets();
         let mail = app_only_mail_access(app);
         let privileged = privileged_access(app);
@@ -194,5 +204,9 @@ impl Check for ServicePrincipalCredential {
 
     fn applies_to(&self, _kind: AppKind) -> bool {
         true
+    }
+
+    fn not_evaluated_for_tenant(&self, missing: &Missing) -> Option<String> {
+        sp_credentials_for_tenant(missing)
     }
 }
