@@ -42,7 +42,12 @@ pub fn evaluate_stream(
     };
     let keep_apps = run.keeps_apps();
     let builder = Builder::new(snapshot, catalog);
-    let scope = run.scope(&builder.info, &builder.missing, &builder.exchange);
+    let scope = run.scope(
+        &builder.info,
+        &builder.missing,
+        &builder.exchange,
+        &builder.policies,
+    );
     let mut done: Vec<Batch> = batches
         .into_iter()
         .enumerate()
@@ -75,7 +80,12 @@ pub fn evaluate_stream(
     let mut result = Evaluation::concat(parts);
     let kept = apps.len();
     let tenant = builder.finish(apps, registered);
-    let scope = run.scope(&tenant.info, &tenant.missing, &tenant.exchange);
+    let scope = run.scope(
+        &tenant.info,
+        &tenant.missing,
+        &tenant.exchange,
+        &tenant.policies,
+    );
     // The service principals without an app registration, then the tenant-level rules.
     let enterprise = tenant.apps.len() - kept;
     result.append(scope.apps(&tenant.apps[kept..]));

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::finding::{Evidence, Severity, Subject, SubjectKind};
+use crate::model::policy::Policies;
 use crate::model::{App, AppKind, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// What an app's findings are about: its registration, or its service principal when the
@@ -114,6 +115,8 @@ pub struct Context<'a> {
     pub inputs: &'a ScanInputs,
     /// Permission knowledge (delegated grants name scopes by value, not id).
     pub catalog: &'a Catalog,
+    /// The tenant's app management policies.
+    pub policies: &'a Policies,
     /// What the admin said about their setup (`checklist --set name=value`): the values of
     /// a profile's placeholders. Empty in a scan.
     pub settings: &'a BTreeMap<String, String>,
@@ -136,6 +139,7 @@ impl<'a> Context<'a> {
         exchange: &'a Exchange,
         inputs: &'a ScanInputs,
         catalog: &'a Catalog,
+        policies: &'a Policies,
     ) -> Self {
         Context {
             as_of,
@@ -144,6 +148,7 @@ impl<'a> Context<'a> {
             exchange,
             inputs,
             catalog,
+            policies,
             settings: &NO_SETTINGS,
             rego_input: OnceCell::new(),
             service_principal: OnceCell::new(),

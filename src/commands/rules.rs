@@ -231,10 +231,19 @@ pub fn run_examples(
     default_as_of: chrono::DateTime<chrono::Utc>,
     catalog: &Catalog,
 ) -> Vec<ExampleResult> {
-    let missing = Missing::everything("not in the example input");
+    let nothing = Missing::everything("not in the example input");
     rule.examples
         .iter()
         .map(|ex| {
+            // A policy the example gives is known.
+            let missing = Missing {
+                default_app_management_policy: ex
+                    .policies
+                    .default
+                    .is_none()
+                    .then(|| "not in the example input".to_string()),
+                ..nothing.clone()
+            };
             let exchange = Exchange::default();
             let inputs = ScanInputs::default();
             let cx = Context::new(
@@ -244,6 +253,7 @@ pub fn run_examples(
                 &exchange,
                 &inputs,
                 catalog,
+                &ex.policies,
             );
             let mut app = ex.app.clone();
             resolve_permissions(&mut app, catalog);

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::loader::RuleSet;
 use crate::checks::{Context, Evaluator, Outcomes, ScanInputs, Verdict};
 use crate::finding::{Finding, FindingEvidence, Outcome, Subject, SubjectKind};
+use crate::model::policy::Policies;
 use crate::model::{App, Catalog, Exchange, Missing, Tenant, TenantInfo};
 
 /// Apps per parallel task: small enough to balance two cores, large enough that the
@@ -45,7 +46,12 @@ pub fn evaluate(
         opts,
         catalog,
     }
-    .scope(&tenant.info, &tenant.missing, &tenant.exchange);
+    .scope(
+        &tenant.info,
+        &tenant.missing,
+        &tenant.exchange,
+        &tenant.policies,
+    );
     let mut result = scope.apps(&tenant.apps);
     scope.tenant(tenant, &mut result);
     result
@@ -78,6 +84,7 @@ impl<'a> Run<'a> {
         info: &'b TenantInfo,
         missing: &'b Missing,
         exchange: &'b Exchange,
+        policies: &'b Policies,
     ) -> Scope<'b>
     where
         'a: 'b,
@@ -87,6 +94,7 @@ impl<'a> Run<'a> {
             info,
             missing,
             exchange,
+            policies,
         }
     }
 }
@@ -98,6 +106,7 @@ pub struct Scope<'a> {
     info: &'a TenantInfo,
     missing: &'a Missing,
     exchange: &'a Exchange,
+    policies: &'a Policies,
 }
 
 impl Scope<'_> {
@@ -109,6 +118,7 @@ impl Scope<'_> {
             self.exchange,
             &self.run.opts.inputs,
             self.run.catalog,
+            self.policies,
         )
     }
 

@@ -19,7 +19,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 /// Id prefixes of the shipped rule areas; user rules pick their own so that a future shipped
 /// rule can never take a user rule's id.
 pub const RESERVED_PREFIXES: &[&str] = &[
-    "APP", "CONSENT", "CRED", "EXO", "PERM", "SCOPE", "SP", "URI",
+    "APP", "CONSENT", "CRED", "EXO", "PERM", "POLICY", "SCOPE", "SP", "URI", "USAGE", "VERIFY",
 ];
 
 /// The rules of one run, sorted by id.
@@ -192,6 +192,8 @@ struct ExampleFile {
 struct ExampleInput {
     app: App,
     tenant: TenantInfo,
+    /// The tenant's default app management policy, as Graph writes it.
+    policy: Option<crate::snapshot::RawTenantAppManagementPolicy>,
 }
 
 /// Parses and validates one rule file. `path` is how the file is named in messages.
@@ -300,6 +302,12 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, Diagno
             as_of,
             app: ex.input.app,
             tenant: ex.input.tenant,
+            policies: ex
+                .input
+                .policy
+                .as_ref()
+                .map(crate::model::policy::Policies::with_default)
+                .unwrap_or_default(),
             expect_findings: ex.expect_findings,
             expect_not_evaluated: ex.expect_not_evaluated,
         });

@@ -93,6 +93,8 @@ pub struct Example {
     pub as_of: Option<DateTime<Utc>>,
     pub app: App,
     pub tenant: TenantInfo,
+    /// The app management policies the example gives (the tenant default, if any).
+    pub policies: crate::model::policy::Policies,
     pub expect_findings: usize,
     pub expect_not_evaluated: Option<usize>,
 }

@@ -21,6 +21,8 @@ pub struct App {
     /// The application (client) id used in tokens.
     pub app_id: Option<String>,
     pub display_name: Option<String>,
+    /// When the registration was created (`createdDateTime`).
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
     /// `AzureADMyOrg`, `AzureADMultipleOrgs`, `AzureADandPersonalMicrosoftAccount` or
     /// `PersonalMicrosoftAccount`.
     pub sign_in_audience: Option<String>,

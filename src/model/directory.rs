@@ -435,6 +435,7 @@ pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver)
         object_id: raw.id.as_deref().or(raw.object_id.as_deref()).map(norm),
         app_id,
         display_name: raw.display_name.clone().or_else(|| raw.name.clone()),
+        created: raw.created_date_time,
         sign_in_audience: raw.sign_in_audience.clone().or_else(|| {
             raw.available_to_other_tenants.map(|any| {
                 if any {

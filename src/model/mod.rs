@@ -9,6 +9,7 @@ pub mod exchange;
 mod id;
 mod normalize;
 mod permission;
+pub mod policy;
 pub mod scope;
 mod tenant;
 

@@ -14,6 +14,7 @@ use super::directory::{
 };
 use super::exchange::{self, EwsSwitch, Exchange};
 use super::id::norm;
+use super::policy::Policies;
 use super::scope::{self, Inputs};
 use crate::snapshot::{Part, RawApplication, Snapshot};
 
@@ -29,6 +30,8 @@ pub struct Tenant {
     pub directory_app_ids: Option<HashSet<String>>,
     /// Microsoft's own service principals in the export; `None` without servicePrincipals.json.
     pub first_party: Option<FirstParty>,
+    /// The app management policies (credential restrictions).
+    pub policies: Policies,
     pub missing: Missing,
 }
 
@@ -71,6 +74,10 @@ pub struct Missing {
     pub exchange_service_principals: Option<String>,
     pub cas_mailboxes: Option<String>,
     pub organization_config: Option<String>,
+    /// Why the tenant's default app management policy is unknown.
+    pub default_app_management_policy: Option<String>,
+    /// Why the app management policies applied to single apps are unknown.
+    pub app_management_policies: Option<String>,
 }
 
 impl Missing {
@@ -110,6 +117,9 @@ impl Missing {
             exchange_service_principals: m(),
             cas_mailboxes: m(),
             organization_config: m(),
+            default_app_management_policy: m(),
+            // An example gives the policy in force, if any, as the default.
+            app_management_policies: None,
         }
     }
 
@@ -144,6 +154,8 @@ impl Missing {
             exchange_service_principals: why(&x.service_principals),
             cas_mailboxes: why(&x.cas_mailboxes),
             organization_config: why(&x.organization_config),
+            default_app_management_policy: why(&s.policies.default),
+            app_management_policies: why(&s.policies.app_policies),
         }
     }
 }
@@ -249,6 +261,7 @@ pub struct Builder<'s> {
     pub info: TenantInfo,
     pub exchange: Exchange,
     pub missing: Missing,
+    pub policies: Policies,
 }
 
 impl<'s> Builder<'s> {
@@ -276,6 +289,7 @@ impl<'s> Builder<'s> {
             info,
             exchange,
             missing,
+            policies: Policies::from_snapshot(snapshot),
         }
     }
 
@@ -353,6 +367,7 @@ impl<'s> Builder<'s> {
             exchange: self.exchange,
             directory_app_ids,
             first_party,
+            policies: self.policies,
             missing: self.missing,
         }
     }

@@ -62,6 +62,7 @@ pub fn evaluate(
         &tenant.exchange,
         inputs,
         catalog,
+        &tenant.policies,
     )
     .with_settings(settings);
     profile

@@ -28,6 +28,8 @@ pub struct RawApplication {
     /// Legacy manifest name of `displayName`.
     #[serde(alias = "Name")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "datetime", alias = "CreatedDateTime")]
+    pub created_date_time: Option<DateTime<Utc>>,
 
     #[serde(alias = "SignInAudience")]
     pub sign_in_audience: Option<String>,

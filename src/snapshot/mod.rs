@@ -4,6 +4,7 @@
 pub mod de;
 pub mod exchange;
 pub mod graph;
+pub mod policy;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,6 +16,10 @@ pub use exchange::{
 pub use graph::{
     RawAppRoleAssignment, RawApplication, RawCredential, RawOAuth2PermissionGrant,
     RawServicePrincipal, RawVerifiedPublisher,
+};
+pub use policy::{
+    RawAppManagementConfiguration, RawAppManagementPolicy, RawCredentialRestriction,
+    RawPolicyTarget, RawTenantAppManagementPolicy,
 };
 
 /// File names of the export layout (relative to the export folder).
@@ -32,6 +37,9 @@ pub mod layout {
     pub const EXCHANGE_SERVICE_PRINCIPALS: &str = "exchange/servicePrincipals.json";
     pub const CAS_MAILBOXES: &str = "exchange/casMailboxes.json";
     pub const ORGANIZATION_CONFIG: &str = "exchange/organizationConfig.json";
+    pub const POLICIES_DIR: &str = "policies";
+    pub const DEFAULT_APP_MANAGEMENT_POLICY: &str = "policies/defaultAppManagementPolicy.json";
+    pub const APP_MANAGEMENT_POLICIES: &str = "policies/appManagementPolicies.json";
     /// Every file of the layout.
     pub const ALL: &[&str] = &[
         SNAPSHOT,
@@ -46,6 +54,8 @@ pub mod layout {
         EXCHANGE_SERVICE_PRINCIPALS,
         CAS_MAILBOXES,
         ORGANIZATION_CONFIG,
+        DEFAULT_APP_MANAGEMENT_POLICY,
+        APP_MANAGEMENT_POLICIES,
     ];
 }
 
@@ -111,6 +121,25 @@ impl ExchangeSnapshot {
     }
 }
 
+/// The tenant's app management policies (`policies/`).
+#[derive(Debug)]
+pub struct PolicySnapshot {
+    /// One object: the tenant default.
+    pub default: Part<RawTenantAppManagementPolicy>,
+    /// The policies applied to single apps.
+    pub app_policies: Part<RawAppManagementPolicy>,
+}
+
+impl PolicySnapshot {
+    /// Every part missing for the same reason.
+    pub fn missing(why: &str) -> Self {
+        PolicySnapshot {
+            default: Part::Missing(why.to_string()),
+            app_policies: Part::Missing(why.to_string()),
+        }
+    }
+}
+
 /// Everything read from one source.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -121,6 +150,7 @@ pub struct Snapshot {
     pub oauth2_permission_grants: Part<RawOAuth2PermissionGrant>,
     pub groups: Part<RawGroup>,
     pub exchange: ExchangeSnapshot,
+    pub policies: PolicySnapshot,
     /// Whether application objects carry `owners` is decided per object; this says why
     /// they might not (e.g. a manifest never does).
     pub owners_hint: &'static str,
@@ -221,6 +251,19 @@ impl Required for RawExchangeServicePrincipal {
 impl Required for RawCasMailbox {
     fn missing_property(&self) -> Option<&'static str> {
         first_missing(&[("PrimarySmtpAddress", self.primary_smtp_address.is_some())])
+    }
+}
+
+impl Required for RawTenantAppManagementPolicy {
+    /// A policy that says nothing restricts nothing; the model reads what is there.
+    fn missing_property(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl Required for RawAppManagementPolicy {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("id", self.id.is_some())])
     }
 }
 

@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use super::json::{Streamed, read_items, stream_items};
 use super::{ApplicationCheck, LoadError, Loaded, SourceKind, application_objects, read_text};
 use crate::snapshot::{
-    ExchangeSnapshot, Part, RawApplication, Required, Snapshot, SnapshotMeta, layout,
+    ExchangeSnapshot, Part, PolicySnapshot, RawApplication, Required, Snapshot, SnapshotMeta,
+    layout,
 };
 
 pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
@@ -273,6 +274,18 @@ impl PartReader<'_> {
                     errors,
                 ),
             },
+            policies: PolicySnapshot {
+                default: self.read_or_record(
+                    layout::DEFAULT_APP_MANAGEMENT_POLICY,
+                    warnings,
+                    errors,
+                ),
+                app_policies: self.read_or_record(
+                    layout::APP_MANAGEMENT_POLICIES,
+                    warnings,
+                    errors,
+                ),
+            },
             owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
         }
     }
@@ -341,7 +354,7 @@ impl PartReader<'_> {
 /// file from another tool): say so rather than ignore them silently.
 fn warn_unknown_files(dir: &Path, warnings: &mut Vec<String>) {
     let known: BTreeSet<&str> = layout::ALL.iter().copied().collect();
-    for sub in ["", layout::EXCHANGE_DIR] {
+    for sub in ["", layout::EXCHANGE_DIR, layout::POLICIES_DIR] {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
             continue;
         };

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use super::json::{Shape, parse_items_with_shape};
 use super::{LoadError, Loaded, SourceKind, application_objects, read_text};
-use crate::snapshot::{ExchangeSnapshot, Part, RawApplication, Snapshot, SnapshotMeta};
+use crate::snapshot::{
+    ExchangeSnapshot, Part, PolicySnapshot, RawApplication, Snapshot, SnapshotMeta,
+};
 
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     let text = read_text(path)?;
@@ -40,6 +42,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
             oauth2_permission_grants: Part::Missing(missing("delegated permission grants")),
             groups: Part::Missing(missing("groups")),
             exchange: ExchangeSnapshot::missing(&missing("Exchange Online configuration")),
+            policies: PolicySnapshot::missing(&missing("app management policies")),
             owners_hint: if matches!(kind, SourceKind::ApplicationList) {
                 "the list was exported without owners (Get-MgApplication -ExpandProperty Owners, or Graph $expand=owners)"
             } else {

@@ -56,7 +56,13 @@ fn every_export_file_in_utf16_or_with_a_bom_scans_like_utf8() {
     for (name, encode) in encodings {
         let tmp = TempDir::new(&format!("hostile-{}", name.replace(' ', "-")));
         let export = demo_copy(&tmp);
-        assert_eq!(reencode(&export, &encode), 12, "{name}: every demo file");
+        // Every file of the demo's layout: snapshot.json and the parts it lists.
+        let files = 1 + std::fs::read_to_string(demo.join("snapshot.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|m| m["parts"].as_array().map(Vec::len))
+            .expect("the demo's snapshot.json lists its parts");
+        assert_eq!(reencode(&export, &encode), files, "{name}: every demo file");
         let run = Scan::new(&export).format("json").run();
         run.assert_scanned();
         assert_eq!(report_lines(&run.stdout()), expected, "{name}");
