@@ -361,7 +361,8 @@ as a manual export, plus snapshot.json saying what was collected). Nothing is wr
 every request succeeded: the folder appears complete, in one rename, or not at all.
 
 Microsoft Graph: applications (with owners), service principals, app role assignments (listed per \
-resource, not per app), delegated permission grants. With --exchange, the Exchange Online admin \
+resource, not per app), delegated permission grants, and the app management policies (unless \
+--no-policies). With --exchange, the Exchange Online admin \
 API: application access policies, management role assignments and scopes, Exchange service \
 principals, CAS mailboxes, organization config, and the Graph groups the policies scope to.
 
@@ -373,8 +374,9 @@ PEM (its RSA private key; default: the same file). A PS256 client assertion is s
 
 Permissions the app needs (application permissions, admin-consented):
   - Microsoft Graph Directory.Read.All (apps, service principals, assignments and delegated \
-grants: Application.Read.All covers all but the grant listing, which needs Directory.Read.All) and, \
-with --exchange, GroupMember.Read.All (scope groups and their member counts).
+grants: Application.Read.All covers all but the grant listing, which needs Directory.Read.All), \
+Policy.Read.All (app management policies; not with --no-policies) and, with --exchange, \
+GroupMember.Read.All (scope groups and their member counts).
   - with --exchange: Office 365 Exchange Online Exchange.ManageAsApp, plus an Exchange role that \
 can run the Get- cmdlets: e.g. a role group with View-Only Configuration and View-Only \
 Recipients, or the Global Reader directory role.
@@ -449,6 +451,11 @@ pub struct LiveArgs {
     /// org config); the app needs Exchange.ManageAsApp and an Exchange role
     #[arg(long, help_heading = "Live collection")]
     pub exchange: bool,
+
+    /// Skip the app management policies (Policy.Read.All); POLICY-001 and POLICY-002 are then
+    /// not evaluated
+    #[arg(long, help_heading = "Live collection")]
+    pub no_policies: bool,
 
     /// Requests in flight at once
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Live collection")]

@@ -67,6 +67,7 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
         graph_url,
         exchange_url,
         exchange: live.exchange,
+        policies: !live.no_policies,
         concurrency: usize::from(live.concurrency),
         timeout: Duration::from_secs(live.timeout.max(1)),
         retry: RetryPolicy {

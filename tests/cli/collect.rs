@@ -186,7 +186,11 @@ fn collected_snapshot_scans_like_the_export_files() {
         serde_json::from_str(&std::fs::read_to_string(live.join("snapshot.json")).expect("meta"))
             .expect("JSON");
     assert_eq!(meta["tenant"], TENANT);
-    assert_eq!(meta["parts"].as_array().expect("parts").len(), 11);
+    assert_eq!(
+        meta["parts"].as_array().expect("parts").len(),
+        m365audit::snapshot::layout::ALL.len() - 1,
+        "every file of the layout but snapshot.json"
+    );
     let served = fake.stats();
     assert_eq!(meta["request_count"], served["requests"]);
 }
@@ -257,6 +261,71 @@ fn faults_and_throttling_do_not_change_the_snapshot() {
         serde_json::from_str(&std::fs::read_to_string(slow.join("snapshot.json")).expect("meta"))
             .expect("JSON");
     assert!(meta["collection"]["throttled"].as_u64().expect("count") > 0);
+}
+
+/// The app management policies need Policy.Read.All: without it the run stops naming the
+/// permission and the way around it, and `--no-policies` collects the rest, the policy rules
+/// then saying they were not collected.
+#[test]
+fn policies_without_policy_read_all_stop_the_run_unless_skipped() {
+    let tmp = TempDir::new("collect-policies");
+    let fake = Fake::start(&["--apps", "20", "--forbid", "/policies/"]);
+    let out = tmp.path().join("refused");
+    let o = collect(&fake, &out, &[]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 3, "{err}");
+    assert!(
+        err.contains("/policies/") && err.contains("HTTP 403"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Policy.Read.All") && err.contains("--no-policies"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a partial snapshot was left");
+
+    let skipped = tmp.path().join("skipped");
+    assert_ok(
+        &collect(&fake, &skipped, &["--no-policies"]),
+        "collect --no-policies",
+    );
+    assert!(
+        !skipped
+            .join("policies/defaultAppManagementPolicy.json")
+            .exists()
+    );
+    let (without, _) = findings(&skipped);
+    for rule in ["POLICY-001", "POLICY-002"] {
+        let reasons: Vec<&str> = without
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule_id"] == rule)
+            .map(|f| f["evidence"]["reason"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(reasons.len(), 1, "{rule}: once, for the tenant");
+        assert!(
+            reasons[0].contains("was not collected"),
+            "{rule}: {reasons:?}"
+        );
+    }
+
+    // With the permission, both files are collected and read.
+    let allowed = Fake::start(&["--apps", "20"]);
+    let full = tmp.path().join("full");
+    assert_ok(&collect(&allowed, &full, &[]), "collect");
+    let (with, _) = findings(&full);
+    let policy_001: Vec<&Value> = with
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"] == "POLICY-001")
+        .collect();
+    assert_eq!(policy_001.len(), 1);
+    assert_eq!(
+        policy_001[0]["outcome"], "fail",
+        "the fake allows 730-day secrets"
+    );
 }
 
 #[test]

@@ -78,6 +78,10 @@ pub struct Options {
     /// Every request whose path contains this text fails (persistently) with --fail-kind
     #[arg(long)]
     pub fail_path: Option<String>,
+    /// Graph requests whose path contains this text are refused with 403
+    /// Authorization_RequestDenied, as for an app without the permission
+    #[arg(long, value_name = "TEXT")]
+    pub forbid: Option<String>,
     /// The fault for --fail-path requests
     #[arg(long, default_value = "503")]
     pub fail_kind: routes::Fault,
@@ -261,6 +265,7 @@ pub fn spawn(options: Options) -> Result<Server, String> {
         fault_rate: options.fault_rate,
         faults: options.faults,
         fail_path: options.fail_path,
+        forbid: options.forbid,
         fail_kind: options.fail_kind,
         next_link_loop: options.next_link_loop,
         seed: options.seed,

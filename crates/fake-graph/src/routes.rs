@@ -57,6 +57,7 @@ pub struct Config {
     pub fault_rate: f64,
     pub faults: Vec<Fault>,
     pub fail_path: Option<String>,
+    pub forbid: Option<String>,
     pub fail_kind: Fault,
     pub next_link_loop: Option<String>,
     pub seed: u64,
@@ -257,6 +258,15 @@ impl Fake {
                 return self.batch(req, n);
             }
             self.stats.graph.fetch_add(1, Ordering::SeqCst);
+            if let Some(forbidden) = &self.config.forbid
+                && rest.contains(forbidden.as_str())
+            {
+                return graph_error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
             if req.method != "GET" {
                 return graph_error(405, "Request_BadRequest", "only GET is served");
             }
@@ -308,6 +318,16 @@ impl Fake {
         let listing =
             |len: usize, item: &dyn Fn(usize) -> Value| self.page(len, item, path, query, base);
         match segments.as_slice() {
+            ["policies", "defaultAppManagementPolicy"] => (
+                200,
+                Body::Json(project(&t.default_app_management_policy, select.as_deref())),
+            ),
+            // Served with appliesTo whatever `$expand` says: the client always asks for it.
+            ["policies", "appManagementPolicies"] => {
+                listing(t.app_management_policies.len(), &|i| {
+                    project(&t.app_management_policies[i], select.as_deref())
+                })
+            }
             ["applications"] => {
                 let owners_select = match param("$expand") {
                     None => None,

@@ -55,6 +55,10 @@ pub struct SynthTenant {
     pub oauth2_permission_grants: Vec<Value>,
     pub groups: Vec<Value>,
     pub exchange: SynthExchange,
+    /// `policies/defaultAppManagementPolicy.json` (one object).
+    pub default_app_management_policy: Value,
+    /// `policies/appManagementPolicies.json`, with `appliesTo`.
+    pub app_management_policies: Vec<Value>,
 }
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
@@ -409,6 +413,33 @@ impl SynthTenant {
         }
 
         let (groups, exchange) = exchange(&mut rng, &tenant_id, &domain, &with_sp, opts.apps);
+        // Policies follow no random stream: a two-year secret limit for apps created since
+        // 2025 (POLICY-001 fails: longer than a year), and 180 days for the first app.
+        let default_app_management_policy = json!({
+            "id": "00000000-0000-0000-0000-000000000000",
+            "displayName": "Default app management tenant policy",
+            "isEnabled": true,
+            "applicationRestrictions": {
+                "passwordCredentials": [{"restrictionType": "passwordLifetime", "maxLifetime": "P730D",
+                                         "restrictForAppsCreatedAfterDateTime": "2025-01-01T00:00:00Z"}],
+                "keyCredentials": []},
+            "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []},
+        });
+        let app_management_policies = applications
+            .first()
+            .map(|app| {
+                vec![json!({
+                    "id": "7e3c0a1d-0000-4000-8000-000000000001",
+                    "displayName": "Short secrets",
+                    "isEnabled": true,
+                    "restrictions": {
+                        "passwordCredentials": [{"restrictionType": "passwordLifetime", "maxLifetime": "P180D",
+                                                 "restrictForAppsCreatedAfterDateTime": "2026-01-01T00:00:00Z"}],
+                        "keyCredentials": []},
+                    "appliesTo": [{"@odata.type": "#microsoft.graph.application", "id": app["id"]}],
+                })]
+            })
+            .unwrap_or_default();
         SynthTenant {
             tenant_id,
             domain,
@@ -418,13 +449,16 @@ impl SynthTenant {
             oauth2_permission_grants,
             groups,
             exchange,
+            default_app_management_policy,
+            app_management_policies,
         }
     }
 
     /// Writes the tenant in the export layout, as `m365audit collect` would.
     pub fn write_export(&self, dir: &Path, collected_at: DateTime<Utc>) -> io::Result<()> {
         std::fs::create_dir_all(dir.join(layout::EXCHANGE_DIR))?;
-        let files: [(&str, Value); 11] = [
+        std::fs::create_dir_all(dir.join(layout::POLICIES_DIR))?;
+        let files: [(&str, Value); 13] = [
             (layout::APPLICATIONS, json!(self.applications)),
             (layout::SERVICE_PRINCIPALS, json!(self.service_principals)),
             (
@@ -456,6 +490,14 @@ impl SynthTenant {
             (
                 layout::ORGANIZATION_CONFIG,
                 json!([self.exchange.organization_config]),
+            ),
+            (
+                layout::DEFAULT_APP_MANAGEMENT_POLICY,
+                self.default_app_management_policy.clone(),
+            ),
+            (
+                layout::APP_MANAGEMENT_POLICIES,
+                json!(self.app_management_policies),
             ),
         ];
         let mut parts = Vec::new();

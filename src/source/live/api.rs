@@ -284,6 +284,12 @@ fn request_error(method: &str, url: &str, status: u16, body: &Value) -> CollectE
         .to_string();
     let message = body["error"]["message"].as_str().unwrap_or_default();
     let hint = match status {
+        403 if path_of(url).contains("/policies/") => Some(
+            "the app lacks Policy.Read.All (application), which reading app management policies \
+             needs: grant it, or collect with --no-policies (POLICY-001 and POLICY-002 are then not \
+             evaluated)"
+                .to_string(),
+        ),
         403 => Some(
             "the app lacks a permission: see `m365audit collect --help` for the permissions it needs"
                 .to_string(),

@@ -39,6 +39,18 @@ pub const CATALOGUE_RESOURCES: [&str; 3] = [
     "00000002-0000-0000-c000-000000000000",
 ];
 
+/// The tenant's default app management policy and the policies applied to single apps (with
+/// the objects they apply to). Policy.Read.All.
+pub async fn policies(api: &Api<'_>, v1: &str) -> Result<(Value, Vec<Value>), CollectError> {
+    let default_url = format!("{v1}/policies/defaultAppManagementPolicy");
+    let listing_url = format!("{v1}/policies/appManagementPolicies?$expand=appliesTo");
+    let (default, app_policies) = tokio::try_join!(
+        api.call("GET", &default_url, None),
+        api.list("appManagementPolicies", "GET", &listing_url, None),
+    )?;
+    Ok((default, app_policies))
+}
+
 pub struct GraphData {
     pub applications: Vec<Value>,
     pub service_principals: Vec<Value>,

@@ -46,6 +46,8 @@ pub struct CollectOptions {
     pub exchange_url: BaseUrl,
     /// Also read Exchange Online (access policies, RBAC, CAS mailboxes, org config).
     pub exchange: bool,
+    /// Read the app management policies (Policy.Read.All).
+    pub policies: bool,
     pub concurrency: usize,
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -152,9 +154,15 @@ async fn collect_async(
         let groups = graph::groups(&graph_api, &v1, policies).await?;
         Ok::<_, CollectError>(Some((files, groups)))
     };
-    let result = tokio::try_join!(graph_part, exchange_part);
+    let policy_part = async {
+        if !opts.policies {
+            return Ok(None);
+        }
+        graph::policies(&graph_api, &v1).await.map(Some)
+    };
+    let result = tokio::try_join!(graph_part, exchange_part, policy_part);
     http.progress.finish();
-    let (g, exchange) = result?;
+    let (g, exchange, policies) = result?;
 
     let mut files: Vec<(&'static str, Vec<Value>)> = vec![
         (layout::APPLICATIONS, g.applications),
@@ -165,6 +173,10 @@ async fn collect_async(
     if let Some((exchange_files, groups)) = exchange {
         files.push((layout::GROUPS, groups));
         files.extend(exchange_files);
+    }
+    if let Some((default, app_policies)) = policies {
+        files.push((layout::DEFAULT_APP_MANAGEMENT_POLICY, vec![default]));
+        files.push((layout::APP_MANAGEMENT_POLICIES, app_policies));
     }
     let tenant_id = match tokens.tenant_id() {
         Some(id) => Some(id),
@@ -274,6 +286,7 @@ impl Collection {
         };
         let _ = std::fs::remove_dir_all(tmp);
         std::fs::create_dir_all(tmp.join(layout::EXCHANGE_DIR)).map_err(io(tmp))?;
+        std::fs::create_dir_all(tmp.join(layout::POLICIES_DIR)).map_err(io(tmp))?;
         for (file, items) in &self.files {
             let path = tmp.join(file);
             write_array(&path, items).map_err(io(&path))?;
