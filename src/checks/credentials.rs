@@ -370,6 +370,7 @@ mod tests {
             end: Some(at("2026-12-31")),
             usage: None,
             custom_key_identifier: None,
+            last_sign_in: None,
         };
         assert_eq!(is_current(&c, at("2026-06-01")), Some(true));
         assert_eq!(is_current(&c, at("2025-12-31")), Some(false));

@@ -132,6 +132,8 @@ pub const KINDS: &[&Kind] = &[
     &kinds::service_principal_present::KIND,
     &kinds::tenant_wide_delegated_mail_consent::KIND,
     &kinds::unknown_permission::KIND,
+    &kinds::unused_credential::KIND,
+    &kinds::unused_mail_app::KIND,
     &kinds::unverified_publisher_mail_app::KIND,
     &kinds::user_consented_mail_scope::KIND,
 ];

@@ -47,6 +47,50 @@ pub struct App {
     pub organization: Organization,
     /// Every way the app reaches mailbox data, and how far (Entra grants and Exchange RBAC).
     pub mailbox_access: MailboxAccess,
+    /// When the app last signed in, from the sign-in activity report.
+    pub sign_ins: SignIns,
+}
+
+/// An app's sign-in activity (Graph beta `servicePrincipalSignInActivities`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignIns {
+    /// The input has no report.
+    #[default]
+    Unknown,
+    /// The report has no row for the app: no sign-in on record.
+    NoRecord,
+    /// The report's row: the latest sign-in of any kind, and of each kind.
+    Recorded {
+        #[serde(default)]
+        last: Option<chrono::DateTime<chrono::Utc>>,
+        /// As the client: app-only (client credentials) and delegated (users signed in).
+        #[serde(default)]
+        app_only: Option<chrono::DateTime<chrono::Utc>>,
+        #[serde(default)]
+        delegated: Option<chrono::DateTime<chrono::Utc>>,
+        /// As the resource other apps got tokens for.
+        #[serde(default)]
+        as_resource: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+impl SignIns {
+    /// The latest sign-in on record, of any kind.
+    pub fn latest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            SignIns::Recorded {
+                last,
+                app_only,
+                delegated,
+                as_resource,
+            } => [*last, *app_only, *delegated, *as_resource]
+                .into_iter()
+                .flatten()
+                .max(),
+            _ => None,
+        }
+    }
 }
 
 /// What an [`App`] stands for.

@@ -48,6 +48,10 @@ pub struct Credential {
     /// `customKeyIdentifier` as base64 text (a certificate's thumbprint, usually).
     #[serde(default)]
     pub custom_key_identifier: Option<String>,
+    /// The last sign-in with it, from the credential sign-in report; `None` when the report
+    /// has no date for it (or the input has no report: see `Missing::credential_sign_ins`).
+    #[serde(default)]
+    pub last_sign_in: Option<DateTime<Utc>>,
 }
 
 impl Credential {

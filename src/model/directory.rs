@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::app::{App, AppKind, EnterpriseApp, Organization, OrganizationKind, ServicePrincipal};
+use super::app::{
+    App, AppKind, EnterpriseApp, Organization, OrganizationKind, ServicePrincipal, SignIns,
+};
 use super::catalog::{Catalog, MICROSOFT_SERVICES_TENANT, PermissionClass, PermissionKind};
 use super::id::norm;
 use super::normalize::{credentials, fallback_public_client, implicit_grant, owner, redirect_uris};
 use super::permission::{DelegatedGrant, Permission};
 use crate::snapshot::{
-    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal, Snapshot,
+    RawAppRoleAssignment, RawApplication, RawOAuth2PermissionGrant, RawServicePrincipal,
+    RawServicePrincipalSignInActivity, Snapshot,
 };
 
 /// The nil GUID is the "default access" app role: an assignment of it grants no permission.
@@ -30,6 +33,10 @@ pub(super) struct Indexes<'s> {
     tenant_definitions: Definitions,
     pub(super) assignments_by_principal: Option<HashMap<String, Vec<&'s RawAppRoleAssignment>>>,
     grants_by_client: Option<HashMap<String, Vec<&'s RawOAuth2PermissionGrant>>>,
+    /// The sign-in activity report's rows by app id; `None` without the report.
+    sign_ins: Option<HashMap<String, &'s RawServicePrincipalSignInActivity>>,
+    /// The last sign-in of each credential by key id; `None` without the report.
+    credential_sign_ins: Option<HashMap<String, Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl<'s> Indexes<'s> {
@@ -57,12 +64,36 @@ impl<'s> Indexes<'s> {
                 )
             },
         );
+        let sign_ins = snapshot.sign_ins.items().map(|rows| {
+            rows.iter()
+                .filter_map(|r| Some((norm(r.app_id.as_deref()?), r)))
+                .collect()
+        });
+        let credential_sign_ins = snapshot.credential_sign_ins.items().map(|rows| {
+            let mut by_key: HashMap<String, Option<chrono::DateTime<chrono::Utc>>> =
+                HashMap::with_capacity(rows.len());
+            for r in rows {
+                let Some(key) = r.key_id.as_deref() else {
+                    continue;
+                };
+                let at = r
+                    .sign_in_activity
+                    .as_ref()
+                    .and_then(|a| a.last_sign_in_date_time);
+                // A key used from several resources has a row per resource: keep the latest.
+                let entry = by_key.entry(norm(key)).or_default();
+                *entry = (*entry).max(at);
+            }
+            by_key
+        });
         Indexes {
             sp_by_app_id,
             sp_by_id,
             tenant_definitions,
             assignments_by_principal,
             grants_by_client,
+            sign_ins,
+            credential_sign_ins,
         }
     }
 
@@ -175,6 +206,53 @@ impl Resolver<'_> {
     fn resource_app_id(&self, resource_object_id: Option<&str>) -> Option<String> {
         let sp = self.idx.sp_by_id.get(&norm(resource_object_id?))?;
         sp.app_id.as_deref().map(norm)
+    }
+}
+
+/// An app's sign-in activity: unknown without the report, no record without its row.
+fn sign_ins(app_id: Option<&str>, idx: &Indexes) -> SignIns {
+    let Some(rows) = &idx.sign_ins else {
+        return SignIns::Unknown;
+    };
+    let Some(row) = app_id.and_then(|id| rows.get(id)) else {
+        return SignIns::NoRecord;
+    };
+    let at = |a: &Option<crate::snapshot::RawSignInActivity>| {
+        a.as_ref().and_then(|a| a.last_sign_in_date_time)
+    };
+    SignIns::Recorded {
+        last: at(&row.last_sign_in_activity),
+        app_only: at(&row.application_authentication_client_sign_in_activity),
+        delegated: at(&row.delegated_client_sign_in_activity),
+        as_resource: at(&row.delegated_resource_sign_in_activity)
+            .max(at(&row.application_authentication_resource_sign_in_activity)),
+    }
+}
+
+/// Fills in each credential's last sign-in from the credential report.
+fn credential_sign_ins(app: &mut App, idx: &Indexes) {
+    let Some(by_key) = &idx.credential_sign_ins else {
+        return;
+    };
+    let sp = match &mut app.service_principal {
+        ServicePrincipal::Present(sp) => Some(sp),
+        _ => None,
+    };
+    let sp_lists = sp
+        .map(|sp| [&mut sp.password_credentials, &mut sp.key_credentials])
+        .into_iter()
+        .flatten();
+    for list in [&mut app.password_credentials, &mut app.key_credentials]
+        .into_iter()
+        .chain(sp_lists)
+        .flatten()
+    {
+        for c in list.iter_mut() {
+            c.last_sign_in = c
+                .key_id
+                .as_deref()
+                .and_then(|k| by_key.get(k).copied().flatten());
+        }
     }
 }
 
@@ -380,16 +458,20 @@ pub(super) fn unregistered_service_principals(
         })
         .map(|sp| {
             let service_principal = sp_present(sp);
-            App {
+            let app_id = sp.app_id.as_deref().map(norm);
+            let mut app = App {
                 kind: AppKind::ServicePrincipal,
-                app_id: sp.app_id.as_deref().map(norm),
+                sign_ins: sign_ins(app_id.as_deref(), r.idx),
+                app_id,
                 display_name: sp.display_name.clone(),
                 organization: organization(Some(sp), false, home, r.catalog),
                 granted_app_roles: granted_app_roles(&service_principal, r),
                 delegated_grants: delegated_grants(&service_principal, r),
                 service_principal,
                 ..App::default()
-            }
+            };
+            credential_sign_ins(&mut app, r.idx);
+            app
         })
         .collect()
 }
@@ -430,8 +512,9 @@ pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver)
     let granted_app_roles = granted_app_roles(&service_principal, r);
     let delegated_grants = delegated_grants(&service_principal, r);
 
-    App {
+    let mut app = App {
         kind: AppKind::Application,
+        sign_ins: sign_ins(app_id.as_deref(), r.idx),
         object_id: raw.id.as_deref().or(raw.object_id.as_deref()).map(norm),
         app_id,
         display_name: raw.display_name.clone().or_else(|| raw.name.clone()),
@@ -486,7 +569,9 @@ pub(super) fn build_app(raw: &RawApplication, snapshot: &Snapshot, r: &Resolver)
         service_principal,
         organization: organization(sp, true, None, r.catalog),
         ..App::default()
-    }
+    };
+    credential_sign_ins(&mut app, r.idx);
+    app
 }
 
 fn delegated_grant(g: &RawOAuth2PermissionGrant, r: &Resolver) -> DelegatedGrant {

@@ -15,7 +15,7 @@ mod tenant;
 
 pub use app::{
     App, AppKind, CredentialSet, EnterpriseApp, ImplicitGrant, Organization, OrganizationKind,
-    Owner, Platform, RedirectUri, ServicePrincipal,
+    Owner, Platform, RedirectUri, ServicePrincipal, SignIns,
 };
 pub use catalog::{Catalog, CatalogError, PermissionClass, PermissionKind};
 pub use credential::{Credential, CredentialKind};

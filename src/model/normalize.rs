@@ -140,6 +140,7 @@ pub(super) fn credential(c: &RawCredential, password: bool) -> Credential {
         end: c.end_date_time.or(c.end_date),
         usage: c.usage.clone(),
         custom_key_identifier: c.custom_key_identifier.clone(),
+        last_sign_in: None,
     }
 }
 

@@ -78,6 +78,10 @@ pub struct Missing {
     pub default_app_management_policy: Option<String>,
     /// Why the app management policies applied to single apps are unknown.
     pub app_management_policies: Option<String>,
+    /// Why the apps' sign-in activity is unknown.
+    pub sign_ins: Option<String>,
+    /// Why the credentials' sign-in activity is unknown.
+    pub credential_sign_ins: Option<String>,
 }
 
 impl Missing {
@@ -120,6 +124,9 @@ impl Missing {
             default_app_management_policy: m(),
             // An example gives the policy in force, if any, as the default.
             app_management_policies: None,
+            // An example's app and credentials carry their own sign-in dates.
+            sign_ins: None,
+            credential_sign_ins: None,
         }
     }
 
@@ -156,6 +163,8 @@ impl Missing {
             organization_config: why(&x.organization_config),
             default_app_management_policy: why(&s.policies.default),
             app_management_policies: why(&s.policies.app_policies),
+            sign_ins: why(&s.sign_ins),
+            credential_sign_ins: why(&s.credential_sign_ins),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod de;
 pub mod exchange;
 pub mod graph;
 pub mod policy;
+pub mod usage;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -20,6 +21,9 @@ pub use graph::{
 pub use policy::{
     RawAppManagementConfiguration, RawAppManagementPolicy, RawCredentialRestriction,
     RawPolicyTarget, RawTenantAppManagementPolicy,
+};
+pub use usage::{
+    RawAppCredentialSignInActivity, RawServicePrincipalSignInActivity, RawSignInActivity,
 };
 
 /// File names of the export layout (relative to the export folder).
@@ -40,6 +44,11 @@ pub mod layout {
     pub const POLICIES_DIR: &str = "policies";
     pub const DEFAULT_APP_MANAGEMENT_POLICY: &str = "policies/defaultAppManagementPolicy.json";
     pub const APP_MANAGEMENT_POLICIES: &str = "policies/appManagementPolicies.json";
+    pub const REPORTS_DIR: &str = "reports";
+    pub const SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES: &str =
+        "reports/servicePrincipalSignInActivities.json";
+    pub const APP_CREDENTIAL_SIGN_IN_ACTIVITIES: &str =
+        "reports/appCredentialSignInActivities.json";
     /// Every file of the layout.
     pub const ALL: &[&str] = &[
         SNAPSHOT,
@@ -56,6 +65,8 @@ pub mod layout {
         ORGANIZATION_CONFIG,
         DEFAULT_APP_MANAGEMENT_POLICY,
         APP_MANAGEMENT_POLICIES,
+        SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES,
+        APP_CREDENTIAL_SIGN_IN_ACTIVITIES,
     ];
 }
 
@@ -151,6 +162,9 @@ pub struct Snapshot {
     pub groups: Part<RawGroup>,
     pub exchange: ExchangeSnapshot,
     pub policies: PolicySnapshot,
+    /// Sign-in activity reports (`reports/`).
+    pub sign_ins: Part<RawServicePrincipalSignInActivity>,
+    pub credential_sign_ins: Part<RawAppCredentialSignInActivity>,
     /// Whether application objects carry `owners` is decided per object; this says why
     /// they might not (e.g. a manifest never does).
     pub owners_hint: &'static str,
@@ -264,6 +278,18 @@ impl Required for RawTenantAppManagementPolicy {
 impl Required for RawAppManagementPolicy {
     fn missing_property(&self) -> Option<&'static str> {
         first_missing(&[("id", self.id.is_some())])
+    }
+}
+
+impl Required for RawServicePrincipalSignInActivity {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("appId", self.app_id.is_some())])
+    }
+}
+
+impl Required for RawAppCredentialSignInActivity {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[("keyId", self.key_id.is_some())])
     }
 }
 

@@ -286,6 +286,16 @@ impl PartReader<'_> {
                     errors,
                 ),
             },
+            sign_ins: self.read_or_record(
+                layout::SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES,
+                warnings,
+                errors,
+            ),
+            credential_sign_ins: self.read_or_record(
+                layout::APP_CREDENTIAL_SIGN_IN_ACTIVITIES,
+                warnings,
+                errors,
+            ),
             owners_hint: "applications.json was exported without owners (Graph $expand=owners, or Get-MgApplication -ExpandProperty Owners)",
         }
     }
@@ -354,7 +364,12 @@ impl PartReader<'_> {
 /// file from another tool): say so rather than ignore them silently.
 fn warn_unknown_files(dir: &Path, warnings: &mut Vec<String>) {
     let known: BTreeSet<&str> = layout::ALL.iter().copied().collect();
-    for sub in ["", layout::EXCHANGE_DIR, layout::POLICIES_DIR] {
+    for sub in [
+        "",
+        layout::EXCHANGE_DIR,
+        layout::POLICIES_DIR,
+        layout::REPORTS_DIR,
+    ] {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
             continue;
         };

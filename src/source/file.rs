@@ -43,6 +43,8 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
             groups: Part::Missing(missing("groups")),
             exchange: ExchangeSnapshot::missing(&missing("Exchange Online configuration")),
             policies: PolicySnapshot::missing(&missing("app management policies")),
+            sign_ins: Part::Missing(missing("sign-in activity reports")),
+            credential_sign_ins: Part::Missing(missing("credential sign-in activity reports")),
             owners_hint: if matches!(kind, SourceKind::ApplicationList) {
                 "the list was exported without owners (Get-MgApplication -ExpandProperty Owners, or Graph $expand=owners)"
             } else {

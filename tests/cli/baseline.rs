@@ -75,10 +75,18 @@ fn baseline_marks_new_unchanged_and_resolved() {
         .iter()
         .filter_map(|r| r["rule_id"].as_str())
         .collect();
-    // The rotated secret also no longer breaks SysAid's app management policy.
+    // The rotated secret also no longer breaks SysAid's app management policy, and the
+    // never-used one is gone.
     assert_eq!(
         resolved,
-        ["CRED-002", "CRED-003", "CRED-005", "POLICY-002", "URI-004"]
+        [
+            "CRED-002",
+            "CRED-003",
+            "CRED-005",
+            "POLICY-002",
+            "URI-004",
+            "USAGE-002"
+        ]
     );
 
     // --fail-on-new looks only at new failures.

@@ -39,5 +39,7 @@ pub mod service_principal_credential;
 pub mod service_principal_present;
 pub mod tenant_wide_delegated_mail_consent;
 pub mod unknown_permission;
+pub mod unused_credential;
+pub mod unused_mail_app;
 pub mod unverified_publisher_mail_app;
 pub mod user_consented_mail_scope;
