@@ -375,7 +375,8 @@ PEM (its RSA private key; default: the same file). A PS256 client assertion is s
 Permissions the app needs (application permissions, admin-consented):
   - Microsoft Graph Directory.Read.All (apps, service principals, assignments and delegated \
 grants: Application.Read.All covers all but the grant listing, which needs Directory.Read.All), \
-Policy.Read.All (app management policies; not with --no-policies) and, with --exchange, \
+Policy.Read.All (app management policies; not with --no-policies), with --usage AuditLog.Read.All \
+(sign-in activity reports; the tenant needs Microsoft Entra ID P1 or P2) and, with --exchange, \
 GroupMember.Read.All (scope groups and their member counts).
   - with --exchange: Office 365 Exchange Online Exchange.ManageAsApp, plus an Exchange role that \
 can run the Get- cmdlets: e.g. a role group with View-Only Configuration and View-Only \
@@ -451,6 +452,11 @@ pub struct LiveArgs {
     /// org config); the app needs Exchange.ManageAsApp and an Exchange role
     #[arg(long, help_heading = "Live collection")]
     pub exchange: bool,
+
+    /// Also collect the sign-in activity reports (Graph beta; AuditLog.Read.All, and the
+    /// tenant needs Microsoft Entra ID P1 or P2) for USAGE-001 and USAGE-002
+    #[arg(long, help_heading = "Live collection")]
+    pub usage: bool,
 
     /// Skip the app management policies (Policy.Read.All); POLICY-001 and POLICY-002 are then
     /// not evaluated

@@ -68,6 +68,7 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
         exchange_url,
         exchange: live.exchange,
         policies: !live.no_policies,
+        usage: live.usage,
         concurrency: usize::from(live.concurrency),
         timeout: Duration::from_secs(live.timeout.max(1)),
         retry: RetryPolicy {

@@ -140,7 +140,7 @@ fn collected_snapshot_scans_like_the_export_files() {
     let tmp = TempDir::new("collect-equal");
     let fake = Fake::start(&["--apps", "400"]);
     let live = tmp.path().join("live");
-    let o = collect(&fake, &live, &[]);
+    let o = collect(&fake, &live, &["--usage"]);
     assert_ok(&o, "collect");
     assert!(
         stderr(&o).contains("collected 400 applications"),
@@ -177,20 +177,31 @@ fn collected_snapshot_scans_like_the_export_files() {
             .count()
     };
     assert!(of("SP-001", "fail") > 0, "SP-001 fails on the fake tenant");
-    for rule in ["SP-001", "SP-002", "CRED-001", "APP-006"] {
+    for rule in [
+        "SP-001",
+        "SP-002",
+        "CRED-001",
+        "APP-006",
+        "POLICY-001",
+        "USAGE-001",
+        "USAGE-002",
+    ] {
         assert_eq!(of(rule, "not_evaluated"), 0, "{rule} has its data");
     }
+    assert!(
+        of("USAGE-002", "fail") > 0,
+        "the fake has never-used credentials"
+    );
 
     // snapshot.json says what was collected, so "collected, none" stays distinct.
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(live.join("snapshot.json")).expect("meta"))
             .expect("JSON");
     assert_eq!(meta["tenant"], TENANT);
-    let layout = m365audit::snapshot::layout::ALL;
     assert_eq!(
         meta["parts"].as_array().expect("parts").len(),
-        layout.len() - 1 - layout.iter().filter(|f| f.starts_with("reports/")).count(),
-        "every file of the layout but snapshot.json and the sign-in reports"
+        m365audit::snapshot::layout::ALL.len() - 1,
+        "every file of the layout but snapshot.json"
     );
     let served = fake.stats();
     assert_eq!(meta["request_count"], served["requests"]);
@@ -262,6 +273,35 @@ fn faults_and_throttling_do_not_change_the_snapshot() {
         serde_json::from_str(&std::fs::read_to_string(slow.join("snapshot.json")).expect("meta"))
             .expect("JSON");
     assert!(meta["collection"]["throttled"].as_u64().expect("count") > 0);
+}
+
+/// The sign-in reports need AuditLog.Read.All and an Entra ID P1/P2 tenant: a 403 stops
+/// `--usage` naming both, and nothing is written.
+#[test]
+fn usage_without_audit_log_read_all_stops_naming_permission_and_licence() {
+    let tmp = TempDir::new("collect-usage");
+    let fake = Fake::start(&["--apps", "20", "--forbid", "/reports/"]);
+    let out = tmp.path().join("refused");
+    let o = collect(&fake, &out, &["--usage"]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 3, "{err}");
+    assert!(
+        err.contains("/beta/reports/") && err.contains("HTTP 403"),
+        "{err}"
+    );
+    for needed in ["AuditLog.Read.All", "P1 or P2", "without --usage"] {
+        assert!(err.contains(needed), "{needed} in {err}");
+    }
+    assert!(!out.exists(), "a partial snapshot was left");
+    // Without --usage the reports are not asked for.
+    let without = tmp.path().join("without");
+    assert_ok(&collect(&fake, &without, &[]), "collect without --usage");
+    assert!(
+        !without
+            .join("reports")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+    );
 }
 
 /// The app management policies need Policy.Read.All: without it the run stops naming the

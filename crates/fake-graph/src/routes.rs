@@ -244,7 +244,11 @@ impl Fake {
             };
         }
         let path = req.path.strip_prefix("/graph").unwrap_or(&req.path);
-        if let Some(rest) = path.strip_prefix("/v1.0") {
+        // The sign-in reports are beta; everything is served from both versions.
+        if let Some(rest) = path
+            .strip_prefix("/v1.0")
+            .or_else(|| path.strip_prefix("/beta"))
+        {
             if let Err(why) =
                 self.config
                     .auth
@@ -318,6 +322,16 @@ impl Fake {
         let listing =
             |len: usize, item: &dyn Fn(usize) -> Value| self.page(len, item, path, query, base);
         match segments.as_slice() {
+            ["reports", "servicePrincipalSignInActivities"] => {
+                listing(t.sign_in_activities.len(), &|i| {
+                    project(&t.sign_in_activities[i], select.as_deref())
+                })
+            }
+            ["reports", "appCredentialSignInActivities"] => {
+                listing(t.credential_sign_in_activities.len(), &|i| {
+                    project(&t.credential_sign_in_activities[i], select.as_deref())
+                })
+            }
             ["policies", "defaultAppManagementPolicy"] => (
                 200,
                 Body::Json(project(&t.default_app_management_policy, select.as_deref())),

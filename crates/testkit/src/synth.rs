@@ -59,6 +59,67 @@ pub struct SynthTenant {
     pub default_app_management_policy: Value,
     /// `policies/appManagementPolicies.json`, with `appliesTo`.
     pub app_management_policies: Vec<Value>,
+    /// `reports/servicePrincipalSignInActivities.json`.
+    pub sign_in_activities: Vec<Value>,
+    /// `reports/appCredentialSignInActivities.json`.
+    pub credential_sign_in_activities: Vec<Value>,
+}
+
+/// The two sign-in activity reports, following the apps' order rather than the random stream
+/// (so adding them changed no other generated value): one app in 5 has no row (no sign-in on
+/// record), the others signed in app-only within the last 120 days; one credential in 7 has no
+/// row (never used), the others were used within the last 150 days.
+fn sign_in_reports(
+    applications: &[Value],
+    service_principals: &[Value],
+    now: DateTime<Utc>,
+) -> (Vec<Value>, Vec<Value>) {
+    let sp_of: std::collections::HashMap<&str, &str> = service_principals
+        .iter()
+        .filter_map(|sp| Some((sp["appId"].as_str()?, sp["id"].as_str()?)))
+        .collect();
+    let at = |days: usize| json!({"lastSignInDateTime": ts(now - Duration::days(days as i64))});
+    let none = json!({"lastSignInDateTime": null});
+    let mut apps = Vec::new();
+    let mut credentials = Vec::new();
+    for (i, app) in applications.iter().enumerate() {
+        let app_id = app["appId"].as_str().unwrap_or_default();
+        let Some(sp_id) = sp_of.get(app_id) else {
+            continue;
+        };
+        if i % 5 != 0 {
+            apps.push(json!({
+                "id": app_id, "appId": app_id, "lastSignInActivity": at(i % 120),
+                "applicationAuthenticationClientSignInActivity": at(i % 120),
+                "delegatedClientSignInActivity": none, "delegatedResourceSignInActivity": none,
+                "applicationAuthenticationResourceSignInActivity": none,
+            }));
+        }
+        let keys = app["passwordCredentials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (c, "clientSecret"))
+            .chain(
+                app["keyCredentials"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (c, "certificate")),
+            );
+        for (k, (c, kind)) in keys.enumerate() {
+            if (i + k) % 7 == 0 {
+                continue;
+            }
+            credentials.push(json!({
+                "id": format!("{app_id}-{k}"), "keyId": c["keyId"], "keyType": kind,
+                "appId": app_id, "appObjectId": app["id"], "servicePrincipalObjectId": sp_id,
+                "credentialOrigin": "application", "createdDateTime": c["startDateTime"],
+                "expirationDateTime": c["endDateTime"], "signInActivity": at((i + k) % 150),
+            }));
+        }
+    }
+    (apps, credentials)
 }
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
@@ -440,6 +501,8 @@ impl SynthTenant {
                 })]
             })
             .unwrap_or_default();
+        let (sign_in_activities, credential_sign_in_activities) =
+            sign_in_reports(&applications, &service_principals, now);
         SynthTenant {
             tenant_id,
             domain,
@@ -451,6 +514,8 @@ impl SynthTenant {
             exchange,
             default_app_management_policy,
             app_management_policies,
+            sign_in_activities,
+            credential_sign_in_activities,
         }
     }
 
@@ -458,7 +523,8 @@ impl SynthTenant {
     pub fn write_export(&self, dir: &Path, collected_at: DateTime<Utc>) -> io::Result<()> {
         std::fs::create_dir_all(dir.join(layout::EXCHANGE_DIR))?;
         std::fs::create_dir_all(dir.join(layout::POLICIES_DIR))?;
-        let files: [(&str, Value); 13] = [
+        std::fs::create_dir_all(dir.join(layout::REPORTS_DIR))?;
+        let files: [(&str, Value); 15] = [
             (layout::APPLICATIONS, json!(self.applications)),
             (layout::SERVICE_PRINCIPALS, json!(self.service_principals)),
             (
@@ -498,6 +564,14 @@ impl SynthTenant {
             (
                 layout::APP_MANAGEMENT_POLICIES,
                 json!(self.app_management_policies),
+            ),
+            (
+                layout::SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES,
+                json!(self.sign_in_activities),
+            ),
+            (
+                layout::APP_CREDENTIAL_SIGN_IN_ACTIVITIES,
+                json!(self.credential_sign_in_activities),
             ),
         ];
         let mut parts = Vec::new();

@@ -284,6 +284,12 @@ fn request_error(method: &str, url: &str, status: u16, body: &Value) -> CollectE
         .to_string();
     let message = body["error"]["message"].as_str().unwrap_or_default();
     let hint = match status {
+        403 if path_of(url).contains("/reports/") => Some(
+            "the sign-in activity reports need AuditLog.Read.All (application) and a tenant with \
+             Microsoft Entra ID P1 or P2: grant the permission (or check the licence), or collect \
+             without --usage (USAGE-001 and USAGE-002 are then not evaluated)"
+                .to_string(),
+        ),
         403 if path_of(url).contains("/policies/") => Some(
             "the app lacks Policy.Read.All (application), which reading app management policies \
              needs: grant it, or collect with --no-policies (POLICY-001 and POLICY-002 are then not \

@@ -51,6 +51,17 @@ pub async fn policies(api: &Api<'_>, v1: &str) -> Result<(Value, Vec<Value>), Co
     Ok((default, app_policies))
 }
 
+/// The sign-in activity reports (Graph beta: their shapes may change): per app, and per
+/// credential. AuditLog.Read.All; the tenant needs Microsoft Entra ID P1 or P2.
+pub async fn usage(api: &Api<'_>, beta: &str) -> Result<(Vec<Value>, Vec<Value>), CollectError> {
+    let apps = format!("{beta}/reports/servicePrincipalSignInActivities");
+    let credentials = format!("{beta}/reports/appCredentialSignInActivities");
+    tokio::try_join!(
+        api.list("servicePrincipalSignInActivities", "GET", &apps, None),
+        api.list("appCredentialSignInActivities", "GET", &credentials, None),
+    )
+}
+
 pub struct GraphData {
     pub applications: Vec<Value>,
     pub service_principals: Vec<Value>,

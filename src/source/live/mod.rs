@@ -48,6 +48,8 @@ pub struct CollectOptions {
     pub exchange: bool,
     /// Read the app management policies (Policy.Read.All).
     pub policies: bool,
+    /// Read the sign-in activity reports (beta; AuditLog.Read.All, Entra ID P1/P2).
+    pub usage: bool,
     pub concurrency: usize,
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -160,9 +162,17 @@ async fn collect_async(
         }
         graph::policies(&graph_api, &v1).await.map(Some)
     };
-    let result = tokio::try_join!(graph_part, exchange_part, policy_part);
+    let usage_part = async {
+        if !opts.usage {
+            return Ok(None);
+        }
+        graph::usage(&graph_api, &format!("{graph_url}/beta"))
+            .await
+            .map(Some)
+    };
+    let result = tokio::try_join!(graph_part, exchange_part, policy_part, usage_part);
     http.progress.finish();
-    let (g, exchange, policies) = result?;
+    let (g, exchange, policies, usage) = result?;
 
     let mut files: Vec<(&'static str, Vec<Value>)> = vec![
         (layout::APPLICATIONS, g.applications),
@@ -177,6 +187,10 @@ async fn collect_async(
     if let Some((default, app_policies)) = policies {
         files.push((layout::DEFAULT_APP_MANAGEMENT_POLICY, vec![default]));
         files.push((layout::APP_MANAGEMENT_POLICIES, app_policies));
+    }
+    if let Some((apps, credentials)) = usage {
+        files.push((layout::SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES, apps));
+        files.push((layout::APP_CREDENTIAL_SIGN_IN_ACTIVITIES, credentials));
     }
     let tenant_id = match tokens.tenant_id() {
         Some(id) => Some(id),
@@ -287,6 +301,7 @@ impl Collection {
         let _ = std::fs::remove_dir_all(tmp);
         std::fs::create_dir_all(tmp.join(layout::EXCHANGE_DIR)).map_err(io(tmp))?;
         std::fs::create_dir_all(tmp.join(layout::POLICIES_DIR)).map_err(io(tmp))?;
+        std::fs::create_dir_all(tmp.join(layout::REPORTS_DIR)).map_err(io(tmp))?;
         for (file, items) in &self.files {
             let path = tmp.join(file);
             write_array(&path, items).map_err(io(&path))?;
