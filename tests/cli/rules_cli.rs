@@ -376,3 +376,33 @@ fn a_profile_only_kind_is_refused_in_a_rule_file() {
         assert!(text.contains(step), "{step}: {text}");
     }
 }
+
+/// The demo tenant shows every shipped rule failing at least once (the Exchange mailbox rules
+/// with the integration mailbox named), so the README's first command demonstrates them all.
+#[test]
+fn every_shipped_rule_fails_on_the_demo_tenant() {
+    let list = m365audit(["rules", "list", "--format", "json"]);
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).expect("JSON");
+    let report = common::Scan::new("examples/demo-tenant")
+        .as_of("2026-11-20")
+        .format("json")
+        .args(["--mailbox", "svc-sensehq@contoso.com"])
+        .run()
+        .json();
+    let failing: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["outcome"] == "fail")
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    let silent: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .filter(|id| !failing.contains(id))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "rules the demo tenant never fails: {silent:?}"
+    );
+}
