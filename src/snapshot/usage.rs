@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::de::datetime;
 
-/// `{lastSignInDateTime, lastSignInRequestId}`.
+/// `{lastSignInDateTime, lastSignInRequestId}`: the date is what is read.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawSignInActivity {
@@ -19,8 +19,6 @@ pub struct RawSignInActivity {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawServicePrincipalSignInActivity {
-    #[serde(alias = "Id")]
-    pub id: Option<String>,
     #[serde(alias = "AppId")]
     pub app_id: Option<String>,
     /// The latest of all the others.
@@ -40,28 +38,15 @@ pub struct RawServicePrincipalSignInActivity {
     pub application_authentication_resource_sign_in_activity: Option<RawSignInActivity>,
 }
 
-/// An entry of `appCredentialSignInActivities.json`.
+/// An entry of `appCredentialSignInActivities.json`. The report also names the app, its
+/// object ids, the key's type and usage, where the credential is (`credentialOrigin`) and the
+/// resource; only the key id and its last sign-in are read. A large tenant has a row per
+/// credential and resource, and each string kept would be held for the whole scan.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawAppCredentialSignInActivity {
-    #[serde(alias = "Id")]
-    pub id: Option<String>,
     #[serde(alias = "KeyId")]
     pub key_id: Option<String>,
-    /// `clientSecret` or `certificate`.
-    #[serde(alias = "KeyType")]
-    pub key_type: Option<String>,
-    #[serde(alias = "AppId")]
-    pub app_id: Option<String>,
-    #[serde(alias = "AppObjectId")]
-    pub app_object_id: Option<String>,
-    #[serde(alias = "ServicePrincipalObjectId")]
-    pub service_principal_object_id: Option<String>,
-    /// `application` or `servicePrincipal`: where the credential is.
-    #[serde(alias = "CredentialOrigin")]
-    pub credential_origin: Option<String>,
-    #[serde(default, deserialize_with = "datetime", alias = "CreatedDateTime")]
-    pub created_date_time: Option<DateTime<Utc>>,
     #[serde(alias = "SignInActivity")]
     pub sign_in_activity: Option<RawSignInActivity>,
 }
