@@ -191,6 +191,19 @@ impl Organization {
         self.kind == OrganizationKind::Microsoft
     }
 
+    /// Another organization's name: its publisher, else its tenant id (cut to
+    /// `tenant_chars` characters), else `unnamed`.
+    fn who(&self, tenant_chars: usize, unnamed: &str) -> String {
+        match (&self.publisher, &self.tenant_id) {
+            (Some(name), _) => name.clone(),
+            (None, Some(tenant)) if tenant.len() > tenant_chars => {
+                format!("tenant {}…", tenant.get(..tenant_chars).unwrap_or(tenant))
+            }
+            (None, Some(tenant)) => format!("tenant {tenant}"),
+            (None, None) => unnamed.into(),
+        }
+    }
+
     /// "this tenant", "Microsoft", "another organization: Contoso Ltd (verified publisher)".
     pub fn describe(&self) -> String {
         match self.kind {
@@ -198,11 +211,7 @@ impl Organization {
             OrganizationKind::Microsoft => "Microsoft".into(),
             OrganizationKind::Unknown => "unknown organization".into(),
             OrganizationKind::Other => {
-                let who = match (&self.publisher, &self.tenant_id) {
-                    (Some(name), _) => name.clone(),
-                    (None, Some(tenant)) => format!("tenant {tenant}"),
-                    (None, None) => "unnamed".into(),
-                };
+                let who = self.who(usize::MAX, "unnamed");
                 let verified = match self.verified {
                     Some(true) => "verified publisher",
                     Some(false) => "publisher not verified",
@@ -218,13 +227,7 @@ impl Organization {
     pub fn short(&self) -> String {
         match self.kind {
             OrganizationKind::Other => {
-                let who = match (&self.publisher, &self.tenant_id) {
-                    (Some(name), _) => name.clone(),
-                    (None, Some(tenant)) => {
-                        format!("tenant {}…", tenant.get(..8).unwrap_or(tenant))
-                    }
-                    (None, None) => "another organization".into(),
-                };
+                let who = self.who(8, "another organization");
                 match self.verified {
                     Some(true) => format!("{who} (verified)"),
                     Some(false) => format!("{who} (unverified)"),

@@ -217,13 +217,15 @@ impl Catalog {
         value: &str,
         class: PermissionClass,
     ) -> bool {
-        let value = value.to_ascii_lowercase();
+        // Patterns are stored lowercase; values compare case-insensitively, as Entra does.
         self.scope_patterns.iter().any(|(resource, pattern, c)| {
             *c == class
                 && resource_app_id.is_none_or(|r| **resource == *r)
                 && match pattern.strip_suffix('*') {
-                    Some(prefix) => value.starts_with(prefix),
-                    None => value == *pattern,
+                    Some(prefix) => value
+                        .get(..prefix.len())
+                        .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
+                    None => value.eq_ignore_ascii_case(pattern),
                 }
         })
     }

@@ -287,6 +287,23 @@ fn sp_present(sp: &RawServicePrincipal) -> ServicePrincipal {
     }))
 }
 
+/// The tenant a service principal's app is registered in, as the export states it.
+fn owner_tenant(sp: &RawServicePrincipal) -> Option<&str> {
+    sp.app_owner_organization_id
+        .as_deref()
+        .or(sp.app_owner_tenant_id.as_deref())
+}
+
+/// Whether a service principal is one of Microsoft's own apps: registered in Microsoft's
+/// tenant, or an app id the catalogue lists.
+pub(super) fn is_first_party(sp: &RawServicePrincipal, catalog: &Catalog) -> bool {
+    owner_tenant(sp).is_some_and(|t| t.eq_ignore_ascii_case(MICROSOFT_SERVICES_TENANT))
+        || sp
+            .app_id
+            .as_deref()
+            .is_some_and(|id| catalog.first_party_name(&norm(id)).is_some())
+}
+
 /// The organization a service principal's app belongs to. `registered_here`: the app has a
 /// registration in this tenant; `home`: this tenant's id, when known.
 pub(super) fn organization(
@@ -302,16 +319,8 @@ pub(super) fn organization(
             Organization::default()
         };
     };
-    let tenant_id = sp
-        .app_owner_organization_id
-        .as_deref()
-        .or(sp.app_owner_tenant_id.as_deref())
-        .map(norm);
-    let first_party = tenant_id.as_deref() == Some(MICROSOFT_SERVICES_TENANT)
-        || sp
-            .app_id
-            .as_deref()
-            .is_some_and(|id| catalog.first_party_name(&norm(id)).is_some());
+    let tenant_id = owner_tenant(sp).map(norm);
+    let first_party = is_first_party(sp, catalog);
     let managed_identity = sp
         .service_principal_type
         .as_deref()
@@ -485,12 +494,7 @@ pub(super) fn home_tenant(
 ) -> Option<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for sp in snapshot.service_principals.items().unwrap_or_default() {
-        let (Some(app_id), Some(owner)) = (
-            sp.app_id.as_deref(),
-            sp.app_owner_organization_id
-                .as_deref()
-                .or(sp.app_owner_tenant_id.as_deref()),
-        ) else {
+        let (Some(app_id), Some(owner)) = (sp.app_id.as_deref(), owner_tenant(sp)) else {
             continue;
         };
         if registered.contains(&norm(app_id)) {

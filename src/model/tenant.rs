@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::app::App;
 use super::catalog::{Catalog, PermissionClass};
 use super::directory::{
-    Indexes, Resolver, build_app, home_tenant, organization, unregistered_service_principals,
+    Indexes, Resolver, build_app, home_tenant, is_first_party, unregistered_service_principals,
 };
 use super::exchange::{self, EwsSwitch, Exchange};
 use super::id::norm;
@@ -359,7 +359,7 @@ impl<'s> Builder<'s> {
         let first_party = snapshot.service_principals.items().map(|sps| {
             let mut counts = FirstParty::default();
             for sp in sps {
-                if organization(Some(sp), false, None, self.catalog).is_microsoft() {
+                if is_first_party(sp, self.catalog) {
                     counts.service_principals += 1;
                     let known =
                         |l: &Option<Option<Vec<_>>>| l.as_ref().is_some_and(Option::is_some);

@@ -297,10 +297,8 @@ fn usage_without_audit_log_read_all_stops_naming_permission_and_licence() {
     let without = tmp.path().join("without");
     assert_ok(&collect(&fake, &without, &[]), "collect without --usage");
     assert!(
-        !without
-            .join("reports")
-            .read_dir()
-            .is_ok_and(|mut d| d.next().is_some())
+        !without.join("reports").exists(),
+        "no reports folder without --usage"
     );
 }
 

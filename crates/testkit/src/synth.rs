@@ -521,9 +521,13 @@ impl SynthTenant {
 
     /// Writes the tenant in the export layout, as `m365audit collect` would.
     pub fn write_export(&self, dir: &Path, collected_at: DateTime<Utc>) -> io::Result<()> {
-        std::fs::create_dir_all(dir.join(layout::EXCHANGE_DIR))?;
-        std::fs::create_dir_all(dir.join(layout::POLICIES_DIR))?;
-        std::fs::create_dir_all(dir.join(layout::REPORTS_DIR))?;
+        for folder in [
+            layout::EXCHANGE_DIR,
+            layout::POLICIES_DIR,
+            layout::REPORTS_DIR,
+        ] {
+            std::fs::create_dir_all(dir.join(folder))?;
+        }
         let files: [(&str, Value); 15] = [
             (layout::APPLICATIONS, json!(self.applications)),
             (layout::SERVICE_PRINCIPALS, json!(self.service_principals)),

@@ -75,7 +75,7 @@ impl TenantCheck for NoCredentialPolicy {
         let binding = policy
             .applications
             .iter()
-            .filter(|r| r.enabled && r.applies_after.is_none_or(|after| after < cx.as_of));
+            .filter(|r| r.enabled && r.binds(Some(cx.as_of)));
         let mut lifetimes = Vec::new();
         for r in binding {
             match r.kind {

@@ -299,11 +299,13 @@ impl Collection {
             move |source| CollectError::Io { path, source }
         };
         let _ = std::fs::remove_dir_all(tmp);
-        std::fs::create_dir_all(tmp.join(layout::EXCHANGE_DIR)).map_err(io(tmp))?;
-        std::fs::create_dir_all(tmp.join(layout::POLICIES_DIR)).map_err(io(tmp))?;
-        std::fs::create_dir_all(tmp.join(layout::REPORTS_DIR)).map_err(io(tmp))?;
+        std::fs::create_dir_all(tmp).map_err(io(tmp))?;
         for (file, items) in &self.files {
             let path = tmp.join(file);
+            // Only the folders of the files collected: no empty `reports/` without --usage.
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder).map_err(io(folder))?;
+            }
             write_array(&path, items).map_err(io(&path))?;
         }
         let path = tmp.join(layout::SNAPSHOT);
