@@ -423,3 +423,39 @@ fn service_principals_without_credentials_are_not_evaluated_once_per_rule() {
         );
     }
 }
+
+/// An app registration without credentials is not "without live credentials" while its
+/// service principal's are unseen (no servicePrincipals.json): USAGE-002 does not pass it,
+/// and says once why.
+#[test]
+fn no_registration_credential_is_no_pass_while_service_principals_are_unseen() {
+    let tmp = TempDir::new("usage-no-sps");
+    let dir = tmp.path().join("export");
+    std::fs::create_dir_all(dir.join("reports")).expect("folder");
+    write_json(
+        &dir.join("applications.json"),
+        &serde_json::json!([{"id": "00000000-0000-4000-8000-0000000000a1",
+            "appId": "11111111-0000-4000-8000-0000000000a1", "displayName": "No secrets here",
+            "passwordCredentials": [], "keyCredentials": [], "requiredResourceAccess": []}]),
+    );
+    write_json(
+        &dir.join("reports/appCredentialSignInActivities.json"),
+        &serde_json::json!([]),
+    );
+    write_json(
+        &dir.join("snapshot.json"),
+        &serde_json::json!({"parts": ["applications.json", "reports/appCredentialSignInActivities.json"]}),
+    );
+    let report = Scan::new(&dir)
+        .format("json")
+        .args(["--rule", "USAGE-002", "--include-passed"])
+        .run()
+        .json();
+    let outcomes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["not_evaluated"], "said once, for the tenant");
+}

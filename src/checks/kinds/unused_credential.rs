@@ -4,11 +4,13 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::credentials::{credential_evidence, credential_item, credential_noun};
+use crate::checks::credentials::{
+    credential_evidence, credential_item, credential_noun, sp_credentials_for_tenant,
+};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
 use crate::dates::{rfc3339, ymd};
-use crate::model::{App, AppKind, Credential, CredentialSet, Missing};
+use crate::model::{App, AppKind, Credential, CredentialSet, Missing, ServicePrincipal};
 
 /// The `unused-credential` kind.
 pub const KIND: Kind = Kind {
@@ -131,7 +133,14 @@ impl Check for UnusedCredential {
             }
             out.reset_subject();
         }
-        if judged == 0 && app.credentials_known() {
+        // "No credential" needs both halves: without servicePrincipals.json the service
+        // principal's credentials are unseen, not absent.
+        let sp_known = match &app.service_principal {
+            ServicePrincipal::Absent => true,
+            ServicePrincipal::Present(sp) => sp.credentials_known(),
+            ServicePrincipal::Unknown => false,
+        };
+        if judged == 0 && app.credentials_known() && sp_known {
             out.pass(|| (None, "the app has no live credential".into()));
         }
     }
@@ -141,11 +150,14 @@ impl Check for UnusedCredential {
     }
 
     fn not_evaluated_for_tenant(&self, missing: &Missing) -> Option<String> {
-        missing.credential_sign_ins.as_ref().map(|why| {
+        let report = missing.credential_sign_ins.as_ref().map(|why| {
             format!(
                 "{why}: export it with GET /beta/reports/appCredentialSignInActivities \
                  (AuditLog.Read.All; Entra ID P1 or P2)"
             )
-        })
+        });
+        // Service principals' credentials unseen for the whole tenant: said once, as the
+        // credential rules say it.
+        report.or_else(|| sp_credentials_for_tenant(missing))
     }
 }
