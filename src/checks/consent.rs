@@ -89,6 +89,15 @@ pub fn app_only_mail_access(app: &App) -> Vec<String> {
     held.into_iter().collect()
 }
 
+/// Why "reaches no mail" cannot be said of any app of the tenant: RBAC for Applications
+/// assignments are unknown, so app-only access through Exchange is unseen. Kinds that pass
+/// apps without mail access say it once for the tenant and stay silent on those apps.
+pub fn rbac_unseen_for_tenant(missing: &crate::model::Missing) -> Option<String> {
+    missing.role_assignments.as_ref().map(|why| {
+        format!("apps without app-only mail access in Entra are not judged: RBAC for Applications assignments are unknown ({why})")
+    })
+}
+
 /// Privileged directory permissions the app is granted (PERM-004's class), by label.
 pub fn privileged_access(app: &App) -> Vec<String> {
     let mut held: Vec<String> = app

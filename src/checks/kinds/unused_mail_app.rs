@@ -4,7 +4,9 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::consent::{Consent, app_only_mail_access, mail_consents};
+use crate::checks::consent::{
+    Consent, app_only_mail_access, mail_consents, rbac_unseen_for_tenant,
+};
 use crate::checks::registry::{self, Kind, Param, Scope, Written};
 use crate::checks::{Check, Context, Outcomes, evidence};
 use crate::dates::{rfc3339, ymd};
@@ -64,6 +66,9 @@ impl Check for UnusedMailApp {
             }
         }
         if access.is_empty() {
+            if cx.missing.role_assignments.is_some() {
+                return; // RBAC access unseen: said once for the tenant
+            }
             if app.granted_app_roles.is_some() && consents.is_some() {
                 out.pass(|| {
                     (
@@ -170,5 +175,6 @@ impl Check for UnusedMailApp {
             .sign_ins
             .as_ref()
             .map(|why| format!("{why}: {SIGN_IN_REPORT_EXPORT}"))
+            .or_else(|| rbac_unseen_for_tenant(missing))
     }
 }

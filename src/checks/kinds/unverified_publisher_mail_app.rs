@@ -5,11 +5,11 @@ use serde_json::json;
 
 use crate::checks::consent::{
     Consent, VERIFICATION_UNKNOWN, app_only_mail_access, grants_unknown_reason, mail_consents,
-    organization_evidence, other_organization,
+    organization_evidence, other_organization, rbac_unseen_for_tenant,
 };
 use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes};
-use crate::model::{App, AppKind};
+use crate::model::{App, AppKind, Missing};
 
 /// The `unverified-publisher-mail-app` kind.
 pub const KIND: Kind = Kind {
@@ -52,6 +52,9 @@ impl Check for UnverifiedPublisherMailApp {
             }
         }
         if app_only.is_empty() && delegated.is_empty() {
+            if cx.missing.role_assignments.is_some() {
+                return; // RBAC access unseen: said once for the tenant
+            }
             match consents {
                 Some(_) if app.granted_app_roles.is_some() => {
                     out.pass(|| (None, "the app does not reach mail".into()))
@@ -98,5 +101,9 @@ impl Check for UnverifiedPublisherMailApp {
 
     fn applies_to(&self, _kind: AppKind) -> bool {
         true
+    }
+
+    fn not_evaluated_for_tenant(&self, missing: &Missing) -> Option<String> {
+        rbac_unseen_for_tenant(missing)
     }
 }
