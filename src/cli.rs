@@ -364,7 +364,11 @@ Microsoft Graph: applications (with owners), service principals, app role assign
 resource, not per app), delegated permission grants, and the app management policies (unless \
 --no-policies). With --exchange, the Exchange Online admin \
 API: application access policies, management role assignments and scopes, Exchange service \
-principals, CAS mailboxes, organization config, and the Graph groups the policies scope to.
+principals, CAS mailboxes, organization config, and the Graph groups the policies scope to. \
+With --verify-mailbox ADDRESS (repeatable), Exchange's own answers for every app with app-only \
+mailbox access and each address (Test-ServicePrincipalAuthorization, \
+Test-ApplicationAccessPolicy), written to exchange/authorizationTests.json with the scope \
+groups' members, for VERIFY-001.
 
 Authentication: OAuth 2.0 client credentials for an app registration in the tenant.
   - client secret: from the environment variable named by --client-secret-env (default \
@@ -377,7 +381,7 @@ Permissions the app needs (application permissions, admin-consented):
 grants: Application.Read.All covers all but the grant listing, which needs Directory.Read.All), \
 Policy.Read.All (app management policies; not with --no-policies), with --usage AuditLog.Read.All \
 (sign-in activity reports; the tenant needs Microsoft Entra ID P1 or P2) and, with --exchange, \
-GroupMember.Read.All (scope groups and their member counts).
+GroupMember.Read.All (scope groups, their member counts and, with --verify-mailbox, members).
   - with --exchange: Office 365 Exchange Online Exchange.ManageAsApp, plus an Exchange role that \
 can run the Get- cmdlets: e.g. a role group with View-Only Configuration and View-Only \
 Recipients, or the Global Reader directory role.
@@ -452,6 +456,17 @@ pub struct LiveArgs {
     /// org config); the app needs Exchange.ManageAsApp and an Exchange role
     #[arg(long, help_heading = "Live collection")]
     pub exchange: bool,
+
+    /// With --exchange: ask Exchange itself whether each app with app-only mailbox access can
+    /// reach this mailbox (Test-ServicePrincipalAuthorization, Test-ApplicationAccessPolicy),
+    /// for VERIFY-001; also exports the scope groups' members. Repeatable
+    #[arg(
+        long = "verify-mailbox",
+        value_name = "ADDRESS",
+        requires = "exchange",
+        help_heading = "Live collection"
+    )]
+    pub verify_mailboxes: Vec<String>,
 
     /// Also collect the sign-in activity reports (Graph beta; AuditLog.Read.All, and the
     /// tenant needs Microsoft Entra ID P1 or P2) for USAGE-001 and USAGE-002

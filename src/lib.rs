@@ -3,7 +3,8 @@
 //! mail and calendars. Every app is read with whose it is (this tenant, Microsoft, another
 //! organization and its publisher), the credentials it can be signed in with (its
 //! registration's and those added to its service principal) and every way it reaches
-//! mailboxes (app-only grants, RBAC for Applications, delegated consent).
+//! mailboxes (app-only grants, RBAC for Applications, delegated consent), checked against
+//! Exchange Online's own answers where the export has them (`model::exchange::verify`).
 //!
 //! The data runs one way: files or live APIs ([`source`]) give raw Microsoft objects
 //! ([`snapshot`]), normalized into a tenant ([`model`]), which the rules ([`engine`], running

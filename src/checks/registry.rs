@@ -121,6 +121,7 @@ pub const KINDS: &[&Kind] = &[
     &kinds::permissions::KIND,
     &kinds::public_client_fallback::KIND,
     &kinds::rbac_with_entra_grant::KIND,
+    &kinds::reach_disagrees_with_exchange::KIND,
     &kinds::redirect_uri_case::KIND,
     &kinds::redirect_uri_scheme::KIND,
     &kinds::redirect_uri_wildcard::KIND,

@@ -69,6 +69,9 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
         exchange: live.exchange,
         policies: !live.no_policies,
         usage: live.usage,
+        verify: (!live.verify_mailboxes.is_empty())
+            .then(|| verify_options(&live.verify_mailboxes))
+            .transpose()?,
         concurrency: usize::from(live.concurrency),
         timeout: Duration::from_secs(live.timeout.max(1)),
         retry: RetryPolicy {
@@ -77,6 +80,31 @@ fn options(tenant: &str, client_id: &str, live: &LiveArgs) -> Result<CollectOpti
             ..RetryPolicy::default()
         },
         progress: !live.quiet && std::io::stderr().is_terminal(),
+    })
+}
+
+/// The mailboxes to test and which app roles reach mail (the catalogue's mailbox class).
+fn verify_options(mailboxes: &[String]) -> Result<live::Verify, CommandError> {
+    let mut wanted: Vec<String> = Vec::new();
+    for m in mailboxes {
+        let m = m.trim();
+        if m.is_empty() || m.contains(['/', '?', '#']) || m.chars().any(char::is_whitespace) {
+            return Err(CommandError::Input(format!(
+                "--verify-mailbox {m:?}: expected a mailbox address such as alice@contoso.com"
+            )));
+        }
+        if !wanted.iter().any(|w| w.eq_ignore_ascii_case(m)) {
+            wanted.push(m.to_string());
+        }
+    }
+    let catalog =
+        crate::model::Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
+    Ok(live::Verify {
+        mailboxes: wanted,
+        mail_roles: catalog
+            .app_roles_in(crate::model::PermissionClass::Mailbox)
+            .into_iter()
+            .collect(),
     })
 }
 

@@ -230,6 +230,22 @@ impl Catalog {
         })
     }
 
+    /// Every app role in `class`, as `(resource appId, role id)`, lowercase.
+    pub fn app_roles_in(&self, class: PermissionClass) -> Vec<(String, String)> {
+        let mut roles: Vec<(String, String)> = self
+            .resources
+            .values()
+            .flat_map(|r| {
+                r.app_roles
+                    .values()
+                    .filter(move |e| e.classes.contains(&class))
+                    .map(|e| (r.app_id.to_string(), e.id.to_string()))
+            })
+            .collect();
+        roles.sort();
+        roles
+    }
+
     /// The permissions an Exchange application role (RBAC for Applications) grants.
     pub fn application_role(&self, role: &str) -> Option<&[String]> {
         self.application_roles

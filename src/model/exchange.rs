@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 mod build;
+pub mod verify;
 
 pub use build::build;
 
@@ -24,6 +25,8 @@ pub struct Exchange {
     pub cas_mailboxes: Option<Vec<CasMailbox>>,
     pub organization: Option<OrganizationConfig>,
     pub groups: Option<Vec<Group>>,
+    /// Exchange's own answers for tested (app, mailbox) pairs.
+    pub authorization_tests: Option<verify::AuthorizationTests>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +178,20 @@ pub struct CasMailbox {
 }
 
 impl CasMailbox {
+    /// Everything a user or a cmdlet may name the mailbox by: address, identity, name and
+    /// object id.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.primary_smtp_address,
+            &self.identity,
+            &self.name,
+            &self.external_directory_object_id,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+    }
+
     pub fn label(&self) -> String {
         self.primary_smtp_address
             .clone()
@@ -227,8 +244,31 @@ pub struct Group {
     /// Microsoft 365 groups have `Unified` here.
     pub group_types: Vec<String>,
     pub member_count: Option<u64>,
+    /// The direct members, when exported.
+    pub members: Option<Vec<Member>>,
+    /// The member count the export states (`members@odata.count`, `memberCount`), to tell
+    /// a complete member list from a cut one.
+    pub listed_count: Option<u64>,
     mail_nickname: Option<String>,
     proxy_addresses: Vec<String>,
+}
+
+/// A direct member of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// `#microsoft.graph.user`, `#microsoft.graph.group`, ...; `None` when not exported.
+    pub odata_type: Option<String>,
+    pub id: Option<String>,
+    pub mail: Option<String>,
+    pub upn: Option<String>,
+}
+
+impl Member {
+    pub fn is_group(&self) -> bool {
+        self.odata_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.group"))
+    }
 }
 
 impl Group {
@@ -251,19 +291,23 @@ impl Group {
 }
 
 impl Exchange {
+    /// The group an RBAC assignment's `RecipientGroupScope` names (id, address or name).
+    pub fn find_group(&self, key: &str) -> Option<&Group> {
+        let key = key.trim();
+        self.groups.as_ref()?.iter().find(|g| {
+            [&g.id, &g.mail, &g.display_name, &g.mail_nickname]
+                .into_iter()
+                .flatten()
+                .any(|v| v.eq_ignore_ascii_case(key))
+        })
+    }
+
     /// The CAS mailbox a user named (address, name, identity or object id).
     pub fn find_mailbox(&self, key: &str) -> Option<&CasMailbox> {
         let key = key.trim();
-        self.cas_mailboxes.as_ref()?.iter().find(|m| {
-            [
-                &m.primary_smtp_address,
-                &m.identity,
-                &m.name,
-                &m.external_directory_object_id,
-            ]
-            .into_iter()
-            .flatten()
-            .any(|v| v.eq_ignore_ascii_case(key))
-        })
+        self.cas_mailboxes
+            .as_ref()?
+            .iter()
+            .find(|m| m.keys().any(|v| v.eq_ignore_ascii_case(key)))
     }
 }

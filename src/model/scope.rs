@@ -25,6 +25,9 @@ pub struct MailboxAccess {
     pub grants_unknown: Option<String>,
     /// Why RBAC for Applications assignments are unknown (then RBAC access is unseen).
     pub rbac_unknown: Option<String>,
+    /// Exchange's answers for the (app, mailbox) pairs tested, beside the model's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verified: Vec<super::exchange::verify::Verification>,
 }
 
 impl MailboxAccess {

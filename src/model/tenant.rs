@@ -12,6 +12,7 @@ use super::catalog::{Catalog, PermissionClass};
 use super::directory::{
     Indexes, Resolver, build_app, home_tenant, is_first_party, unregistered_service_principals,
 };
+use super::exchange::verify;
 use super::exchange::{self, EwsSwitch, Exchange};
 use super::id::norm;
 use super::policy::Policies;
@@ -82,6 +83,10 @@ pub struct Missing {
     pub sign_ins: Option<String>,
     /// Why the credentials' sign-in activity is unknown.
     pub credential_sign_ins: Option<String>,
+    /// Why Exchange's answers for (app, mailbox) pairs are unknown.
+    pub authorization_tests: Option<String>,
+    /// Tested pairs the model has no app for, so nothing compares them.
+    pub unmatched_tests: Option<String>,
 }
 
 impl Missing {
@@ -127,6 +132,9 @@ impl Missing {
             // An example's app and credentials carry their own sign-in dates.
             sign_ins: None,
             credential_sign_ins: None,
+            // An example's app carries its tested pairs in its mailbox access.
+            authorization_tests: None,
+            unmatched_tests: None,
         }
     }
 
@@ -165,6 +173,14 @@ impl Missing {
             app_management_policies: why(&s.policies.app_policies),
             sign_ins: why(&s.sign_ins),
             credential_sign_ins: why(&s.credential_sign_ins),
+            authorization_tests: why(&x.authorization_tests).map(|why| {
+                format!(
+                    "{why}: it holds Exchange's answers (Test-ServicePrincipalAuthorization, \
+                     Test-ApplicationAccessPolicy) for chosen apps and mailboxes; run m365audit \
+                     collect --exchange --verify-mailbox ADDRESS, or the PowerShell in the README"
+                )
+            }),
+            unmatched_tests: None,
         }
     }
 }
@@ -370,6 +386,23 @@ impl<'s> Builder<'s> {
             }
             counts
         });
+        let mut missing = self.missing;
+        if let Some(tests) = &self.exchange.authorization_tests {
+            let known: HashSet<&str> = registered
+                .iter()
+                .map(String::as_str)
+                .chain(apps.iter().filter_map(|a| a.app_id.as_deref()))
+                .collect();
+            let mut strangers: Vec<&str> =
+                tests.app_ids().filter(|id| !known.contains(id)).collect();
+            strangers.sort_unstable();
+            if !strangers.is_empty() {
+                missing.unmatched_tests = Some(format!(
+                    "exchange/authorizationTests.json tests app id {}, which is neither an app registration nor a service principal holding mail access in the export: its pairs are not compared",
+                    strangers.join(", ")
+                ));
+            }
+        }
         Tenant {
             info: self.info,
             apps,
@@ -377,7 +410,7 @@ impl<'s> Builder<'s> {
             directory_app_ids,
             first_party,
             policies: self.policies,
-            missing: self.missing,
+            missing,
         }
     }
 }
@@ -443,7 +476,31 @@ fn mailbox_access(
             .collect()
     });
     let role_permissions = |role: &str| catalog.application_role(role).map(<[String]>::to_vec);
-    scope::mailbox_access(Inputs {
+    let verified = match &exchange.authorization_tests {
+        Some(_) => verify::verifications(
+            exchange,
+            verify::AppScoping {
+                app_id,
+                policies: policies.clone().ok_or_else(|| {
+                    missing
+                        .access_policies
+                        .clone()
+                        .unwrap_or_else(|| "Application Access Policies are unknown".into())
+                }),
+                assignments: assignments.clone().ok_or_else(|| {
+                    missing
+                        .role_assignments
+                        .clone()
+                        .unwrap_or_else(|| "RBAC for Applications assignments are unknown".into())
+                }),
+                is_application_role: &|role| {
+                    catalog.application_role(role).is_some() || role.starts_with("Application ")
+                },
+            },
+        ),
+        None => Vec::new(),
+    };
+    let mut access = scope::mailbox_access(Inputs {
         entra,
         grants_unknown,
         policies,
@@ -451,5 +508,7 @@ fn mailbox_access(
         assignments,
         assignments_missing: missing.role_assignments.clone(),
         role_permissions: &role_permissions,
-    })
+    });
+    access.verified = verified;
+    access
 }

@@ -231,6 +231,97 @@ pub struct RawGroup {
     /// `members` array are read too.
     #[serde(alias = "MemberCount", alias = "members@odata.count")]
     pub member_count: Option<u64>,
+    /// The direct members, as `/groups/{id}/members` lists them (`m365audit collect
+    /// --verify-mailbox` writes them) or `$expand=members` embeds them (at most 20).
     #[serde(alias = "Members")]
-    pub members: Option<Vec<serde::de::IgnoredAny>>,
+    pub members: Option<Vec<RawMember>>,
+}
+
+/// A group member as Graph lists it (a `directoryObject`: a user, group, contact, ...).
+/// Graph PowerShell (`Get-MgGroupMember`) puts all but `Id` under `AdditionalProperties`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawMember {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: Option<String>,
+    #[serde(alias = "Id")]
+    pub id: Option<String>,
+    #[serde(alias = "Mail")]
+    pub mail: Option<String>,
+    #[serde(alias = "UserPrincipalName")]
+    pub user_principal_name: Option<String>,
+    #[serde(alias = "AdditionalProperties")]
+    pub additional_properties: Option<Box<RawMember>>,
+}
+
+impl RawMember {
+    /// A property, from the object or else its `AdditionalProperties`.
+    pub fn get(&self, of: fn(&RawMember) -> &Option<String>) -> Option<&str> {
+        of(self).as_deref().or_else(|| {
+            self.additional_properties
+                .as_deref()
+                .and_then(|extra| of(extra).as_deref())
+        })
+    }
+}
+
+/// `InScope` of Test-ServicePrincipalAuthorization: `true`/`false`, or the text the
+/// PowerShell table shows (`True`, `False`, `Not Run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InScope {
+    Yes,
+    No,
+    /// `Not Run` (no -Resource given) or any other text: no answer.
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for InScope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = InScope;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or a text such as \"Not Run\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<InScope, E> {
+                Ok(if v { InScope::Yes } else { InScope::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<InScope, E> {
+                Ok(match v.trim() {
+                    t if t.eq_ignore_ascii_case("true") => InScope::Yes,
+                    t if t.eq_ignore_ascii_case("false") => InScope::No,
+                    t => InScope::Other(t.to_string()),
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A row of `exchange/authorizationTests.json`: one answer of Exchange Online to "can this
+/// app reach this mailbox", with the app and mailbox tested added (the cmdlets' outputs do
+/// not always name both). Rows of `Test-ServicePrincipalAuthorization -Identity <app>
+/// -Resource <mailbox>` carry `RoleName` and `InScope`, one per RBAC for Applications role
+/// the app holds (a row with `RoleName` null records that it holds none); rows of
+/// `Test-ApplicationAccessPolicy -Identity <mailbox> -AppId <app>` carry `AccessCheckResult`.
+/// Other properties (a `Cmdlet` column, `MailboxId`, ...) are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RawAuthorizationTest {
+    #[serde(rename = "AppId", alias = "AppID", alias = "appId")]
+    pub app_id: Option<String>,
+    #[serde(alias = "mailbox")]
+    pub mailbox: Option<String>,
+    #[serde(default, deserialize_with = "present", alias = "roleName")]
+    pub role_name: Option<Option<String>>,
+    #[serde(alias = "grantedPermissions")]
+    pub granted_permissions: Option<StringList>,
+    #[serde(alias = "allowedResourceScope")]
+    pub allowed_resource_scope: Option<String>,
+    #[serde(alias = "scopeType")]
+    pub scope_type: Option<EnumText>,
+    #[serde(alias = "inScope")]
+    pub in_scope: Option<InScope>,
+    #[serde(alias = "accessCheckResult")]
+    pub access_check_result: Option<EnumText>,
 }

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use exchange::{
-    RawAccessPolicy, RawCasMailbox, RawExchangeServicePrincipal, RawGroup, RawManagementScope,
-    RawOrganizationConfig, RawRoleAssignment,
+    RawAccessPolicy, RawAuthorizationTest, RawCasMailbox, RawExchangeServicePrincipal, RawGroup,
+    RawManagementScope, RawMember, RawOrganizationConfig, RawRoleAssignment,
 };
 pub use graph::{
     RawAppRoleAssignment, RawApplication, RawCredential, RawOAuth2PermissionGrant,
@@ -41,6 +41,7 @@ pub mod layout {
     pub const EXCHANGE_SERVICE_PRINCIPALS: &str = "exchange/servicePrincipals.json";
     pub const CAS_MAILBOXES: &str = "exchange/casMailboxes.json";
     pub const ORGANIZATION_CONFIG: &str = "exchange/organizationConfig.json";
+    pub const AUTHORIZATION_TESTS: &str = "exchange/authorizationTests.json";
     pub const POLICIES_DIR: &str = "policies";
     pub const DEFAULT_APP_MANAGEMENT_POLICY: &str = "policies/defaultAppManagementPolicy.json";
     pub const APP_MANAGEMENT_POLICIES: &str = "policies/appManagementPolicies.json";
@@ -63,6 +64,7 @@ pub mod layout {
         EXCHANGE_SERVICE_PRINCIPALS,
         CAS_MAILBOXES,
         ORGANIZATION_CONFIG,
+        AUTHORIZATION_TESTS,
         DEFAULT_APP_MANAGEMENT_POLICY,
         APP_MANAGEMENT_POLICIES,
         SERVICE_PRINCIPAL_SIGN_IN_ACTIVITIES,
@@ -116,6 +118,8 @@ pub struct ExchangeSnapshot {
     pub service_principals: Part<RawExchangeServicePrincipal>,
     pub cas_mailboxes: Part<RawCasMailbox>,
     pub organization_config: Part<RawOrganizationConfig>,
+    /// Exchange's own answers for chosen (app, mailbox) pairs.
+    pub authorization_tests: Part<RawAuthorizationTest>,
 }
 
 impl ExchangeSnapshot {
@@ -128,6 +132,7 @@ impl ExchangeSnapshot {
             service_principals: Part::Missing(why.to_string()),
             cas_mailboxes: Part::Missing(why.to_string()),
             organization_config: Part::Missing(why.to_string()),
+            authorization_tests: Part::Missing(why.to_string()),
         }
     }
 }
@@ -246,6 +251,21 @@ impl Required for RawRoleAssignment {
         first_missing(&[
             ("Role", self.role.is_some()),
             ("RoleAssignee", self.role_assignee.is_some()),
+        ])
+    }
+}
+
+impl Required for RawAuthorizationTest {
+    fn missing_property(&self) -> Option<&'static str> {
+        first_missing(&[
+            ("AppId", self.app_id.is_some()),
+            ("Mailbox", self.mailbox.is_some()),
+            (
+                "InScope\" or \"AccessCheckResult",
+                self.role_name.is_some()
+                    || self.in_scope.is_some()
+                    || self.access_check_result.is_some(),
+            ),
         ])
     }
 }

@@ -273,6 +273,11 @@ impl PartReader<'_> {
                     warnings,
                     errors,
                 ),
+                authorization_tests: self.read_or_record(
+                    layout::AUTHORIZATION_TESTS,
+                    warnings,
+                    errors,
+                ),
             },
             policies: PolicySnapshot {
                 default: self.read_or_record(

@@ -198,10 +198,11 @@ fn collected_snapshot_scans_like_the_export_files() {
         serde_json::from_str(&std::fs::read_to_string(live.join("snapshot.json")).expect("meta"))
             .expect("JSON");
     assert_eq!(meta["tenant"], TENANT);
+    // Exchange's reach answers are asked for only with --verify-mailbox (tested below).
     assert_eq!(
         meta["parts"].as_array().expect("parts").len(),
-        m365audit::snapshot::layout::ALL.len() - 1,
-        "every file of the layout but snapshot.json"
+        m365audit::snapshot::layout::ALL.len() - 2,
+        "every file of the layout but snapshot.json and exchange/authorizationTests.json"
     );
     let served = fake.stats();
     assert_eq!(meta["request_count"], served["requests"]);
@@ -793,4 +794,103 @@ fn secret_files_other_users_can_read_get_a_warning() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `--verify-mailbox` asks Exchange (here fake-graph, which answers from its own tenant
+/// model: scope groups by their members, management scopes by an attribute no export holds)
+/// about every app with app-only mailbox access; VERIFY-001 finds the model agreeing
+/// wherever it can decide, and says why where it cannot. A mailbox Exchange does not know
+/// stops the run naming it.
+#[test]
+fn verify_mailbox_exports_exchange_answers_the_model_agrees_with() {
+    let tmp = TempDir::new("collect-verify");
+    let fake = Fake::start(&["--apps", "200"]);
+    let out = tmp.path().join("verified");
+    let addresses = [
+        "mailbox00001@synthetic7.onmicrosoft.com",
+        "mailbox00003@synthetic7.onmicrosoft.com",
+    ];
+    let o = collect(
+        &fake,
+        &out,
+        &[
+            "--verify-mailbox",
+            addresses[0],
+            "--verify-mailbox",
+            addresses[1],
+        ],
+    );
+    assert_ok(&o, "collect --verify-mailbox");
+    let read = |file: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(file)).expect(file)).expect(file)
+    };
+    let rows = read("exchange/authorizationTests.json");
+    let rows = rows.as_array().expect("rows");
+    for address in addresses {
+        assert!(
+            rows.iter().any(|r| r["Mailbox"] == address),
+            "{address} tested"
+        );
+    }
+    let count = |pred: &dyn Fn(&Value) -> bool| rows.iter().filter(|r| pred(r)).count();
+    assert!(
+        count(&|r| r["AccessCheckResult"] == "Denied") > 0,
+        "a policy denies"
+    );
+    assert!(
+        count(&|r| r["AccessCheckResult"] == "Granted") > 0,
+        "a policy grants"
+    );
+    assert!(count(&|r| r["InScope"].is_boolean()) > 0, "RBAC answers");
+    let groups = read("groups.json");
+    for g in groups.as_array().expect("groups") {
+        let members = g["members"].as_array().expect("members exported");
+        assert_eq!(Some(members.len() as u64), g["memberCount"].as_u64(), "{g}");
+    }
+    let report = Scan::new(&out)
+        .as_of("2026-06-01")
+        .format("json")
+        .args(["--rule", "VERIFY-001", "--include-passed"])
+        .run()
+        .json();
+    let outcomes = |o: &str| {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["outcome"] == o)
+            .count()
+    };
+    assert_eq!(outcomes("fail"), 0, "{report:#}");
+    // Two addresses per tested app, every one decided except where a recipient filter is.
+    assert!(
+        outcomes("pass") > 0 && outcomes("not_evaluated") > 0,
+        "{report:#}"
+    );
+    assert!(
+        report.to_string().contains("recipient filter"),
+        "says why a pair is not decided"
+    );
+
+    let unknown = tmp.path().join("unknown");
+    let o = collect(
+        &fake,
+        &unknown,
+        &["--verify-mailbox", "nobody@synthetic7.onmicrosoft.com"],
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 3, "{err}");
+    assert!(
+        err.contains("nobody@synthetic7.onmicrosoft.com") && err.contains("--verify-mailbox"),
+        "{err}"
+    );
+    assert!(!unknown.exists(), "a partial snapshot was left");
+    // Without --exchange there is no Exchange to ask.
+    let mut a = args(
+        "collect",
+        &fake,
+        &["--verify-mailbox", addresses[0], "-o", "unused"],
+    );
+    a.retain(|x| x != "--exchange");
+    assert_eq!(code(&m365audit(&a, Some(SECRET))), 2);
 }

@@ -420,6 +420,13 @@ impl Fake {
                 }
                 None => not_found(id),
             },
+            ["groups", id, "members"] => match self.group_by_id.get(*id) {
+                Some(&i) => {
+                    let members = &t.group_members[i];
+                    listing(members.len(), &|k| project(&members[k], select.as_deref()))
+                }
+                None => not_found(id),
+            },
             ["groups", id, "members", "$count"] => {
                 if headers.get("consistencylevel").map(String::as_str) != Some("eventual") {
                     return bad(
@@ -558,6 +565,120 @@ impl Fake {
         Reply::json(200, &json!({"responses": responses}))
     }
 
+    /// The mailbox an Exchange parameter names (address, name or object id), by index.
+    fn mailbox(&self, key: &str) -> Option<usize> {
+        self.tenant.exchange.cas_mailboxes.iter().position(|m| {
+            [
+                "PrimarySmtpAddress",
+                "Identity",
+                "Name",
+                "ExternalDirectoryObjectId",
+            ]
+            .iter()
+            .any(|k| m[*k].as_str().is_some_and(|v| v.eq_ignore_ascii_case(key)))
+        })
+    }
+
+    /// Whether the mailbox is a member of the group with this object id.
+    fn in_group(&self, group_id: &str, mailbox: usize) -> bool {
+        let id = &self.tenant.exchange.cas_mailboxes[mailbox]["ExternalDirectoryObjectId"];
+        self.group_by_id
+            .get(group_id)
+            .is_some_and(|&g| self.tenant.group_members[g].iter().any(|m| &m["id"] == id))
+    }
+
+    /// Test-ServicePrincipalAuthorization and Test-ApplicationAccessPolicy, answered from
+    /// the synthetic tenant: scope groups by their members, the synthetic management scopes
+    /// (`CustomAttribute1 -eq 'scopeN'`) by an attribute only the fake knows.
+    fn exchange_test(&self, cmdlet: &str, params: &Value) -> Result<Vec<Value>, String> {
+        let ex = &self.tenant.exchange;
+        let text = |k: &str| params[k].as_str().unwrap_or_default().to_string();
+        let not_found = |what: &str| {
+            format!(
+                "The operation couldn't be performed because object '{what}' couldn't be found."
+            )
+        };
+        if cmdlet == "Test-ApplicationAccessPolicy" {
+            let (address, app_id) = (text("Identity"), text("AppId").to_ascii_lowercase());
+            let mailbox = self.mailbox(&address).ok_or_else(|| not_found(&address))?;
+            let covers = |p: &Value| {
+                let raw = p["ScopeIdentityRaw"].as_str().unwrap_or_default();
+                let group = raw.rsplit_once(';').map(|(_, g)| g).unwrap_or_default();
+                self.in_group(group, mailbox)
+            };
+            let mine: Vec<&Value> = ex
+                .access_policies
+                .iter()
+                .filter(|p| {
+                    p["AppId"]
+                        .as_str()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(&app_id) || a == "*")
+                })
+                .collect();
+            let right = |p: &&&Value, r: &str| p["AccessRight"] == r;
+            let denied = mine
+                .iter()
+                .filter(|p| right(p, "DenyAccess"))
+                .any(|p| covers(p));
+            let restricts: Vec<&&Value> =
+                mine.iter().filter(|p| right(p, "RestrictAccess")).collect();
+            let granted = !denied && (restricts.is_empty() || restricts.iter().any(|p| covers(p)));
+            let m = &ex.cas_mailboxes[mailbox];
+            return Ok(vec![json!({
+                "AppId": app_id, "Mailbox": m["Name"], "MailboxId": m["ExternalDirectoryObjectId"],
+                "MailboxSid": format!("S-1-5-21-0-0-{mailbox}"),
+                "AccessCheckResult": if granted { "Granted" } else { "Denied" },
+            })]);
+        }
+        let (identity, resource) = (text("Identity"), text("Resource"));
+        let sp = ex
+            .service_principals
+            .iter()
+            .find(|sp| {
+                ["Identity", "AppId", "ObjectId", "Name", "DisplayName"]
+                    .iter()
+                    .any(|k| {
+                        sp[*k]
+                            .as_str()
+                            .is_some_and(|v| v.eq_ignore_ascii_case(&identity))
+                    })
+            })
+            .ok_or_else(|| not_found(&identity))?;
+        let mailbox = match resource.as_str() {
+            "" => None,
+            r => Some(self.mailbox(r).ok_or_else(|| not_found(r))?),
+        };
+        Ok(ex
+            .role_assignments
+            .iter()
+            .filter(|a| a["RoleAssignee"] == sp["ObjectId"] && a["Enabled"] != false)
+            .map(|a| {
+                let role = a["Role"].as_str().unwrap_or_default();
+                let scope = a["CustomResourceScope"].as_str();
+                let in_scope = match (mailbox, scope) {
+                    (None, _) => json!("Not Run"),
+                    (Some(_), None) => json!(true),
+                    (Some(m), Some(name)) => {
+                        let filter = ex
+                            .management_scopes
+                            .iter()
+                            .find(|s| s["Name"] == name)
+                            .and_then(|s| s["RecipientFilter"].as_str())
+                            .unwrap_or_default();
+                        json!(filter == format!("CustomAttribute1 -eq '{}'", m365audit_testkit::synth::custom_attribute1(m)))
+                    }
+                };
+                json!({
+                    "RoleName": role,
+                    "GrantedPermissions": role.trim_start_matches("Application "),
+                    "AllowedResourceScope": scope.unwrap_or("Organization"),
+                    "ScopeType": if scope.is_some() { "CustomRecipientScope" } else { "Organization" },
+                    "InScope": in_scope,
+                })
+            })
+            .collect())
+    }
+
     fn invoke_command(&self, req: &Request) -> Reply {
         let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
             return graph_error(400, "BadRequest", "invalid JSON body");
@@ -566,7 +687,16 @@ impl Fake {
             .as_str()
             .unwrap_or_default();
         let ex = &self.tenant.exchange;
+        let params = &body["CmdletInput"]["Parameters"];
+        let tested;
         let items: &[Value] = match name {
+            "Test-ServicePrincipalAuthorization" | "Test-ApplicationAccessPolicy" => {
+                tested = match self.exchange_test(name, params) {
+                    Ok(rows) => rows,
+                    Err(message) => return graph_error(404, "NotFound", &message),
+                };
+                &tested
+            }
             "Get-ApplicationAccessPolicy" => &ex.access_policies,
             "Get-ManagementRoleAssignment" => &ex.role_assignments,
             "Get-ManagementScope" => &ex.management_scopes,

@@ -54,6 +54,10 @@ pub struct SynthTenant {
     pub app_role_assignments: Vec<Value>,
     pub oauth2_permission_grants: Vec<Value>,
     pub groups: Vec<Value>,
+    /// The direct members of each of `groups` (users with a mailbox), in the same order:
+    /// served as `/groups/{id}/members`, and what the fake's Exchange tests answer from. Not
+    /// in `groups.json` (a plain Graph listing has no members).
+    pub group_members: Vec<Vec<Value>>,
     pub exchange: SynthExchange,
     /// `policies/defaultAppManagementPolicy.json` (one object).
     pub default_app_management_policy: Value,
@@ -503,6 +507,8 @@ impl SynthTenant {
             .unwrap_or_default();
         let (sign_in_activities, credential_sign_in_activities) =
             sign_in_reports(&applications, &service_principals, now);
+        let mut groups = groups;
+        let group_members = members(&mut groups, &exchange.cas_mailboxes);
         SynthTenant {
             tenant_id,
             domain,
@@ -511,6 +517,7 @@ impl SynthTenant {
             app_role_assignments,
             oauth2_permission_grants,
             groups,
+            group_members,
             exchange,
             default_app_management_policy,
             app_management_policies,
@@ -704,6 +711,38 @@ fn exchange(
         "EwsAllowedAppIDs": ews_allowed.join(","), "EwsApplicationAccessPolicy": null,
     });
     (groups, ex)
+}
+
+/// Each group's members: `memberCount` consecutive mailboxes from a start that differs per
+/// group (the count is lowered to the mailboxes there are). No random stream, so the rest of
+/// the tenant is as before.
+fn members(groups: &mut [Value], mailboxes: &[Value]) -> Vec<Vec<Value>> {
+    groups
+        .iter_mut()
+        .enumerate()
+        .map(|(i, g)| {
+            let n = (g["memberCount"].as_u64().unwrap_or(0) as usize).min(mailboxes.len());
+            g["memberCount"] = json!(n);
+            (0..n)
+                .map(|k| {
+                    let m = &mailboxes[(i * 13 + k) % mailboxes.len()];
+                    json!({
+                        "@odata.type": "#microsoft.graph.user",
+                        "id": m["ExternalDirectoryObjectId"],
+                        "mail": m["PrimarySmtpAddress"],
+                        "userPrincipalName": m["PrimarySmtpAddress"],
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The `CustomAttribute1` of the `index`th mailbox, which the synthetic management scopes
+/// filter on (`CustomAttribute1 -eq 'scopeN'`). Get-CASMailbox does not show it, so no
+/// export holds it: only the fake's Exchange tests know it.
+pub fn custom_attribute1(index: usize) -> String {
+    format!("scope{}", index % 4)
 }
 
 fn policy(rng: &mut Rng, tenant_id: &str, app_id: &str, group: &Value, right: &str) -> Value {

@@ -28,6 +28,7 @@ pub mod permission_match;
 pub mod permissions;
 pub mod public_client_fallback;
 pub mod rbac_with_entra_grant;
+pub mod reach_disagrees_with_exchange;
 pub mod redirect_uri_case;
 pub mod redirect_uri_scheme;
 pub mod redirect_uri_wildcard;

@@ -69,6 +69,10 @@ pub fn build(raw: &ExchangeSnapshot, groups_part: &Part<RawGroup>) -> Exchange {
         .and_then(|c| c.first())
         .map(organization_config);
 
+    let authorization_tests = raw
+        .authorization_tests
+        .items()
+        .map(crate::model::exchange::verify::AuthorizationTests::new);
     Exchange {
         access_policies,
         role_assignments,
@@ -77,6 +81,7 @@ pub fn build(raw: &ExchangeSnapshot, groups_part: &Part<RawGroup>) -> Exchange {
         cas_mailboxes,
         organization,
         groups,
+        authorization_tests,
     }
 }
 
@@ -91,6 +96,17 @@ fn group(g: &RawGroup) -> Group {
         member_count: g
             .member_count
             .or_else(|| g.members.as_ref().map(|m| m.len() as u64)),
+        members: g.members.as_ref().map(|list| {
+            list.iter()
+                .map(|m| Member {
+                    odata_type: m.get(|m| &m.odata_type).map(String::from),
+                    id: m.get(|m| &m.id).map(norm),
+                    mail: m.get(|m| &m.mail).map(String::from),
+                    upn: m.get(|m| &m.user_principal_name).map(String::from),
+                })
+                .collect()
+        }),
+        listed_count: g.member_count,
         mail_nickname: g.mail_nickname.clone(),
         proxy_addresses: g.proxy_addresses.clone().unwrap_or_default(),
     }

@@ -252,19 +252,31 @@ pub async fn groups(
     api: &Api<'_>,
     v1: &str,
     policies: &[Value],
+    assignments: &[Value],
+    with_members: bool,
 ) -> Result<Vec<Value>, CollectError> {
     let mut ids: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
+    let mut add = |id: &str| {
+        let id = id.trim().to_ascii_lowercase();
+        if super::is_guid(&id) && seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    };
     for p in policies {
         let raw = p["ScopeIdentityRaw"]
             .as_str()
             .or_else(|| p["Identity"].as_str())
             .unwrap_or_default();
         if let Some((_, id)) = raw.rsplit_once(';') {
-            let id = id.trim().to_ascii_lowercase();
-            if id.len() == 36 && seen.insert(id.clone()) {
-                ids.push(id);
-            }
+            add(id);
+        }
+    }
+    // RBAC for Applications assignments scoped to a group name it by id or by name; by name
+    // they are found by the model in groups.json only if a policy scopes to them too.
+    for a in assignments {
+        if let Some(id) = a["RecipientGroupScope"].as_str() {
+            add(id);
         }
     }
     let mut requests: Vec<(String, Vec<(&str, &str)>)> = Vec::new();
@@ -298,8 +310,32 @@ pub async fn groups(
         }
         groups.push(group);
     }
+    if with_members {
+        // Each group's direct members, all pages: $expand=members would stop at 20.
+        let lists = groups.iter().map(|g| {
+            let id = g["id"].as_str().unwrap_or_default().to_string();
+            async move {
+                api.list(
+                    "group members",
+                    "GET",
+                    &format!("{v1}/groups/{id}/members?$select={MEMBER_SELECT}&$top=999"),
+                    None,
+                )
+                .await
+            }
+        });
+        let lists = futures_util::future::try_join_all(lists).await?;
+        for (group, members) in groups.iter_mut().zip(lists) {
+            if let Some(obj) = group.as_object_mut() {
+                obj.insert("members".into(), Value::Array(members));
+            }
+        }
+    }
     Ok(groups)
 }
+
+/// What a group member needs for the model to match it with a mailbox.
+const MEMBER_SELECT: &str = "id,mail,userPrincipalName";
 
 /// A batch answer's items and nextLink; `url` is the inner request's, relative to `v1`. The
 /// nextLink is checked like any other ([`Api::follow`]): a batch answer is no more trusted

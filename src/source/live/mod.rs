@@ -50,10 +50,22 @@ pub struct CollectOptions {
     pub policies: bool,
     /// Read the sign-in activity reports (beta; AuditLog.Read.All, Entra ID P1/P2).
     pub usage: bool,
+    /// With `exchange`: test these mailboxes against every app with mailbox access.
+    pub verify: Option<Verify>,
     pub concurrency: usize,
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub progress: bool,
+}
+
+/// What `--verify-mailbox` asks Exchange.
+#[derive(Debug, Clone)]
+pub struct Verify {
+    /// The addresses to test.
+    pub mailboxes: Vec<String>,
+    /// App roles that reach mail, as `(resource appId, role id)` lowercase: the apps holding
+    /// one are tested.
+    pub mail_roles: std::collections::HashSet<(String, String)>,
 }
 
 /// A finished collection, not yet on disk.
@@ -153,7 +165,19 @@ async fn collect_async(
             .find(|(f, _)| *f == layout::ACCESS_POLICIES)
             .map(|(_, v)| v.as_slice())
             .unwrap_or_default();
-        let groups = graph::groups(&graph_api, &v1, policies).await?;
+        let assignments = files
+            .iter()
+            .find(|(f, _)| *f == layout::ROLE_ASSIGNMENTS)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        let groups = graph::groups(
+            &graph_api,
+            &v1,
+            policies,
+            assignments,
+            opts.verify.is_some(),
+        )
+        .await?;
         Ok::<_, CollectError>(Some((files, groups)))
     };
     let policy_part = async {
@@ -170,9 +194,29 @@ async fn collect_async(
             .await
             .map(Some)
     };
-    let result = tokio::try_join!(graph_part, exchange_part, policy_part, usage_part);
+    let collected = async {
+        let (g, exchange, policies, usage) =
+            tokio::try_join!(graph_part, exchange_part, policy_part, usage_part)?;
+        // Which apps to test needs both Graph's grants and Exchange's assignments: after both.
+        let tests = match (&opts.verify, &exchange) {
+            (Some(verify), Some((exchange_files, _))) => Some(
+                exchange::test_reach(
+                    &exchange_api,
+                    exchange_url,
+                    &opts.tenant,
+                    verify,
+                    &g,
+                    exchange_files,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok::<_, CollectError>((g, exchange, policies, usage, tests))
+    }
+    .await;
     http.progress.finish();
-    let (g, exchange, policies, usage) = result?;
+    let (g, exchange, policies, usage, tests) = collected?;
 
     let mut files: Vec<(&'static str, Vec<Value>)> = vec![
         (layout::APPLICATIONS, g.applications),
@@ -183,6 +227,9 @@ async fn collect_async(
     if let Some((exchange_files, groups)) = exchange {
         files.push((layout::GROUPS, groups));
         files.extend(exchange_files);
+    }
+    if let Some(tests) = tests {
+        files.push((layout::AUTHORIZATION_TESTS, tests));
     }
     if let Some((default, app_policies)) = policies {
         files.push((layout::DEFAULT_APP_MANAGEMENT_POLICY, vec![default]));
