@@ -26,14 +26,19 @@ pub const STREAM_BATCH: usize = APPS_PER_TASK;
 /// Built apps are kept only if a tenant-level check reads them
 /// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): for a large
 /// tenant they are most of the memory.
-pub fn evaluate_stream(
+///
+/// `summarize` sees every app once, a batch at a time (in parallel), before the batch is
+/// dropped: what a caller needs of all apps (the HTML overview's counts) without keeping
+/// them. Its results are in file order, the unregistered service principals' last.
+pub fn evaluate_stream<S: Send>(
     rules: &RuleSet,
     snapshot: &Snapshot,
     batches: Receiver<Vec<RawApplication>>,
     source: usize,
     opts: &EvalOptions,
     catalog: &Catalog,
-) -> StreamedScan {
+    summarize: impl Fn(&[App]) -> S + Sync,
+) -> StreamedScan<S> {
     let run = Run {
         rules,
         source,
@@ -48,7 +53,7 @@ pub fn evaluate_stream(
         &builder.exchange,
         &builder.policies,
     );
-    let mut done: Vec<Batch> = batches
+    let mut done: Vec<Batch<S>> = batches
         .into_iter()
         .enumerate()
         .par_bridge()
@@ -57,8 +62,10 @@ pub fn evaluate_stream(
             drop(raw);
             let evaluation = scope.apps_here(&apps);
             let app_ids = apps.iter().filter_map(|a| a.app_id.clone()).collect();
+            let summary = summarize(&apps);
             Batch {
                 index,
+                summary,
                 count: apps.len(),
                 apps: if keep_apps { apps } else { Vec::new() },
                 app_ids,
@@ -72,7 +79,9 @@ pub fn evaluate_stream(
     let mut apps = Vec::with_capacity(done.iter().map(|b| b.apps.len()).sum());
     let mut registered = HashSet::with_capacity(registered_count);
     let mut parts = Vec::with_capacity(done.len());
+    let mut summaries = Vec::with_capacity(done.len() + 1);
     for batch in done {
+        summaries.push(batch.summary);
         apps.extend(batch.apps);
         registered.extend(batch.app_ids);
         parts.push(batch.evaluation);
@@ -89,6 +98,7 @@ pub fn evaluate_stream(
     // The service principals without an app registration, then the tenant-level rules.
     let enterprise = tenant.apps.len() - kept;
     result.append(scope.apps(&tenant.apps[kept..]));
+    summaries.push(summarize(&tenant.apps[kept..]));
     // Without kept registrations the tenant's apps are its unregistered service principals
     // only, which tenant checks may read whatever `reads_apps` says.
     scope.tenant(&tenant, &mut result);
@@ -96,12 +106,14 @@ pub fn evaluate_stream(
         apps: registered_count + enterprise,
         info: tenant.info,
         evaluation: result,
+        summaries,
     }
 }
 
 /// One batch of a stream, built and evaluated.
-struct Batch {
+struct Batch<S> {
     index: usize,
+    summary: S,
     count: usize,
     /// Empty unless apps are kept.
     apps: Vec<App>,
@@ -111,9 +123,11 @@ struct Batch {
 
 /// What [`evaluate_stream`] gives: the tenant's facts and app count, and the findings.
 #[derive(Debug)]
-pub struct StreamedScan {
+pub struct StreamedScan<S> {
     pub info: TenantInfo,
     /// App registrations and the service principals evaluated with them.
     pub apps: usize,
     pub evaluation: Evaluation,
+    /// What `summarize` gave, batch by batch.
+    pub summaries: Vec<S>,
 }

@@ -224,26 +224,29 @@ fn read_source(path: &Path, catalog: &Catalog, as_of: DateTime<Utc>) -> Scanned 
 
 /// `scan` of one source: read, normalized and evaluated. An export folder's applications are
 /// built and evaluated while `applications.json` is still being parsed.
-fn scan_source(
+fn scan_source<S: Send>(
     path: &Path,
     catalog: &Catalog,
     rules: &RuleSet,
     index: usize,
     opts: &EvalOptions,
-) -> (SourceSummary, Option<Evaluation>) {
+    summarize: impl Fn(&[crate::model::App]) -> S + Sync,
+) -> (SourceSummary, Option<Evaluation>, Vec<S>) {
     if !path.is_dir() {
         let scanned = read_source(path, catalog, opts.as_of);
+        let mut summaries = Vec::new();
         let evaluation = scanned.tenant.as_ref().map(|tenant| {
             let mut laps = timings::Laps::start();
             let evaluation = crate::engine::evaluate(rules, tenant, index, opts, catalog);
+            summaries.push(summarize(&tenant.apps));
             laps.lap("rules");
             evaluation
         });
-        return (scanned.summary, evaluation);
+        return (scanned.summary, evaluation, summaries);
     }
     let mut laps = timings::Laps::start();
     let loaded = source::load_streaming(path, STREAM_BATCH, |snapshot, batches| {
-        evaluate_stream(rules, snapshot, batches, index, opts, catalog)
+        evaluate_stream(rules, snapshot, batches, index, opts, catalog, &summarize)
     });
     laps.lap("load, model and rules (streamed)");
     match loaded {
@@ -255,9 +258,9 @@ fn scan_source(
                 opts.as_of,
                 loaded.warnings,
             );
-            (summary, Some(scanned.evaluation))
+            (summary, Some(scanned.evaluation), scanned.summaries)
         }
-        Err(e) => (unreadable(path, e), None),
+        Err(e) => (unreadable(path, e), None, Vec::new()),
     }
 }
 

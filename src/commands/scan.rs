@@ -12,7 +12,19 @@ use crate::config::Config;
 use crate::engine::waiver::{self, WaiverState};
 use crate::engine::{EvalOptions, Evaluation};
 use crate::model::Catalog;
+use crate::report::overview::Overview;
 use crate::report::{self, Format, Report, folder};
+
+/// The formats written to the reports folder.
+fn report_formats(args: &ScanArgs, config: &Config) -> Vec<Format> {
+    if !args.report_format.is_empty() {
+        args.report_format.clone()
+    } else if !config.reports.formats.is_empty() {
+        config.reports.formats.clone()
+    } else {
+        vec![Format::Json, Format::Csv]
+    }
+}
 
 pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     // Read the baseline first: a bad one is a usage error, before any collection.
@@ -83,10 +95,29 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         .chain(source_paths.iter().map(|p| p.as_path()))
         .collect();
 
+    // The HTML report opens with pictures of every app: counted as the apps are read.
+    let folder_formats = report_formats(&args, &config);
+    let wants_overview = args.format == Format::Html
+        || (args.report_dir.is_some() || config.reports.dir.is_some())
+            && folder_formats.contains(&Format::Html);
+    let mut overview = wants_overview.then(|| Overview::new(opts.as_of));
     let mut sources = Vec::with_capacity(paths.len());
     let mut evaluation = Evaluation::default();
     for (index, path) in paths.iter().enumerate() {
-        let (summary, result) = scan_source(path, &catalog, &rules, index, &opts);
+        let (summary, result, counts) = scan_source(path, &catalog, &rules, index, &opts, |apps| {
+            wants_overview.then(|| {
+                let mut counts = Overview::new(opts.as_of);
+                for app in apps {
+                    counts.add(app, &catalog);
+                }
+                counts
+            })
+        });
+        if let Some(overview) = &mut overview {
+            for part in counts.into_iter().flatten() {
+                overview.merge(part);
+            }
+        }
         if let Some(result) = result {
             // One source (the usual case) moves its findings: copying a large scan's
             // findings would briefly hold them twice.
@@ -128,6 +159,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         report.compare(path.display().to_string(), prior);
     }
     report.waivers = waivers;
+    report.overview = overview;
     laps.lap("report");
 
     // The reports folder: compared with the previous run there unless --baseline is given.
@@ -182,13 +214,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     laps.lap("write");
 
     if let Some(dir) = &report_dir {
-        let formats = if !args.report_format.is_empty() {
-            args.report_format.clone()
-        } else if !config.reports.formats.is_empty() {
-            config.reports.formats.clone()
-        } else {
-            vec![Format::Json, Format::Csv]
-        };
+        let formats = folder_formats;
         let keep = args.keep.or(config.reports.keep).map(|k| k as usize);
         let written = folder::write(&report, dir, &tenant_folder, &formats, keep).map_err(|e| {
             CommandError::Runtime(format!(

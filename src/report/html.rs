@@ -22,6 +22,9 @@ h1{font-size:1.4rem}.meta{color:#57606a}
 .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:.6rem 1rem;min-width:7rem}
 .card b{display:block;font-size:1.5rem}
+.overview figure{margin:1rem 0;overflow-x:auto}.overview figcaption{color:#57606a;margin-bottom:.3rem}
+.overview svg{font-size:13px;font-family:inherit;max-width:100%;height:auto}
+.overview h2,.plan h2{font-size:1.15rem}
 .filters{display:flex;gap:.8rem;flex-wrap:wrap;margin:1rem 0;align-items:center}
 details.finding{border:1px solid #d0d7de;border-radius:6px;margin:.35rem 0;padding:.4rem .8rem}
 details.finding summary{cursor:pointer}
@@ -141,6 +144,21 @@ fn page(report: &Report, shown: &[&Finding]) -> Markup {
                     p {
                         "Against " code { (Text(&c.baseline)) } ": " (c.new) " new, "
                         (c.unchanged) " unchanged, " (c.resolved.len()) " resolved."
+                    }
+                }
+                @if let Some(o) = &report.overview {
+                    section.overview #overview {
+                        h2 { "Overview" }
+                        figure #reach-map {
+                            figcaption {
+                                "Mailbox reach: " (o.placed()) " placement(s) of apps that reach mail, by how far and how; an app reaching mail two ways is in two rows"
+                            }
+                            (o.reach_map())
+                        }
+                        figure #expiry-timeline {
+                            figcaption { "Credential expiry: live credentials by the month they expire in, expired ones at the left" }
+                            (o.timeline())
+                        }
                     }
                 }
                 div.filters {

@@ -14,6 +14,7 @@ mod json_v1;
 mod junit;
 mod markdown;
 mod order;
+pub mod overview;
 mod sarif;
 mod summary;
 mod table;
@@ -66,6 +67,8 @@ pub struct Report<'a> {
     pub changes: Option<baseline::Changes>,
     /// What became of each configured waiver.
     pub waivers: Vec<crate::engine::waiver::WaiverStatus>,
+    /// The counts behind the HTML report's pictures, when it is written.
+    pub overview: Option<overview::Overview>,
 }
 
 impl<'a> Report<'a> {
@@ -93,6 +96,7 @@ impl<'a> Report<'a> {
             includes_passed,
             changes: None,
             waivers: Vec::new(),
+            overview: None,
         }
     }
 

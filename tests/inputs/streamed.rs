@@ -31,7 +31,7 @@ fn assert_same(dir: &Path, mailboxes: &[&str]) {
     let expected = evaluate(&rules, &tenant, 0, &opts, &catalog);
 
     let (streamed, scan) = load_streaming(dir, STREAM_BATCH, |snapshot, batches| {
-        evaluate_stream(&rules, snapshot, batches, 0, &opts, &catalog)
+        evaluate_stream(&rules, snapshot, batches, 0, &opts, &catalog, |_| ())
     })
     .expect("loads streamed");
     let what = format!("{} with mailboxes {mailboxes:?}", dir.display());

@@ -127,7 +127,15 @@ pub fn export_file(data: &[u8]) {
         let opts = options();
         let whole = source::load(&export);
         let streamed = source::load_streaming(&export, STREAM_BATCH, |snapshot, batches| {
-            evaluate_stream(&shared.rules, snapshot, batches, 0, &opts, &shared.catalog)
+            evaluate_stream(
+                &shared.rules,
+                snapshot,
+                batches,
+                0,
+                &opts,
+                &shared.catalog,
+                |_| (),
+            )
         });
         match (whole, streamed) {
             (Ok(whole), Ok((streamed, scan))) => {
