@@ -112,8 +112,10 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// What `scan` and `plan` read and evaluate: the sources, the configuration, the audit date
+/// and the rules.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct EvalArgs {
     /// Export directories or JSON files to scan (default: [scan] sources of m365audit.toml)
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
@@ -121,6 +123,30 @@ pub struct ScanArgs {
     /// Configuration file (default: ./m365audit.toml when present; `m365audit init` writes one)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Audit date: YYYY-MM-DD (midnight UTC) or an RFC 3339 instant. The only clock rules
+    /// use, so a report can be reproduced. Default: today (UTC)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<DateTime<Utc>>,
+
+    /// Also load the rule files (*.toml) under DIR; repeatable
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
+
+    /// Evaluate only these rules (ids, comma-separated or repeated)
+    #[arg(long = "rule", value_name = "ID", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// An integration mailbox or service account (address); repeatable. EXO-004 checks its
+    /// protocols; EXO-002 checks that ApplicationImpersonation covered it
+    #[arg(long = "mailbox", value_name = "ADDRESS")]
+    pub mailboxes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
 
     /// Collect this tenant live first (id or domain) and scan it with the SOURCEs; needs
     /// --client-id and a credential (see `m365audit collect --help`)
@@ -161,27 +187,9 @@ pub struct ScanArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Audit date: YYYY-MM-DD (midnight UTC) or an RFC 3339 instant. The only clock rules
-    /// use, so a report can be reproduced. Default: today (UTC)
-    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
-    pub as_of: Option<DateTime<Utc>>,
-
-    /// Also load the rule files (*.toml) under DIR; repeatable
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rule_dirs: Vec<PathBuf>,
-
-    /// Evaluate only these rules (ids, comma-separated or repeated)
-    #[arg(long = "rule", value_name = "ID", value_delimiter = ',')]
-    pub only: Vec<String>,
-
     /// Include passing results in the report (always counted in the summary)
     #[arg(long)]
     pub include_passed: bool,
-
-    /// An integration mailbox or service account (address); repeatable. EXO-004 checks its
-    /// protocols; EXO-002 checks that ApplicationImpersonation covered it
-    #[arg(long = "mailbox", value_name = "ADDRESS")]
-    pub mailboxes: Vec<String>,
 
     /// Exit 1 when a failing finding is at or above this severity
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]

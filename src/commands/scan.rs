@@ -1,17 +1,13 @@
 //! `m365audit scan`.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::{CommandError, collect, exit, load_rules, scan_source, today, write_atomically};
-use crate::checks::ScanInputs;
+use super::{CommandError, collect, exit, scan_source, write_atomically};
 use crate::cli::{ColorChoice, ScanArgs};
-use crate::config::Config;
-use crate::engine::waiver::{self, WaiverState};
-use crate::engine::{EvalOptions, Evaluation};
-use crate::model::Catalog;
+use crate::engine::Evaluation;
 use crate::report::{self, Format, Report, folder};
 
 pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
@@ -20,48 +16,21 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         Some(path) => Some(crate::report::baseline::load(path).map_err(CommandError::Input)?),
         None => None,
     };
-    let config =
-        Config::find(args.config.as_deref()).map_err(|e| CommandError::Input(e.to_string()))?;
-    // Paths in a config file are relative to the file's folder.
-    let base = config
-        .path
-        .as_deref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
-    let rule_dirs: Vec<PathBuf> = args
-        .rule_dirs
-        .iter()
-        .cloned()
-        .chain(config.scan.rules.iter().map(|d| base.join(d)))
-        .collect();
-    let mut rules = load_rules(&rule_dirs)?;
-    config
-        .apply(&mut rules)
-        .map_err(|e| CommandError::Input(e.to_string()))?;
-    if !args.only.is_empty() {
-        rules.retain_ids(&args.only).map_err(CommandError::Input)?;
-    }
-    let mailboxes = if args.mailboxes.is_empty() {
-        config.scan.mailboxes.clone()
-    } else {
-        args.mailboxes.clone()
-    };
-    let fail_on = args.fail_on.or(config.scan.fail_on);
-    let fail_on_new = args.fail_on_new.or(config.scan.fail_on_new);
-    let opts = EvalOptions {
-        as_of: args.as_of.unwrap_or_else(today),
-        keep_passed: args.include_passed,
-        inputs: ScanInputs {
-            integration_mailboxes: mailboxes,
-        },
-    };
+    let setup = super::Setup::load(&args.eval, args.include_passed)?;
+    let fail_on = args.fail_on.or(setup.config.scan.fail_on);
+    let fail_on_new = args.fail_on_new.or(setup.config.scan.fail_on_new);
     if args.all_tenants {
-        return super::tenants::run(&args, &config, &base);
+        return super::tenants::run(&args, &setup.config, &setup.base);
     }
-    let configured: Vec<PathBuf> = config.scan.sources.iter().map(|s| base.join(s)).collect();
-    let source_paths: &[PathBuf] = if args.sources.is_empty() && args.tenant.is_none() {
+    let super::Setup {
+        config,
+        base,
+        catalog,
+        rules,
+        opts,
+    } = &setup;
+    let configured = setup.configured_sources();
+    let source_paths: &[PathBuf] = if args.eval.sources.is_empty() && args.tenant.is_none() {
         if configured.is_empty() {
             return Err(CommandError::Input(
                 "no SOURCE: name an export folder or file, use --tenant, or set [scan] sources in m365audit.toml".into(),
@@ -69,7 +38,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         }
         &configured
     } else {
-        &args.sources
+        &args.eval.sources
     };
 
     // `--tenant`: collect first, then scan the snapshot with the other sources.
@@ -86,7 +55,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let mut sources = Vec::with_capacity(paths.len());
     let mut evaluation = Evaluation::default();
     for (index, path) in paths.iter().enumerate() {
-        let (summary, result) = scan_source(path, &catalog, &rules, index, &opts);
+        let (summary, result) = scan_source(path, catalog, rules, index, opts);
         if let Some(result) = result {
             // One source (the usual case) moves its findings: copying a large scan's
             // findings would briefly hold them twice.
@@ -99,24 +68,11 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         passed,
     } = evaluation;
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
-    let waivers = waiver::apply(&config.waivers, &mut findings, &rules, opts.as_of);
-    for w in &waivers {
-        if w.state != WaiverState::Applied {
-            let at = config
-                .path
-                .as_ref()
-                .map(|p| {
-                    let (l, c) = w.waiver.position.unwrap_or((0, 0));
-                    format!("{}:{l}:{c}: ", p.display())
-                })
-                .unwrap_or_default();
-            eprintln!("warning: {at}{}", w.describe());
-        }
-    }
+    let waivers = setup.apply_waivers(&mut findings);
 
     let mut laps = super::timings::Laps::start();
     let mut report = Report::new(
-        &rules,
+        rules,
         sources,
         findings,
         passed,
