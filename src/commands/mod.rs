@@ -5,6 +5,7 @@ mod collect;
 mod diff;
 mod explain;
 mod inspect;
+mod plan;
 mod reach;
 mod rules;
 pub use rules::run_examples;
@@ -77,6 +78,7 @@ impl CommandError {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(*args),
+        Command::Plan(args) => plan::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Checklist(args) => checklist::run(args),
         Command::Diff(args) => diff::run(args),
