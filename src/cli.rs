@@ -53,6 +53,10 @@ pub enum Command {
         after_help = EXIT_CODES
     )]
     Scan(Box<ScanArgs>),
+    /// A ranked action plan: one row per app with failing findings, riskiest first, with the
+    /// steps (and commands) that fix it
+    #[command(long_about = PLAN_ABOUT, after_help = EXIT_CODES)]
+    Plan(PlanArgs),
     /// Read a tenant live (Microsoft Graph, optionally Exchange Online) into an export folder
     #[command(long_about = COLLECT_ABOUT, after_help = EXIT_CODES)]
     Collect(CollectArgs),
@@ -112,8 +116,10 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// What `scan` and `plan` read and evaluate: the sources, the configuration, the audit date
+/// and the rules.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct EvalArgs {
     /// Export directories or JSON files to scan (default: [scan] sources of m365audit.toml)
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
@@ -121,6 +127,30 @@ pub struct ScanArgs {
     /// Configuration file (default: ./m365audit.toml when present; `m365audit init` writes one)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Audit date: YYYY-MM-DD (midnight UTC) or an RFC 3339 instant. The only clock rules
+    /// use, so a report can be reproduced. Default: today (UTC)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<DateTime<Utc>>,
+
+    /// Also load the rule files (*.toml) under DIR; repeatable
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
+
+    /// Evaluate only these rules (ids, comma-separated or repeated)
+    #[arg(long = "rule", value_name = "ID", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// An integration mailbox or service account (address); repeatable. EXO-004 checks its
+    /// protocols; EXO-002 checks that ApplicationImpersonation covered it
+    #[arg(long = "mailbox", value_name = "ADDRESS")]
+    pub mailboxes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
 
     /// Collect this tenant live first (id or domain) and scan it with the SOURCEs; needs
     /// --client-id and a credential (see `m365audit collect --help`)
@@ -161,27 +191,9 @@ pub struct ScanArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Audit date: YYYY-MM-DD (midnight UTC) or an RFC 3339 instant. The only clock rules
-    /// use, so a report can be reproduced. Default: today (UTC)
-    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
-    pub as_of: Option<DateTime<Utc>>,
-
-    /// Also load the rule files (*.toml) under DIR; repeatable
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rule_dirs: Vec<PathBuf>,
-
-    /// Evaluate only these rules (ids, comma-separated or repeated)
-    #[arg(long = "rule", value_name = "ID", value_delimiter = ',')]
-    pub only: Vec<String>,
-
     /// Include passing results in the report (always counted in the summary)
     #[arg(long)]
     pub include_passed: bool,
-
-    /// An integration mailbox or service account (address); repeatable. EXO-004 checks its
-    /// protocols; EXO-002 checks that ApplicationImpersonation covered it
-    #[arg(long = "mailbox", value_name = "ADDRESS")]
-    pub mailboxes: Vec<String>,
 
     /// Exit 1 when a failing finding is at or above this severity
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
@@ -231,6 +243,48 @@ pub struct ScanArgs {
     /// Colour in the table: auto (when writing to a terminal and NO_COLOR is unset)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+const PLAN_ABOUT: &str = "\
+A ranked action plan. Scans the SOURCEs as `scan` does (the same configuration, rules, waivers \
+and --as-of) and gives each app with failing findings one row, riskiest first, with the steps \
+that fix it in the order to take them: remove (unused apps), contain reach, credentials, \
+consent and owner, hygiene. Each step names the rules it closes and, where one exists, the \
+PowerShell or Graph command with the app's ids filled in (from the rule files' [plan] tables).
+
+The score adds integer points, and every row shows which:
+  reach       all mailboxes 40 (so does a tenant-takeover permission: the app can grant
+              itself any), all but some 35, delegated consent for all users 30, unknown 25,
+              scoped 15, delegated consent by some users 10
+  power       write, send or full access 20, read 10
+  credential  live client secret 15, live certificate 5; +5 if one is 365 days old or more
+  owner       another organization: publisher not verified 15, verified 5; unknown 10;
+              this tenant or Microsoft 0
+  unused      USAGE-001 found the app unused 15 (removing it is the cheapest fix)
+  findings    critical 10, high 6, medium 3, low 1; at most 20
+Equal scores put an unused app first and Microsoft's apps last.
+
+Waived findings count for nothing. Findings about the tenant, and about Exchange objects or \
+mailboxes that name no app of the scan, make one row per tenant, scored by their findings \
+alone. Findings that could not be evaluated are not failures: each row counts them, so a \
+partial plan says so.";
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = crate::report::plan::PlanFormat::Table)]
+    pub format: crate::report::plan::PlanFormat,
+
+    /// Write the plan to FILE (atomically) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Show only the first N rows (the summary still counts every app)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,8 @@
 //!
 //! The data runs one way: files or live APIs ([`source`]) give raw Microsoft objects
 //! ([`snapshot`]), normalized into a tenant ([`model`]), which the rules ([`engine`], running
-//! the kinds in [`checks`]) turn into [`finding`]s, which [`report`] writes.
+//! the kinds in [`checks`]) turn into [`finding`]s, which [`report`] writes; [`plan`] ranks
+//! the apps with failing findings into an action plan.
 //!
 //! The modules sit in layers, and a module imports only from layers below its own (the test
 //! `tests/cli/layout.rs` reads this diagram and holds the code to it; modules on one line do not
@@ -19,6 +20,7 @@
 //! cli                                    the command line's definition (clap)
 //! config                                 m365audit.toml, parsed into engine and report options
 //! report                                 one writer per format, checklists, the reports folder
+//! plan                                   the action plan: apps ranked by a risk score, with steps
 //! pipeline, profile                      the streamed scan of a folder; vendor checklists
 //! engine                                 rule files, evaluation, waivers
 //! checks                                 the check API, every check kind, Rego
@@ -43,6 +45,7 @@ pub mod engine;
 pub mod finding;
 pub mod model;
 pub mod pipeline;
+pub mod plan;
 pub mod profile;
 pub mod report;
 pub mod snapshot;

@@ -315,6 +315,23 @@ fn overview_pictures_count_what_reach_and_the_rules_count() {
     assert!(expired > 0);
     assert_eq!(expired, expired_findings);
 
+    // The overview's plan rows are the plan command's first rows.
+    let out = common::m365audit([
+        "plan",
+        "examples/demo-tenant",
+        "--format",
+        "json",
+        "--as-of",
+        common::AS_OF,
+    ]);
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    let rows = plan["rows"].as_array().expect("rows");
+    let shown = data_numbers(&html, "plan-row", "data-score");
+    assert_eq!(shown.len(), rows.len().min(5));
+    for ((_, score), row) in shown.iter().zip(rows) {
+        assert_eq!(Some(*score as u64), row["score"].as_u64());
+    }
+
     let markdown = Scan::new("examples/demo-tenant").format("markdown").run();
     assert!(!String::from_utf8_lossy(&markdown.stdout).contains("<svg"));
 }

@@ -44,6 +44,23 @@ pub fn run(args: ExplainArgs) -> Result<u8, CommandError> {
     ] {
         text += &format!("\n{heading}\n{}", wrap(body, 96, "  "));
     }
+    let step = rule.plan_step();
+    text += &format!(
+        "\nAction plan step (order {}{})\n{}",
+        step.order,
+        if rule.plan.is_none() {
+            ", from the title: the rule file has no [plan]"
+        } else {
+            ""
+        },
+        wrap(&step.step, 96, "  ")
+    );
+    if let Some(command) = &step.command {
+        text += &format!("  command: {command}\n");
+    }
+    for (target, command) in &step.command_for {
+        text += &format!("  command for {}: {command}\n", target.as_str());
+    }
     if !rule.docs.references.is_empty() {
         text += "\nReferences\n";
         for r in &rule.docs.references {

@@ -5,6 +5,7 @@ mod collect;
 mod diff;
 mod explain;
 mod inspect;
+mod plan;
 mod reach;
 mod rules;
 pub use rules::run_examples;
@@ -17,9 +18,13 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveTime, Utc};
 
-use crate::cli::{Cli, Command, RulesCommand};
+use crate::checks::ScanInputs;
+use crate::cli::{Cli, Command, EvalArgs, RulesCommand};
+use crate::config::Config;
 use crate::diagnostics::Diagnostic;
+use crate::engine::waiver::{self, WaiverState, WaiverStatus};
 use crate::engine::{EvalOptions, Evaluation, RuleSet};
+use crate::finding::Finding;
 use crate::model::{self, Catalog, Tenant, TenantInfo};
 use crate::pipeline::{STREAM_BATCH, evaluate_stream};
 use crate::report::{SourceSummary, defused};
@@ -73,6 +78,7 @@ impl CommandError {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(*args),
+        Command::Plan(args) => plan::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Checklist(args) => checklist::run(args),
         Command::Diff(args) => diff::run(args),
@@ -132,6 +138,96 @@ fn today() -> DateTime<Utc> {
 
 fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet, CommandError> {
     RuleSet::load(dirs).map_err(CommandError::Rules)
+}
+
+/// What `scan` and `plan` make of their shared options ([`EvalArgs`]): the configuration, the
+/// rules it adjusts, and the evaluation options.
+struct Setup {
+    config: Config,
+    /// The folder the configuration's paths are relative to.
+    base: std::path::PathBuf,
+    catalog: Catalog,
+    rules: RuleSet,
+    opts: EvalOptions,
+}
+
+impl Setup {
+    /// Reads the configuration and the rules; options on the command line win over the
+    /// configuration's.
+    fn load(args: &EvalArgs, keep_passed: bool) -> Result<Setup, CommandError> {
+        let config =
+            Config::find(args.config.as_deref()).map_err(|e| CommandError::Input(e.to_string()))?;
+        let base = config
+            .path
+            .as_deref()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
+        let rule_dirs: Vec<std::path::PathBuf> = args
+            .rule_dirs
+            .iter()
+            .cloned()
+            .chain(config.scan.rules.iter().map(|d| base.join(d)))
+            .collect();
+        let mut rules = load_rules(&rule_dirs)?;
+        config
+            .apply(&mut rules)
+            .map_err(|e| CommandError::Input(e.to_string()))?;
+        if !args.only.is_empty() {
+            rules.retain_ids(&args.only).map_err(CommandError::Input)?;
+        }
+        let mailboxes = if args.mailboxes.is_empty() {
+            config.scan.mailboxes.clone()
+        } else {
+            args.mailboxes.clone()
+        };
+        let opts = EvalOptions {
+            as_of: args.as_of.unwrap_or_else(today),
+            keep_passed,
+            inputs: ScanInputs {
+                integration_mailboxes: mailboxes,
+            },
+        };
+        Ok(Setup {
+            config,
+            base,
+            catalog,
+            rules,
+            opts,
+        })
+    }
+
+    /// `[scan] sources` of the configuration, relative to its folder.
+    fn configured_sources(&self) -> Vec<std::path::PathBuf> {
+        self.config
+            .scan
+            .sources
+            .iter()
+            .map(|s| self.base.join(s))
+            .collect()
+    }
+
+    /// Applies the configured waivers to `findings`; a waiver that expired or matches nothing
+    /// is a warning on standard error, with its place in the configuration file.
+    fn apply_waivers(&self, findings: &mut [Finding]) -> Vec<WaiverStatus> {
+        let config = &self.config;
+        let waivers = waiver::apply(&config.waivers, findings, &self.rules, self.opts.as_of);
+        for w in &waivers {
+            if w.state != WaiverState::Applied {
+                let at = config
+                    .path
+                    .as_ref()
+                    .map(|p| {
+                        let (l, c) = w.waiver.position.unwrap_or((0, 0));
+                        format!("{}:{l}:{c}: ", p.display())
+                    })
+                    .unwrap_or_default();
+                eprintln!("warning: {at}{}", w.describe());
+            }
+        }
+        waivers
+    }
 }
 
 /// Writes to `path` through a temporary file in the same directory and a rename, so a crash
@@ -233,15 +329,13 @@ fn scan_source<S: Send>(
     summarize: impl Fn(&[crate::model::App]) -> S + Sync,
 ) -> (SourceSummary, Option<Evaluation>, Vec<S>) {
     if !path.is_dir() {
-        let scanned = read_source(path, catalog, opts.as_of);
-        let mut summaries = Vec::new();
-        let evaluation = scanned.tenant.as_ref().map(|tenant| {
-            let mut laps = timings::Laps::start();
-            let evaluation = crate::engine::evaluate(rules, tenant, index, opts, catalog);
-            summaries.push(summarize(&tenant.apps));
-            laps.lap("rules");
-            evaluation
-        });
+        let (scanned, evaluation) = scan_whole(path, catalog, rules, index, opts);
+        let summaries = scanned
+            .tenant
+            .as_ref()
+            .map(|tenant| summarize(&tenant.apps))
+            .into_iter()
+            .collect();
         return (scanned.summary, evaluation, summaries);
     }
     let mut laps = timings::Laps::start();
@@ -262,6 +356,25 @@ fn scan_source<S: Send>(
         }
         Err(e) => (unreadable(path, e), None, Vec::new()),
     }
+}
+
+/// One source read whole, normalized and evaluated, keeping the tenant (the streamed scan of
+/// a folder lets each batch of apps go once it is evaluated).
+fn scan_whole(
+    path: &Path,
+    catalog: &Catalog,
+    rules: &RuleSet,
+    index: usize,
+    opts: &EvalOptions,
+) -> (Scanned, Option<Evaluation>) {
+    let scanned = read_source(path, catalog, opts.as_of);
+    let evaluation = scanned.tenant.as_ref().map(|tenant| {
+        let mut laps = timings::Laps::start();
+        let evaluation = crate::engine::evaluate(rules, tenant, index, opts, catalog);
+        laps.lap("rules");
+        evaluation
+    });
+    (scanned, evaluation)
 }
 
 /// The summary of a source that could not be read at all; the error is printed.

@@ -1,17 +1,15 @@
 //! `m365audit scan`.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::{CommandError, collect, exit, load_rules, scan_source, today, write_atomically};
-use crate::checks::ScanInputs;
+use super::{CommandError, collect, exit, scan_source, write_atomically};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config::Config;
-use crate::engine::waiver::{self, WaiverState};
-use crate::engine::{EvalOptions, Evaluation};
-use crate::model::Catalog;
+use crate::engine::Evaluation;
+use crate::plan::Facts;
 use crate::report::overview::Overview;
 use crate::report::{self, Format, Report, folder};
 
@@ -32,48 +30,21 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         Some(path) => Some(crate::report::baseline::load(path).map_err(CommandError::Input)?),
         None => None,
     };
-    let config =
-        Config::find(args.config.as_deref()).map_err(|e| CommandError::Input(e.to_string()))?;
-    // Paths in a config file are relative to the file's folder.
-    let base = config
-        .path
-        .as_deref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let catalog = Catalog::builtin().map_err(|e| CommandError::Runtime(e.to_string()))?;
-    let rule_dirs: Vec<PathBuf> = args
-        .rule_dirs
-        .iter()
-        .cloned()
-        .chain(config.scan.rules.iter().map(|d| base.join(d)))
-        .collect();
-    let mut rules = load_rules(&rule_dirs)?;
-    config
-        .apply(&mut rules)
-        .map_err(|e| CommandError::Input(e.to_string()))?;
-    if !args.only.is_empty() {
-        rules.retain_ids(&args.only).map_err(CommandError::Input)?;
-    }
-    let mailboxes = if args.mailboxes.is_empty() {
-        config.scan.mailboxes.clone()
-    } else {
-        args.mailboxes.clone()
-    };
-    let fail_on = args.fail_on.or(config.scan.fail_on);
-    let fail_on_new = args.fail_on_new.or(config.scan.fail_on_new);
-    let opts = EvalOptions {
-        as_of: args.as_of.unwrap_or_else(today),
-        keep_passed: args.include_passed,
-        inputs: ScanInputs {
-            integration_mailboxes: mailboxes,
-        },
-    };
+    let setup = super::Setup::load(&args.eval, args.include_passed)?;
+    let fail_on = args.fail_on.or(setup.config.scan.fail_on);
+    let fail_on_new = args.fail_on_new.or(setup.config.scan.fail_on_new);
     if args.all_tenants {
-        return super::tenants::run(&args, &config, &base);
+        return super::tenants::run(&args, &setup.config, &setup.base);
     }
-    let configured: Vec<PathBuf> = config.scan.sources.iter().map(|s| base.join(s)).collect();
-    let source_paths: &[PathBuf] = if args.sources.is_empty() && args.tenant.is_none() {
+    let super::Setup {
+        config,
+        base,
+        catalog,
+        rules,
+        opts,
+    } = &setup;
+    let configured = setup.configured_sources();
+    let source_paths: &[PathBuf] = if args.eval.sources.is_empty() && args.tenant.is_none() {
         if configured.is_empty() {
             return Err(CommandError::Input(
                 "no SOURCE: name an export folder or file, use --tenant, or set [scan] sources in m365audit.toml".into(),
@@ -81,7 +52,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         }
         &configured
     } else {
-        &args.sources
+        &args.eval.sources
     };
 
     // `--tenant`: collect first, then scan the snapshot with the other sources.
@@ -96,26 +67,30 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         .collect();
 
     // The HTML report opens with pictures of every app: counted as the apps are read.
-    let folder_formats = report_formats(&args, &config);
+    let folder_formats = report_formats(&args, config);
     let wants_overview = args.format == Format::Html
         || (args.report_dir.is_some() || config.reports.dir.is_some())
             && folder_formats.contains(&Format::Html);
-    let mut overview = wants_overview.then(|| Overview::new(opts.as_of));
+    let mut overview = wants_overview.then(|| (Overview::new(opts.as_of), Vec::new()));
     let mut sources = Vec::with_capacity(paths.len());
     let mut evaluation = Evaluation::default();
     for (index, path) in paths.iter().enumerate() {
-        let (summary, result, counts) = scan_source(path, &catalog, &rules, index, &opts, |apps| {
+        // Besides the counts, the facts of every app: the overview's first action plan rows.
+        let (summary, result, parts) = scan_source(path, catalog, rules, index, opts, |apps| {
             wants_overview.then(|| {
                 let mut counts = Overview::new(opts.as_of);
+                let mut facts = Vec::with_capacity(apps.len());
                 for app in apps {
-                    counts.add(app, &catalog);
+                    counts.add(app, catalog);
+                    facts.push(Facts::of(app, opts.as_of, catalog).in_source(index));
                 }
-                counts
+                (counts, facts)
             })
         });
-        if let Some(overview) = &mut overview {
-            for part in counts.into_iter().flatten() {
-                overview.merge(part);
+        if let Some((overview, all_facts)) = &mut overview {
+            for (counts, facts) in parts.into_iter().flatten() {
+                overview.merge(counts);
+                all_facts.extend(facts);
             }
         }
         if let Some(result) = result {
@@ -130,24 +105,17 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         passed,
     } = evaluation;
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
-    let waivers = waiver::apply(&config.waivers, &mut findings, &rules, opts.as_of);
-    for w in &waivers {
-        if w.state != WaiverState::Applied {
-            let at = config
-                .path
-                .as_ref()
-                .map(|p| {
-                    let (l, c) = w.waiver.position.unwrap_or((0, 0));
-                    format!("{}:{l}:{c}: ", p.display())
-                })
-                .unwrap_or_default();
-            eprintln!("warning: {at}{}", w.describe());
-        }
-    }
+    let waivers = setup.apply_waivers(&mut findings);
+    // The overview's plan is the `plan` command's, from the same findings and facts.
+    let overview = overview.map(|(mut counts, facts)| {
+        let tenants: Vec<Option<String>> = sources.iter().map(|s| s.tenant.clone()).collect();
+        counts.plan = Some(crate::plan::build(facts, &findings, rules, &tenants));
+        counts
+    });
 
     let mut laps = super::timings::Laps::start();
     let mut report = Report::new(
-        &rules,
+        rules,
         sources,
         findings,
         passed,

@@ -113,7 +113,7 @@ fn command(
         .arg(&t.name)
         .args(["--format", "json", "--color", "never", "-o"])
         .arg(out);
-    if let Some(d) = args.as_of {
+    if let Some(d) = args.eval.as_of {
         cmd.arg("--as-of").arg(crate::dates::rfc3339(d));
     }
     if let Some(s) = args.fail_on {
@@ -130,13 +130,13 @@ fn command(
         cmd.arg("--keep").arg(k.to_string());
     }
     // What selects and feeds the rules applies to every tenant alike.
-    for dir in &args.rule_dirs {
+    for dir in &args.eval.rule_dirs {
         cmd.arg("--rules").arg(dir);
     }
-    if !args.only.is_empty() {
-        cmd.arg("--rule").arg(args.only.join(","));
+    if !args.eval.only.is_empty() {
+        cmd.arg("--rule").arg(args.eval.only.join(","));
     }
-    for mailbox in &args.mailboxes {
+    for mailbox in &args.eval.mailboxes {
         cmd.arg("--mailbox").arg(mailbox);
     }
     if args.include_passed {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::rule::{Docs, Example, Origin, Rule};
+use super::rule::{CommandTarget, Docs, Example, Origin, PLACEHOLDERS, PlanStep, Rule};
 use crate::checks::{BuildContext, registry};
 use crate::diagnostics::{Diagnostic, line_column};
 use crate::finding::Severity;
@@ -173,6 +173,99 @@ struct RuleFile {
     docs: Docs,
     #[serde(default)]
     examples: Vec<ExampleFile>,
+    plan: Option<PlanFile>,
+}
+
+/// `[plan]`: the step `m365audit plan` lists for the rule's failing findings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    step: Spanned<String>,
+    #[serde(default = "fallback_order")]
+    order: u32,
+    command: Option<Spanned<String>>,
+    #[serde(default)]
+    command_for: CommandForFile,
+}
+
+fn fallback_order() -> u32 {
+    super::rule::FALLBACK_ORDER
+}
+
+/// `[plan.command_for]`: a command per kind of subject, tried before `command`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandForFile {
+    application: Option<Spanned<String>>,
+    application_certificate: Option<Spanned<String>>,
+    service_principal: Option<Spanned<String>>,
+    service_principal_certificate: Option<Spanned<String>>,
+    role_assignment: Option<Spanned<String>>,
+    access_policy: Option<Spanned<String>>,
+    mailbox: Option<Spanned<String>>,
+    tenant: Option<Spanned<String>>,
+}
+
+impl PlanFile {
+    /// The step, with every command's placeholders checked; an error names the span.
+    fn validate(self) -> Result<PlanStep, (std::ops::Range<usize>, String)> {
+        let step = self.step.get_ref().trim();
+        if step.is_empty() || step.contains('\n') {
+            return Err((
+                self.step.span(),
+                "[plan] step must be one line of text".into(),
+            ));
+        }
+        let check = |command: Spanned<String>| {
+            let span = command.span();
+            let text = command.into_inner();
+            match super::rule::placeholders(&text)
+                .into_iter()
+                .find(|(_, name)| !PLACEHOLDERS.iter().any(|(known, _)| known == name))
+            {
+                Some((_, name)) => Err((
+                    span,
+                    format!(
+                        "unknown placeholder {{{name}}} in a [plan] command; known: {}",
+                        PLACEHOLDERS
+                            .iter()
+                            .map(|(n, _)| format!("{{{n}}}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                )),
+                None => Ok(text),
+            }
+        };
+        let f = self.command_for;
+        let mut command_for = Vec::new();
+        for (target, command) in [
+            (CommandTarget::Application, f.application),
+            (
+                CommandTarget::ApplicationCertificate,
+                f.application_certificate,
+            ),
+            (CommandTarget::ServicePrincipal, f.service_principal),
+            (
+                CommandTarget::ServicePrincipalCertificate,
+                f.service_principal_certificate,
+            ),
+            (CommandTarget::RoleAssignment, f.role_assignment),
+            (CommandTarget::AccessPolicy, f.access_policy),
+            (CommandTarget::Mailbox, f.mailbox),
+            (CommandTarget::Tenant, f.tenant),
+        ] {
+            if let Some(command) = command {
+                command_for.push((target, check(command)?));
+            }
+        }
+        Ok(PlanStep {
+            step: step.to_string(),
+            order: self.order,
+            command: self.command.map(check).transpose()?,
+            command_for,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -226,6 +319,11 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, Diagno
     )))
     .map_err(|e| toml_err(e, &rule_id))?;
     validate_names(&file, &origin).map_err(|message| at(id_span, &rule_id, message))?;
+    let plan = file
+        .plan
+        .map(PlanFile::validate)
+        .transpose()
+        .map_err(|(span, message)| at(Some(span), &rule_id, message))?;
 
     let check_span = check.span();
     let DeValue::Table(mut check_table) = check.into_inner() else {
@@ -346,6 +444,7 @@ pub fn parse_rule(path: &str, origin: Origin, text: &str) -> Result<Rule, Diagno
         origin,
         position: id_position,
         examples,
+        plan,
     })
 }
 
@@ -491,6 +590,105 @@ remediation = "r"
             err.to_string().contains("unknown variant `severe`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_shipped_rule_has_a_plan_step() {
+        let set = RuleSet::load(&[]).unwrap();
+        let without: Vec<&str> = set
+            .rules
+            .iter()
+            .filter(|r| r.plan.is_none())
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(without.is_empty(), "rules without [plan]: {without:?}");
+    }
+
+    const PLAN: &str = r#"
+[plan]
+step = "Shorten the secret"
+order = 30
+command = "Remove-MgApplicationPassword -ApplicationId {object_id} -KeyId {key_id}"
+[plan.command_for]
+service_principal = "Remove-MgServicePrincipalPassword -ServicePrincipalId {sp_object_id} -KeyId {key_id}"
+"#;
+
+    #[test]
+    fn a_plan_table_is_read() {
+        let rule = parse(&format!("{GOOD}{PLAN}")).unwrap();
+        let plan = rule.plan.clone().unwrap();
+        assert_eq!(plan.step, "Shorten the secret");
+        assert_eq!(plan.order, 30);
+        assert_eq!(
+            plan.command_template(&[CommandTarget::ServicePrincipal]),
+            Some(
+                "Remove-MgServicePrincipalPassword -ServicePrincipalId {sp_object_id} -KeyId {key_id}"
+            )
+        );
+        assert_eq!(
+            plan.command_template(&[CommandTarget::Application]),
+            plan.command.as_deref()
+        );
+    }
+
+    #[test]
+    fn without_a_plan_table_the_step_is_the_title() {
+        let rule = parse(GOOD).unwrap();
+        assert!(rule.plan.is_none());
+        let step = rule.plan_step();
+        assert_eq!(step.step, "A test rule");
+        assert_eq!(step.order, crate::engine::rule::FALLBACK_ORDER);
+        assert_eq!(step.command, None);
+    }
+
+    #[test]
+    fn a_typo_in_the_plan_table_names_line_and_column() {
+        let err = parse(&format!("{GOOD}{}", PLAN.replace("order =", "ordre ="))).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("x/ORG-001.test-rule.toml:17:1: rule ORG-001: unknown field `ordre`"),
+            "{text}"
+        );
+        let err = parse(&format!(
+            "{GOOD}{}",
+            PLAN.replace("service_principal =", "sp =")
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `sp`"), "{err}");
+        assert_eq!(err.position.map(|p| p.0), Some(20), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_an_error() {
+        let err = parse(&format!(
+            "{GOOD}{}",
+            PLAN.replace("{key_id}\"\n[", "{keyid}\"\n[")
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown placeholder {keyid}"), "{text}");
+        assert_eq!(err.position.map(|p| p.0), Some(18), "{err}");
+        // Braces that are not a lower-case name are PowerShell's, left as written.
+        let rule = parse(&format!(
+            "{GOOD}{}",
+            PLAN.replace(
+                "{key_id}\"\n[",
+                "{key_id} | ForEach-Object { $_.Id } @{ A = 1 }\"\n["
+            )
+        ))
+        .unwrap();
+        assert!(rule.plan.is_some());
+    }
+
+    #[test]
+    fn placeholders_are_lower_case_names_in_braces() {
+        let found: Vec<&str> = crate::engine::rule::placeholders(
+            "Get-X -Id {app_id} | % { $_.Id } @{a=1} {Key} {sp_object_id}",
+        )
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+        assert_eq!(found, ["app_id", "sp_object_id"]);
     }
 
     #[test]

@@ -25,6 +25,7 @@ h1{font-size:1.4rem}.meta{color:#57606a}
 .overview figure{margin:1rem 0;overflow-x:auto}.overview figcaption{color:#57606a;margin-bottom:.3rem}
 .overview svg{font-size:13px;font-family:inherit;max-width:100%;height:auto}
 .overview h2,.plan h2{font-size:1.15rem}
+.plan table{border-collapse:collapse;width:100%}.plan td,.plan th{border-top:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}.plan ol{margin:0;padding-left:1.2rem}
 .filters{display:flex;gap:.8rem;flex-wrap:wrap;margin:1rem 0;align-items:center}
 details.finding{border:1px solid #d0d7de;border-radius:6px;margin:.35rem 0;padding:.4rem .8rem}
 details.finding summary{cursor:pointer}
@@ -159,6 +160,9 @@ fn page(report: &Report, shown: &[&Finding]) -> Markup {
                             figcaption { "Credential expiry: live credentials by the month they expire in, expired ones at the left" }
                             (o.timeline())
                         }
+                        @if let Some(plan) = &o.plan {
+                            (plan_rows(plan))
+                        }
                     }
                 }
                 div.filters {
@@ -190,6 +194,42 @@ fn page(report: &Report, shown: &[&Finding]) -> Markup {
                 (PreEscaped(FINDINGS))
                 // A constant of this file: no input reaches it.
                 script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    }
+}
+
+/// Rows of the action plan the overview shows.
+const PLAN_ROWS: usize = 5;
+
+/// The first rows of the action plan: what to do first, and why.
+fn plan_rows(plan: &crate::plan::Plan) -> Markup {
+    html! {
+        div.plan #plan {
+            h2 { "Do first" }
+            p.meta {
+                "The first " (plan.rows.len().min(PLAN_ROWS)) " of " (plan.rows.len())
+                " rows of the action plan (" code { "m365audit plan" } " lists them all, with commands), ranked by risk score."
+            }
+            table {
+                thead { tr { th { "#" } th { "App" } th { "Score" } th { "Why" } th { "First steps" } } }
+                tbody {
+                    @for row in plan.rows.iter().take(PLAN_ROWS) {
+                        tr.plan-row data-score=(row.score) {
+                            td { (row.rank) }
+                            td { b { (Text(row.name())) } }
+                            td { (row.score) }
+                            td { (Text(&crate::plan::compact(&row.factors))) }
+                            td {
+                                ol {
+                                    @for step in row.steps.iter().take(3) {
+                                        li { (Text(&step.text)) " (" (Text(&step.rule_ids.join(", "))) ")" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! This file holds the [`Report`] and the choice of writer. Around it: `summary` counts
 //! the findings and describes the sources, `order` sorts the findings, `text` makes
 //! input text safe to show; then one file per format, and the baseline comparison,
-//! checklists and reports folder.
+//! checklists, the action plan's writers and the reports folder.
 
 pub mod baseline;
 pub mod checklist;
@@ -15,6 +15,7 @@ mod junit;
 mod markdown;
 mod order;
 pub mod overview;
+pub mod plan;
 mod sarif;
 mod summary;
 mod table;

@@ -63,6 +63,8 @@ pub struct Overview {
     pub later: [usize; 2],
     /// Credentials without an end date.
     pub no_end: usize,
+    /// The action plan, whose first rows the overview shows.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 fn owner(kind: OrganizationKind) -> usize {
@@ -84,6 +86,7 @@ impl Overview {
             months: [[0; 2]; 12],
             later: [0; 2],
             no_end: 0,
+            plan: None,
         }
     }
 

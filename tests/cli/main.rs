@@ -9,6 +9,7 @@
 //! - `layout`: the repository root is the product; the module layers of `src/lib.rs`
 //! - `mailbox_reach`: `reach` and the SCOPE rules
 //! - `outputs`: the JSON schema, CSV, the table, completions and the manual page
+//! - `plan`: `plan`, the ranked action plan, in every format
 //! - `readme`: the README's generated sections
 //! - `report_dir`: `scan --report-dir`
 //! - `rule_fixtures`: each rule's pass and fail fixtures, snapshot-tested
@@ -26,6 +27,7 @@ mod formats;
 mod layout;
 mod mailbox_reach;
 mod outputs;
+mod plan;
 mod readme;
 mod report_dir;
 mod rule_fixtures;

@@ -1,5 +1,5 @@
 //! The README shows generated text: the rule table (from the rule files), the demo scan, the
-//! demo's mailbox reach and one go-live checklist.
+//! demo's mailbox reach and action plan, and one go-live checklist.
 //! This test fails when either is stale; `UPDATE_README=1 cargo test --test cli readme::`
 //! rewrites them.
 
@@ -50,7 +50,25 @@ fn readme_generated_sections_are_current() {
     ]);
     assert_eq!(code(&checklist), 1, "{}", stderr(&checklist));
 
+    let plan = m365audit([
+        "plan",
+        "examples/demo-tenant",
+        "--as-of",
+        "2026-11-22",
+        "--top",
+        "5",
+    ]);
+    assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+
     let expected = replace_section(&readme, "rules", &stdout(&rules));
+    let expected = replace_section(
+        &expected,
+        "plan",
+        &format!(
+            "```text\n$ m365audit plan examples/demo-tenant --as-of 2026-11-22 --top 5\n{}```\n",
+            stdout(&plan)
+        ),
+    );
     let expected = replace_section(
         &expected,
         "checklist",
