@@ -885,6 +885,25 @@ fn verify_mailbox_exports_exchange_answers_the_model_agrees_with() {
         "{err}"
     );
     assert!(!unknown.exists(), "a partial snapshot was left");
+    // An app whose Exchange role does not include the test cmdlets is told how to find one.
+    let forbidden = Fake::start(&[
+        "--apps",
+        "200",
+        "--forbid",
+        "Test-ServicePrincipalAuthorization",
+    ]);
+    let refused = tmp.path().join("refused");
+    let o = collect(&forbidden, &refused, &["--verify-mailbox", addresses[0]]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 3, "{err}");
+    for needed in [
+        "HTTP 403",
+        "Get-ManagementRole -Cmdlet Test-ServicePrincipalAuthorization",
+        "without --verify-mailbox",
+    ] {
+        assert!(err.contains(needed), "{needed} in {err}");
+    }
+    assert!(!refused.exists(), "a partial snapshot was left");
     // Without --exchange there is no Exchange to ask.
     let mut a = args(
         "collect",

@@ -79,7 +79,8 @@ pub struct Options {
     #[arg(long)]
     pub fail_path: Option<String>,
     /// Graph requests whose path contains this text are refused with 403
-    /// Authorization_RequestDenied, as for an app without the permission
+    /// Authorization_RequestDenied, as for an app without the permission; so are Exchange
+    /// cmdlets whose name contains it, as for an app without a role that can run them
     #[arg(long, value_name = "TEXT")]
     pub forbid: Option<String>,
     /// The fault for --fail-path requests

@@ -686,6 +686,15 @@ impl Fake {
         let name = body["CmdletInput"]["CmdletName"]
             .as_str()
             .unwrap_or_default();
+        if let Some(forbidden) = &self.config.forbid
+            && name.contains(forbidden.as_str())
+        {
+            return graph_error(
+                403,
+                "Forbidden",
+                &format!("The user isn't assigned to any management roles that include {name}."),
+            );
+        }
         let ex = &self.tenant.exchange;
         let params = &body["CmdletInput"]["Parameters"];
         let tested;

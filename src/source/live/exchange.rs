@@ -211,6 +211,10 @@ fn explain(cmdlet: &str, mut e: CollectError) -> CollectError {
     match &mut e {
         CollectError::Request { status, hint, .. } => {
             *hint = Some(match status {
+                401 | 403 if cmdlet.starts_with("Test-") => format!(
+                    "{cmdlet}: the app needs the Exchange.ManageAsApp application permission and an Exchange role that includes the cmdlet (Get-ManagementRole -Cmdlet {} lists them); or collect without --verify-mailbox",
+                    cmdlet.split_whitespace().next().unwrap_or(cmdlet)
+                ),
                 401 | 403 => format!(
                     "{cmdlet}: the app needs the Exchange.ManageAsApp application permission and an Exchange role that can run it (e.g. View-Only Configuration plus View-Only Recipients, or the Global Reader directory role)"
                 ),
