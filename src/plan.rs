@@ -484,7 +484,7 @@ pub struct Row {
     /// USAGE-001 found the app unused.
     pub unused: bool,
     pub factors: Vec<Factor>,
-    /// In the order to take them.
+    /// In the order to take them; empty past the rows [`build`] was asked steps for.
     pub steps: Vec<Step>,
     /// Failing findings (waived ones not counted).
     pub failing: usize,
@@ -565,29 +565,45 @@ enum Key {
 /// service principal, an access policy or a role assignment for it, included), else whose
 /// application or service principal object id it names; every other finding belongs to its
 /// source's tenant row.
+///
+/// Only the first `steps_for` rows (all with `None`) get their steps: ranking needs every
+/// row's score, but the steps, with their commands filled in, are most of the work and a
+/// caller showing the first rows of a large tenant's plan needs no more.
 pub fn build(
     facts: Vec<Facts>,
     findings: &[Finding],
     rules: &RuleSet,
     tenants: &[Option<String>],
+    steps_for: Option<usize>,
 ) -> Plan {
-    let mut by_id: HashMap<(usize, String), usize> = HashMap::new();
+    // Per source, each app's ids (lowercase) → its facts. The model's ids are lowercase
+    // already, so a finding's ids are looked up as they are: no string per finding.
+    let mut by_id: Vec<HashMap<String, usize>> = Vec::new();
     for (i, f) in facts.iter().enumerate() {
+        if by_id.len() <= f.source {
+            by_id.resize_with(f.source + 1, HashMap::new);
+        }
         for id in [&f.app_id, &f.object_id, &f.sp_object_id]
             .into_iter()
             .flatten()
         {
-            by_id
-                .entry((f.source, id.to_ascii_lowercase()))
-                .or_insert(i);
+            by_id[f.source].entry(id.to_ascii_lowercase()).or_insert(i);
         }
     }
     let key_of = |f: &Finding| {
         let s = &f.subject;
+        let ids = by_id.get(f.source);
         [&s.app_id, &s.object_id]
             .into_iter()
             .flatten()
-            .find_map(|id| by_id.get(&(f.source, id.to_ascii_lowercase())))
+            .find_map(|id| {
+                let ids = ids?;
+                if id.bytes().any(|b| b.is_ascii_uppercase()) {
+                    ids.get(&id.to_ascii_lowercase())
+                } else {
+                    ids.get(id.as_str())
+                }
+            })
             .map_or(Key::Tenant(f.source), |&i| Key::App(i))
     };
     let mut groups: std::collections::BTreeMap<Key, Group<'_>> = Default::default();
@@ -608,6 +624,8 @@ pub fn build(
         }
     }
     let mut facts: Vec<Option<Facts>> = facts.into_iter().map(Some).collect();
+    // Each row with its failing findings, for its steps once ranked.
+    let mut ranked: Vec<(Row, Vec<&Finding>)> = Vec::new();
     for (key, group) in groups {
         if group.failing.is_empty() {
             continue;
@@ -636,20 +654,20 @@ pub fn build(
                 )
             }
         };
-        let steps = steps(&group.failing, rules, target_facts(&target));
-        plan.rows.push(Row {
+        let row = Row {
             rank: 0,
             score: factors.iter().map(|f| f.points).sum(),
             unused: unused && matches!(target, Target::App(_)),
             target,
             factors,
-            steps,
+            steps: Vec::new(),
             failing: group.failing.len(),
             not_evaluated: group.not_evaluated,
             waived: group.waived,
-        });
+        };
+        ranked.push((row, group.failing));
     }
-    plan.rows.sort_by(|a, b| {
+    ranked.sort_by(|(a, _), (b, _)| {
         b.score
             .cmp(&a.score)
             .then(b.unused.cmp(&a.unused))
@@ -661,9 +679,17 @@ pub fn build(
                 id(a).cmp(&id(b))
             })
     });
-    for (i, row) in plan.rows.iter_mut().enumerate() {
-        row.rank = i + 1;
-    }
+    plan.rows = ranked
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mut row, failing))| {
+            row.rank = i + 1;
+            if steps_for.is_none_or(|n| i < n) {
+                row.steps = steps(&failing, rules, target_facts(&row.target));
+            }
+            row
+        })
+        .collect();
     plan
 }
 
@@ -1165,6 +1191,7 @@ mod tests {
             &findings,
             &rules,
             &[Some("contoso.onmicrosoft.com".into())],
+            None,
         );
         let names: Vec<&str> = plan.rows.iter().map(Row::name).collect();
         assert_eq!(names, ["unused", "scoped", "contoso.onmicrosoft.com"]);
@@ -1214,11 +1241,21 @@ mod tests {
             Outcome::Fail,
             serde_json::json!({"credential": "secret", "key_id": "k1; Remove-MgUser -UserId x"}),
         );
-        let plan = build(vec![app], &[f], &rules, &[]);
+        let plan = build(
+            vec![app.clone()],
+            std::slice::from_ref(&f),
+            &rules,
+            &[],
+            None,
+        );
         assert_eq!(
             plan.rows[0].steps[0].commands,
             ["Remove-MgApplicationPassword -ApplicationId app-object -KeyId <key id>"]
         );
+        // Asked for no steps, the row is ranked and scored all the same.
+        let ranked_only = build(vec![app], &[f], &rules, &[], Some(0));
+        assert!(ranked_only.rows[0].steps.is_empty());
+        assert_eq!(ranked_only.rows[0].score, plan.rows[0].score);
     }
 
     #[test]

@@ -49,12 +49,13 @@ pub fn run(args: PlanArgs) -> Result<u8, CommandError> {
     }
     let mut findings = evaluation.findings;
     setup.apply_waivers(&mut findings);
-    let plan = plan::build(facts, &findings, &setup.rules, &tenants);
+    let top = args.top.map(|n| n as usize);
+    let plan = plan::build(facts, &findings, &setup.rules, &tenants, top);
     let report = PlanReport {
         plan: &plan,
         sources: &sources,
         as_of: setup.opts.as_of,
-        top: args.top.map(|n| n as usize),
+        top,
     };
     match &args.output {
         Some(path) => write_atomically(path, |w| write(&report, args.format, w))?,

@@ -106,14 +106,20 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     } = evaluation;
     let failed_inputs: usize = sources.iter().map(|s| s.errors.len()).sum();
     let waivers = setup.apply_waivers(&mut findings);
+    let mut laps = super::timings::Laps::start();
     // The overview's plan is the `plan` command's, from the same findings and facts.
     let overview = overview.map(|(mut counts, facts)| {
         let tenants: Vec<Option<String>> = sources.iter().map(|s| s.tenant.clone()).collect();
-        counts.plan = Some(crate::plan::build(facts, &findings, rules, &tenants));
+        counts.plan = Some(crate::plan::build(
+            facts,
+            &findings,
+            rules,
+            &tenants,
+            Some(crate::report::overview::PLAN_ROWS),
+        ));
         counts
     });
-
-    let mut laps = super::timings::Laps::start();
+    laps.lap("action plan");
     let mut report = Report::new(
         rules,
         sources,

@@ -199,22 +199,19 @@ fn page(report: &Report, shown: &[&Finding]) -> Markup {
     }
 }
 
-/// Rows of the action plan the overview shows.
-const PLAN_ROWS: usize = 5;
-
 /// The first rows of the action plan: what to do first, and why.
 fn plan_rows(plan: &crate::plan::Plan) -> Markup {
     html! {
         div.plan #plan {
             h2 { "Do first" }
             p.meta {
-                "The first " (plan.rows.len().min(PLAN_ROWS)) " of " (plan.rows.len())
+                "The first " (plan.rows.len().min(super::overview::PLAN_ROWS)) " of " (plan.rows.len())
                 " rows of the action plan (" code { "m365audit plan" } " lists them all, with commands), ranked by risk score."
             }
             table {
                 thead { tr { th { "#" } th { "App" } th { "Score" } th { "Why" } th { "First steps" } } }
                 tbody {
-                    @for row in plan.rows.iter().take(PLAN_ROWS) {
+                    @for row in plan.rows.iter().take(super::overview::PLAN_ROWS) {
                         tr.plan-row data-score=(row.score) {
                             td { (row.rank) }
                             td { b { (Text(row.name())) } }

@@ -37,6 +37,9 @@ pub const KINDS: [(&str, &str); 2] = [
     ("certificate or key", "#2f855a"),
 ];
 
+/// Rows of the action plan the overview shows.
+pub const PLAN_ROWS: usize = 5;
+
 /// Names kept per reach map segment, for its tooltip.
 const NAMES: usize = 12;
 

@@ -106,7 +106,7 @@ pub fn write(report: &PlanReport, format: PlanFormat, out: &mut dyn Write) -> io
         PlanFormat::Table => table(report, out),
         PlanFormat::Markdown => markdown(report, out),
         PlanFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &document(report))?;
+            serde_json::to_writer_pretty(&mut *out, &Document(report))?;
             writeln!(out)
         }
         PlanFormat::Csv => csv(report, out),
@@ -399,31 +399,60 @@ fn row_json(row: &Row) -> Value {
     })
 }
 
-/// The JSON document.
-pub fn document(report: &PlanReport) -> Value {
-    let plan = report.plan;
-    json!({
-        "schema": SCHEMA,
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "as_of": crate::dates::rfc3339(report.as_of),
-        "sources": report.sources.iter().map(|s| json!({
-            "path": s.path,
-            "kind": s.kind,
-            "tenant": s.tenant,
-            "apps": s.apps,
-            "status": if s.errors.is_empty() { "ok" } else { "error" },
-        })).collect::<Vec<_>>(),
-        "summary": {
-            "apps": report.apps(),
-            "rows": plan.rows.len(),
-            "app_rows": plan.app_rows(),
-            "shown": report.shown().len(),
-            "failing": plan.failing,
-            "not_evaluated": plan.not_evaluated,
-            "waived": plan.waived,
-        },
-        "rows": report.shown().iter().map(row_json).collect::<Vec<_>>(),
-    })
+/// The JSON document. Its rows are made one at a time as they are written: a plan of a
+/// large tenant has a row per app, and the whole document as one value would hold them all
+/// again.
+struct Document<'a, 'r>(&'a PlanReport<'r>);
+
+impl serde::Serialize for Document<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let report = self.0;
+        let plan = report.plan;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("schema", SCHEMA)?;
+        map.serialize_entry("tool_version", env!("CARGO_PKG_VERSION"))?;
+        map.serialize_entry("as_of", &crate::dates::rfc3339(report.as_of))?;
+        map.serialize_entry(
+            "sources",
+            &report
+                .sources
+                .iter()
+                .map(|s| {
+                    json!({
+                        "path": s.path,
+                        "kind": s.kind,
+                        "tenant": s.tenant,
+                        "apps": s.apps,
+                        "status": if s.errors.is_empty() { "ok" } else { "error" },
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        map.serialize_entry(
+            "summary",
+            &json!({
+                "apps": report.apps(),
+                "rows": plan.rows.len(),
+                "app_rows": plan.app_rows(),
+                "shown": report.shown().len(),
+                "failing": plan.failing,
+                "not_evaluated": plan.not_evaluated,
+                "waived": plan.waived,
+            }),
+        )?;
+        map.serialize_entry("rows", &Rows(report.shown()))?;
+        map.end()
+    }
+}
+
+/// The rows, each made into JSON as it is written.
+struct Rows<'a>(&'a [Row]);
+
+impl serde::Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(row_json))
+    }
 }
 
 /// The factor columns of the CSV, in order.
