@@ -814,13 +814,14 @@ fn verify_mailbox_exports_exchange_answers_the_model_agrees_with() {
         &fake,
         &out,
         &[
+            "--usage",
             "--verify-mailbox",
             addresses[0],
             "--verify-mailbox",
             addresses[1],
         ],
     );
-    assert_ok(&o, "collect --verify-mailbox");
+    assert_ok(&o, "collect --usage --exchange --verify-mailbox");
     let read = |file: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(file)).expect(file)).expect(file)
     };
@@ -862,6 +863,14 @@ fn verify_mailbox_exports_exchange_answers_the_model_agrees_with() {
             .count()
     };
     assert_eq!(outcomes("fail"), 0, "{report:#}");
+    // What else the run collected is read too: the usage rules have their reports.
+    let usage = Scan::new(&out)
+        .as_of("2026-06-01")
+        .format("json")
+        .args(["--rule", "USAGE-001", "--rule", "USAGE-002"])
+        .run()
+        .json();
+    assert_eq!(usage["summary"]["not_evaluated"], 0, "{usage:#}");
     // Two addresses per tested app, every one decided except where a recipient filter is.
     assert!(
         outcomes("pass") > 0 && outcomes("not_evaluated") > 0,
