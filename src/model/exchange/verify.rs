@@ -179,9 +179,9 @@ impl AuthorizationTests {
 /// What the model knows about one app's Exchange scoping.
 pub struct AppScoping<'a> {
     pub app_id: &'a str,
-    /// The policies naming the app (or every app); `None` = not exported, with the reason.
+    /// The policies naming the app (or every app); `Err` says why they were not exported.
     pub policies: Result<Vec<&'a AccessPolicy>, String>,
-    /// The app's RBAC for Applications assignments; `None` = not exported, with the reason.
+    /// The app's RBAC for Applications assignments; `Err` says why they were not exported.
     pub assignments: Result<Vec<&'a RoleAssignment>, String>,
     /// Whether a role is an application role.
     pub is_application_role: &'a dyn Fn(&str) -> bool,
