@@ -119,7 +119,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         ));
         counts
     });
-    laps.lap("action plan");
+    if overview.is_some() {
+        laps.lap("action plan");
+    }
     let mut report = Report::new(
         rules,
         sources,

@@ -55,7 +55,13 @@ impl Check for EwsBlocked {
                     "ews_permissions": found.list.iter().map(|s| s.evidence()).collect::<Vec<_>>(),
                     "blocked_because": why,
                     "ews_enabled": cx.tenant.ews_enabled,
-                    "ews_allowed_app_ids": cx.tenant.ews_allowed_app_ids,
+                    // Whether the app is on the allow list and how long the list is, not the
+                    // list: a tenant's list can hold thousands of ids, and every EWS app's
+                    // finding would repeat them.
+                    "ews_allow_list": cx.tenant.ews_allowed_app_ids.as_ref().map(|ids| json!({
+                        "apps": ids.len(),
+                        "includes_this_app": app.app_id.as_ref().is_some_and(|id| ids.contains(id)),
+                    })),
                 })),
             ),
         }
