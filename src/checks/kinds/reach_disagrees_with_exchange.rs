@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::checks::registry::{self, Kind, Scope, Written};
 use crate::checks::{Check, Context, Outcomes, evidence};
-use crate::model::exchange::verify::{Answer, Comparison, Verification};
+use crate::model::exchange::verify::{AUTHORITIES, Answer, Comparison, Verification};
 use crate::model::{App, AppKind, Missing, Via};
 
 /// The `reach-disagrees-with-exchange` kind.
@@ -64,32 +64,18 @@ impl Check for ReachDisagreesWithExchange {
         }
         for v in &access.verified {
             let item = Some(v.mailbox.clone());
-            let sides = [
-                ("RBAC for Applications", &v.rbac),
-                ("Application Access Policies", &v.policy),
-            ];
-            let disagreeing: Vec<&str> = sides
-                .iter()
-                .filter(|(_, c)| c.as_ref().is_some_and(Comparison::disagrees))
-                .map(|(name, _)| *name)
-                .collect();
-            if !disagreeing.is_empty() {
+            let sides = || AUTHORITIES.iter().zip(v.comparisons());
+            if sides().any(|(_, c)| c.is_some_and(Comparison::disagrees)) {
                 out.fail(item, message(app, v), evidence(pair_evidence(v)));
                 continue;
             }
-            let undecided: Vec<String> = sides
-                .iter()
-                .filter_map(|(name, c)| {
-                    let c = c.as_ref()?;
-                    match (&c.exchange, &c.model) {
-                        (Answer::Unknown(why), _) => {
-                            Some(format!("{name}: Exchange's answer: {why}"))
-                        }
-                        (_, Answer::Unknown(why)) => {
-                            Some(format!("{name}: the model cannot decide: {why}"))
-                        }
-                        _ => None,
+            let undecided: Vec<String> = sides()
+                .filter_map(|((name, _, _), c)| match (&c?.exchange, &c?.model) {
+                    (Answer::Unknown(why), _) => Some(format!("{name}: Exchange's answer: {why}")),
+                    (_, Answer::Unknown(why)) => {
+                        Some(format!("{name}: the model cannot decide: {why}"))
                     }
+                    _ => None,
                 })
                 .collect();
             if undecided.is_empty() {
@@ -109,19 +95,11 @@ impl Check for ReachDisagreesWithExchange {
 /// "Exchange says … can reach …; the model says it cannot, because …".
 fn message(app: &App, v: &Verification) -> String {
     let mut parts = Vec::new();
-    for (name, c) in [
-        ("RBAC for Applications", &v.rbac),
-        ("Application Access Policies", &v.policy),
-    ] {
-        let Some(c) = c.as_ref().filter(|c| c.disagrees()) else {
+    for ((name, yes, no), c) in AUTHORITIES.iter().zip(v.comparisons()) {
+        let Some(c) = c.filter(|c| c.disagrees()) else {
             continue;
         };
-        let verb = |a: &Answer| match (name, a.decided()) {
-            ("RBAC for Applications", Some(true)) => "in scope",
-            ("RBAC for Applications", _) => "not in scope",
-            (_, Some(true)) => "granted",
-            _ => "denied",
-        };
+        let verb = |a: &Answer| if a.decided() == Some(true) { yes } else { no };
         parts.push(format!(
             "{name}: Exchange says {} ({}); the model says {} ({})",
             verb(&c.exchange),

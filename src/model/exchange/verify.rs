@@ -87,6 +87,20 @@ pub struct Verification {
     pub policy: Option<Comparison>,
 }
 
+/// The authorities a pair is tested for, as messages name them, with the words for their
+/// yes and no.
+pub const AUTHORITIES: [(&str, &str, &str); 2] = [
+    ("RBAC for Applications", "in scope", "not in scope"),
+    ("Application Access Policies", "granted", "denied"),
+];
+
+impl Verification {
+    /// Each authority's comparison, in [`AUTHORITIES`] order (`None`: not tested).
+    pub fn comparisons(&self) -> [Option<&Comparison>; 2] {
+        [self.rbac.as_ref(), self.policy.as_ref()]
+    }
+}
+
 /// A role row of Test-ServicePrincipalAuthorization.
 #[derive(Debug, Clone)]
 struct RoleTest {
@@ -108,7 +122,7 @@ struct Pair {
 /// `exchange/authorizationTests.json`, grouped by app and mailbox.
 #[derive(Debug, Default)]
 pub struct AuthorizationTests {
-    pairs: Vec<(String, Pair)>,
+    pairs: Vec<Pair>,
     by_app: HashMap<String, Vec<usize>>,
 }
 
@@ -122,13 +136,10 @@ impl AuthorizationTests {
             };
             let key = (norm(app), mailbox.trim().to_ascii_lowercase());
             let i = *index.entry(key.clone()).or_insert_with(|| {
-                tests.pairs.push((
-                    key.0.clone(),
-                    Pair {
-                        mailbox: mailbox.trim().to_string(),
-                        ..Pair::default()
-                    },
-                ));
+                tests.pairs.push(Pair {
+                    mailbox: mailbox.trim().to_string(),
+                    ..Pair::default()
+                });
                 tests
                     .by_app
                     .entry(key.0)
@@ -136,7 +147,7 @@ impl AuthorizationTests {
                     .push(tests.pairs.len() - 1);
                 tests.pairs.len() - 1
             });
-            let pair = &mut tests.pairs[i].1;
+            let pair = &mut tests.pairs[i];
             if row.role_name.is_some() || row.in_scope.is_some() {
                 let roles = pair.roles.get_or_insert_with(Vec::new);
                 // `RoleName` null without `InScope` says the app holds no role; a row with
@@ -172,7 +183,7 @@ impl AuthorizationTests {
             .get(app_id)
             .into_iter()
             .flatten()
-            .map(|&i| &self.pairs[i].1)
+            .map(|&i| &self.pairs[i])
     }
 }
 
