@@ -65,7 +65,7 @@ pub enum Command {
     Checklist(ChecklistArgs),
     /// Write a commented m365audit.toml (rules, severities, parameters, waivers)
     Init(InitArgs),
-    /// Compare two JSON reports: new, resolved and unchanged findings
+    /// Compare two reports (JSON v2 or v1, or JSON Lines): new, resolved and unchanged findings
     #[command(after_help = DIFF_EXIT)]
     Diff(DiffArgs),
     /// List the vendor profiles, or show one's steps
@@ -199,8 +199,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
 
-    /// An earlier JSON report: mark each failing or not-evaluated finding new or unchanged
-    /// (by fingerprint: rule, subject, item) and list the resolved ones
+    /// An earlier report (JSON v2 or v1, or JSON Lines): mark each finding that is not a pass
+    /// new or unchanged (by fingerprint: rule, subject, item) and list the resolved ones
     #[arg(long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
 
@@ -228,7 +228,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub tenant_concurrency: u16,
 
-    /// Formats written to --report-dir (comma-separated; default json,csv)
+    /// Formats written to --report-dir (comma-separated; default json,csv): findings.json,
+    /// findings.jsonl, findings.csv, ...
     #[arg(long, value_name = "FORMATS", value_enum, value_delimiter = ',')]
     pub report_format: Vec<Format>,
 
@@ -694,18 +695,19 @@ pub struct ProfileShowArgs {
 }
 
 const DIFF_EXIT: &str = "\
-Findings are matched by fingerprint (rule id + subject ids + item), never by message text, so a
-day count changing in a message is not a new finding. Reports written before fingerprints were
-added are compared by the same fields.
+Either report may be JSON v2 (scan --format json), JSON Lines (--format jsonl) or the older
+JSON v1 (--format json-v1). Findings are matched by fingerprint (rule id + subject ids + item),
+never by message text, so a day count changing in a message is not a new finding. Reports
+written before fingerprints were added are compared by the same fields.
 
 Exit codes:
   0  compared (whatever the differences, unless --fail-on-new)
   1  --fail-on-new: a new failing finding at or above the severity
-  2  a file is not an m365audit JSON report";
+  2  a file is not an m365audit report (the error names its line and column)";
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier report (scan --format json)
+    /// The earlier report (scan --format json, jsonl or json-v1)
     #[arg(value_name = "OLD.json")]
     pub old: PathBuf,
     /// The later report

@@ -27,9 +27,11 @@ pub const STREAM_BATCH: usize = APPS_PER_TASK;
 /// ([`TenantCheck::reads_apps`](crate::checks::TenantCheck::reads_apps)): for a large
 /// tenant they are most of the memory.
 ///
-/// `summarize` sees every app once, a batch at a time (in parallel), before the batch is
-/// dropped: what a caller needs of all apps (the HTML overview's counts) without keeping
-/// them. Its results are in file order, the unregistered service principals' last.
+/// `summarize` sees every app and finding once, a [`Part`] at a time (in parallel), before
+/// the batch is dropped: what a caller needs of all apps (the HTML overview's counts)
+/// without keeping them, or the findings written as they come (`--format jsonl`), which it
+/// may take. Its results are in file order, the last part's (the unregistered service
+/// principals and the tenant-level rules) last.
 pub fn evaluate_stream<S: Send>(
     rules: &RuleSet,
     snapshot: &Snapshot,
@@ -37,7 +39,7 @@ pub fn evaluate_stream<S: Send>(
     source: usize,
     opts: &EvalOptions,
     catalog: &Catalog,
-    summarize: impl Fn(&[App]) -> S + Sync,
+    summarize: impl Fn(Part<'_>) -> S + Sync,
 ) -> StreamedScan<S> {
     let run = Run {
         rules,
@@ -60,9 +62,14 @@ pub fn evaluate_stream<S: Send>(
         .map(|(index, raw)| {
             let apps: Vec<App> = raw.iter().map(|raw| builder.app(raw)).collect();
             drop(raw);
-            let evaluation = scope.apps_here(&apps);
+            let mut evaluation = scope.apps_here(&apps);
             let app_ids = apps.iter().filter_map(|a| a.app_id.clone()).collect();
-            let summary = summarize(&apps);
+            let summary = summarize(Part {
+                index,
+                apps: &apps,
+                info: &builder.info,
+                evaluation: &mut evaluation,
+            });
             Batch {
                 index,
                 summary,
@@ -97,17 +104,35 @@ pub fn evaluate_stream<S: Send>(
     );
     // The service principals without an app registration, then the tenant-level rules.
     let enterprise = tenant.apps.len() - kept;
-    result.append(scope.apps(&tenant.apps[kept..]));
-    summaries.push(summarize(&tenant.apps[kept..]));
+    let mut last = scope.apps(&tenant.apps[kept..]);
     // Without kept registrations the tenant's apps are its unregistered service principals
     // only, which tenant checks may read whatever `reads_apps` says.
-    scope.tenant(&tenant, &mut result);
+    scope.tenant(&tenant, &mut last);
+    summaries.push(summarize(Part {
+        index: summaries.len(),
+        apps: &tenant.apps[kept..],
+        info: &tenant.info,
+        evaluation: &mut last,
+    }));
+    result.append(last);
     StreamedScan {
         apps: registered_count + enterprise,
         info: tenant.info,
         evaluation: result,
         summaries,
     }
+}
+
+/// What `summarize` sees of a stream: a batch of apps and their findings, numbered from 0
+/// in file order; the last part is the service principals without an app registration and
+/// the tenant-level findings.
+pub struct Part<'a> {
+    pub index: usize,
+    pub apps: &'a [App],
+    pub info: &'a TenantInfo,
+    /// The part's findings: `summarize` may take them (they are then not in the result),
+    /// but must leave `passed`.
+    pub evaluation: &'a mut Evaluation,
 }
 
 /// One batch of a stream, built and evaluated.

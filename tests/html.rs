@@ -35,7 +35,7 @@ fn html_is_self_contained_escaped_and_counts_match_the_json() {
         .run()
         .json();
     let html = std::fs::read_to_string(html_report(&tmp, &["examples/demo-tenant"])).expect("html");
-    let findings = json["findings"].as_array().expect("findings");
+    let findings = common::findings(&json);
     assert_eq!(count(&html, "<details class=\"finding\""), findings.len());
     assert!(html.contains(&format!(
         "id=\"count-fail\" data-count=\"{}\"",
@@ -188,11 +188,7 @@ fn filters_work_in_headless_chromium() {
     let page = html_report(&tmp, &["examples/demo-tenant"]);
     let url = format!("file://{}", page.display());
     let profile = tmp.path().join("profile");
-    let findings: Vec<&Value> = json["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .collect();
+    let findings = common::findings(&json);
 
     let dom = dump_dom(&browser, &url, &profile);
     assert_eq!(visible(&dom), findings.len());

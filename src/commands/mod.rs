@@ -10,6 +10,7 @@ mod reach;
 mod rules;
 pub use rules::run_examples;
 mod scan;
+mod stream;
 mod tenants;
 mod timings;
 
@@ -26,7 +27,7 @@ use crate::engine::waiver::{self, WaiverState, WaiverStatus};
 use crate::engine::{EvalOptions, Evaluation, RuleSet};
 use crate::finding::Finding;
 use crate::model::{self, Catalog, Tenant, TenantInfo};
-use crate::pipeline::{STREAM_BATCH, evaluate_stream};
+use crate::pipeline::{Part, STREAM_BATCH, evaluate_stream};
 use crate::report::{SourceSummary, defused};
 use crate::source;
 use crate::temporaries;
@@ -211,9 +212,16 @@ impl Setup {
     /// Applies the configured waivers to `findings`; a waiver that expired or matches nothing
     /// is a warning on standard error, with its place in the configuration file.
     fn apply_waivers(&self, findings: &mut [Finding]) -> Vec<WaiverStatus> {
+        let waivers = waiver::apply(&self.config.waivers, findings, &self.rules, self.opts.as_of);
+        self.warn_waivers(&waivers);
+        waivers
+    }
+
+    /// A warning on standard error for each waiver that expired or matched nothing, with its
+    /// place in the configuration file.
+    fn warn_waivers(&self, waivers: &[WaiverStatus]) {
         let config = &self.config;
-        let waivers = waiver::apply(&config.waivers, findings, &self.rules, self.opts.as_of);
-        for w in &waivers {
+        for w in waivers {
             if w.state != WaiverState::Applied {
                 let at = config
                     .path
@@ -226,7 +234,6 @@ impl Setup {
                 eprintln!("warning: {at}{}", w.describe());
             }
         }
-        waivers
     }
 }
 
@@ -238,7 +245,7 @@ impl Setup {
 /// renaming over it would replace the device node with a plain file.
 fn write_atomically(
     path: &Path,
-    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    render: impl FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 ) -> Result<(), CommandError> {
     let failed =
         |e: std::io::Error| CommandError::Runtime(format!("{}: cannot write: {e}", path.display()));
@@ -326,16 +333,19 @@ fn scan_source<S: Send>(
     rules: &RuleSet,
     index: usize,
     opts: &EvalOptions,
-    summarize: impl Fn(&[crate::model::App]) -> S + Sync,
+    summarize: impl Fn(Part<'_>) -> S + Sync,
 ) -> (SourceSummary, Option<Evaluation>, Vec<S>) {
     if !path.is_dir() {
-        let (scanned, evaluation) = scan_whole(path, catalog, rules, index, opts);
-        let summaries = scanned
-            .tenant
-            .as_ref()
-            .map(|tenant| summarize(&tenant.apps))
-            .into_iter()
-            .collect();
+        let (scanned, mut evaluation) = scan_whole(path, catalog, rules, index, opts);
+        let summaries = match (&scanned.tenant, &mut evaluation) {
+            (Some(tenant), Some(evaluation)) => vec![summarize(Part {
+                index: 0,
+                apps: &tenant.apps,
+                info: &tenant.info,
+                evaluation,
+            })],
+            _ => Vec::new(),
+        };
         return (scanned.summary, evaluation, summaries);
     }
     let mut laps = timings::Laps::start();

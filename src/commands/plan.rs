@@ -34,8 +34,9 @@ pub fn run(args: PlanArgs) -> Result<u8, CommandError> {
             &setup.rules,
             index,
             &setup.opts,
-            |apps| {
-                apps.iter()
+            |part| {
+                part.apps
+                    .iter()
                     .map(|app| Facts::of(app, setup.opts.as_of, &setup.catalog).in_source(index))
                     .collect::<Vec<_>>()
             },

@@ -9,6 +9,7 @@ use super::{CommandError, collect, exit, scan_source, write_atomically};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::config::Config;
 use crate::engine::Evaluation;
+use crate::finding::Severity;
 use crate::plan::Facts;
 use crate::report::overview::Overview;
 use crate::report::{self, Format, Report, folder};
@@ -65,6 +66,33 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         .map(|l| l.dir.as_path())
         .chain(source_paths.iter().map(|p| p.as_path()))
         .collect();
+    if args.format == Format::JsonV1 {
+        eprintln!(
+            "warning: --format json-v1 is deprecated and will be removed in the next release: read `m365audit/findings/v2` (--format json) or JSON Lines (--format jsonl)"
+        );
+    }
+    let report_dir = args
+        .report_dir
+        .clone()
+        .or_else(|| config.reports.dir.as_ref().map(|d| base.join(d)));
+
+    // JSON Lines alone is written as the apps are evaluated, without holding the findings.
+    if args.format == Format::Jsonl && report_dir.is_none() {
+        let baseline = prior.zip(args.baseline.as_ref().map(|p| p.display().to_string()));
+        let streamed = super::stream::run(
+            &setup,
+            &paths,
+            baseline.map(|(prior, path)| (path, prior)),
+            args.output.as_deref(),
+        )?;
+        return Ok(conclude(
+            &args,
+            streamed.failed_inputs,
+            (fail_on, streamed.worst_failure),
+            (fail_on_new, streamed.worst_new_failure),
+            streamed.compared,
+        ));
+    }
 
     // The HTML report opens with pictures of every app: counted as the apps are read.
     let folder_formats = report_formats(&args, config);
@@ -76,11 +104,11 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let mut evaluation = Evaluation::default();
     for (index, path) in paths.iter().enumerate() {
         // Besides the counts, the facts of every app: the overview's first action plan rows.
-        let (summary, result, parts) = scan_source(path, catalog, rules, index, opts, |apps| {
+        let (summary, result, parts) = scan_source(path, catalog, rules, index, opts, |part| {
             wants_overview.then(|| {
                 let mut counts = Overview::new(opts.as_of);
-                let mut facts = Vec::with_capacity(apps.len());
-                for app in apps {
+                let mut facts = Vec::with_capacity(part.apps.len());
+                for app in part.apps {
                     counts.add(app, catalog);
                     facts.push(Facts::of(app, opts.as_of, catalog).in_source(index));
                 }
@@ -139,10 +167,6 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     laps.lap("report");
 
     // The reports folder: compared with the previous run there unless --baseline is given.
-    let report_dir = args
-        .report_dir
-        .clone()
-        .or_else(|| config.reports.dir.as_ref().map(|d| base.join(d)));
     let tenant_folder = if let Some(name) = &args.report_name {
         folder::tenant_folder(Some(name))
     } else {
@@ -204,34 +228,51 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
         }
     }
 
+    let (worst, worst_new) = (report.worst_failure(), report.worst_new_failure());
+    let compared = report.changes.is_some();
+    // The process exits next: freeing a large report's many small allocations one by one
+    // would only delay that (several percent of a 100k-app scan).
+    std::mem::forget(report);
+    Ok(conclude(
+        &args,
+        failed_inputs,
+        (fail_on, worst),
+        (fail_on_new, worst_new),
+        compared,
+    ))
+}
+
+/// The exit code, and what standard error says about it: unreadable inputs, then the
+/// `--fail-on` and `--fail-on-new` thresholds against the worst failing and worst new
+/// failing finding.
+fn conclude(
+    args: &ScanArgs,
+    failed_inputs: usize,
+    (fail_on, worst): (Option<Severity>, Option<Severity>),
+    (fail_on_new, worst_new): (Option<Severity>, Option<Severity>),
+    compared: bool,
+) -> u8 {
     if failed_inputs > 0 {
         eprintln!(
             "error: {failed_inputs} input file(s) could not be read (above); the report covers everything else"
         );
-        return Ok(exit::INPUT);
+        return exit::INPUT;
     }
-    let over = |threshold: Option<crate::finding::Severity>,
-                worst: Option<crate::finding::Severity>| {
-        matches!((threshold, worst), (Some(t), Some(w)) if w >= t)
-    };
-    if fail_on_new.is_some() && report.changes.is_none() {
+    let over = |threshold: Option<Severity>, worst: Option<Severity>| matches!((threshold, worst), (Some(t), Some(w)) if w >= t);
+    if fail_on_new.is_some() && !compared {
         eprintln!(
             "warning: --fail-on-new has nothing to compare with (no --baseline, and no earlier run in a reports folder): no finding counts as new"
         );
     }
-    let threshold_met =
-        over(fail_on, report.worst_failure()) || over(fail_on_new, report.worst_new_failure());
-    // The process exits next: freeing a large report's many small allocations one by one
-    // would only delay that (several percent of a 100k-app scan).
-    std::mem::forget(report);
+    let threshold_met = over(fail_on, worst) || over(fail_on_new, worst_new);
     if threshold_met && args.no_exit_codes {
         eprintln!("note: the --fail-on threshold is met; exit 0 because of --no-exit-codes");
     }
-    Ok(if threshold_met && !args.no_exit_codes {
+    if threshold_met && !args.no_exit_codes {
         exit::FINDINGS
     } else {
         exit::OK
-    })
+    }
 }
 
 /// A snapshot collected for this scan: kept with `--keep-snapshot`, otherwise in a temporary

@@ -85,6 +85,21 @@ fn matches(w: &Waiver, f: &Finding, rule_id: &str) -> bool {
         && w.item.as_deref().is_none_or(|i| eq(f.item.as_deref(), i))
 }
 
+/// Adds `part`'s statuses (of the same waivers, applied to other findings) to `total`'s: the
+/// counts add up, and a waiver is unmatched only if it matched nothing in either.
+pub fn merge(total: &mut Vec<WaiverStatus>, part: Vec<WaiverStatus>) {
+    if total.is_empty() {
+        *total = part;
+        return;
+    }
+    for (t, p) in total.iter_mut().zip(part) {
+        t.findings += p.findings;
+        if t.state == WaiverState::Unmatched && p.state == WaiverState::Applied {
+            t.state = WaiverState::Applied;
+        }
+    }
+}
+
 /// Applies the waivers to the failing findings; returns each waiver's state.
 pub fn apply(
     waivers: &[Waiver],

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::schema_id;
 use crate::finding::fingerprint;
 
-/// A finding of an earlier JSON v1 report.
+/// A finding of an earlier report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prior {
     pub fingerprint: String,
@@ -47,6 +48,9 @@ impl PriorSubject {
 #[derive(Deserialize)]
 struct Doc {
     schema: String,
+    /// v2: the subjects findings point at.
+    #[serde(default)]
+    subjects: Vec<PriorSubject>,
     findings: Vec<DocFinding>,
 }
 
@@ -57,53 +61,146 @@ struct DocFinding {
     rule_id: String,
     severity: String,
     outcome: String,
-    subject: PriorSubject,
+    subject: SubjectRef,
     #[serde(default)]
     item: Option<String>,
     #[serde(default)]
     message: String,
 }
 
-/// The failing and not-evaluated findings of a JSON v1 report.
+/// v1 and JSON Lines write the subject in each finding; v2 its index into `subjects`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SubjectRef {
+    Index(usize),
+    Inline(PriorSubject),
+}
+
+/// The first line of a JSON Lines report.
+#[derive(Deserialize)]
+struct LinesHeader {
+    #[serde(rename = "type")]
+    kind: String,
+    schema: String,
+}
+
+/// The failing and not-evaluated findings of a report: JSON v2 or v1, or JSON Lines.
 pub fn load(path: &Path) -> Result<Vec<Prior>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    let doc: Doc = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{shown}:{}:{}: not an m365audit JSON report: {e}",
-            e.line(),
-            e.column()
-        )
-    })?;
-    if doc.schema != "m365audit/findings/v1" {
-        return Err(format!(
-            "{shown}: schema {:?} is not m365audit/findings/v1",
-            doc.schema
-        ));
-    }
-    Ok(doc
-        .findings
+    let first = text.lines().next().unwrap_or_default();
+    let findings = match serde_json::from_str::<LinesHeader>(first) {
+        Ok(header) if header.kind == "header" => load_lines(&shown, &header, &text)?,
+        _ => load_document(&shown, &text)?,
+    };
+    Ok(findings
         .into_iter()
-        .filter(|f| f.outcome != "pass")
-        .map(|f| Prior {
+        .filter(|(f, _)| f.outcome != "pass")
+        .map(|(f, subject)| Prior {
             fingerprint: f.fingerprint.unwrap_or_else(|| {
                 fingerprint(
                     &f.rule_id,
-                    &f.subject.kind,
-                    f.subject.app_id.as_deref(),
-                    f.subject.object_id.as_deref(),
-                    f.subject.identity.as_deref(),
+                    &subject.kind,
+                    subject.app_id.as_deref(),
+                    subject.object_id.as_deref(),
+                    subject.identity.as_deref(),
                     f.item.as_deref(),
                 )
             }),
             rule_id: f.rule_id,
             severity: f.severity,
             outcome: f.outcome,
-            subject: f.subject,
+            subject,
             item: f.item,
             message: f.message,
         })
         .collect())
+}
+
+fn load_document(
+    shown: &std::path::Display,
+    text: &str,
+) -> Result<Vec<(DocFinding, PriorSubject)>, String> {
+    let doc: Doc = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not an m365audit JSON report: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !matches!(
+        doc.schema.as_str(),
+        schema_id::FINDINGS_V1 | schema_id::FINDINGS_V2
+    ) {
+        return Err(format!(
+            "{shown}: schema {:?} is not m365audit/findings/v2 or m365audit/findings/v1",
+            doc.schema
+        ));
+    }
+    let subjects = doc.subjects;
+    doc.findings
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut f)| {
+            let subject = match std::mem::replace(&mut f.subject, SubjectRef::Index(0)) {
+                SubjectRef::Inline(s) => s,
+                SubjectRef::Index(n) => subjects.get(n).cloned().ok_or_else(|| {
+                    format!(
+                        "{shown}: findings[{i}] names subject {n}, but the report has {} subjects",
+                        subjects.len()
+                    )
+                })?,
+            };
+            Ok((f, subject))
+        })
+        .collect()
+}
+
+fn load_lines(
+    shown: &std::path::Display,
+    header: &LinesHeader,
+    text: &str,
+) -> Result<Vec<(DocFinding, PriorSubject)>, String> {
+    if header.schema != schema_id::FINDINGS_JSONL_V1 {
+        return Err(format!(
+            "{shown}:1: schema {:?} is not {}",
+            header.schema,
+            schema_id::FINDINGS_JSONL_V1
+        ));
+    }
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let mut findings = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |e: serde_json::Error| {
+            format!(
+                "{shown}:{}:{}: not an m365audit JSON Lines report: {e}",
+                n + 1,
+                e.column()
+            )
+        };
+        let kind: Kind = serde_json::from_str(line).map_err(at)?;
+        if kind.kind != "finding" {
+            continue;
+        }
+        let mut f: DocFinding = serde_json::from_str(line).map_err(at)?;
+        match std::mem::replace(&mut f.subject, SubjectRef::Index(0)) {
+            SubjectRef::Inline(s) => findings.push((f, s)),
+            SubjectRef::Index(_) => {
+                return Err(format!(
+                    "{shown}:{}: a finding line's subject must be an object",
+                    n + 1
+                ));
+            }
+        }
+    }
+    Ok(findings)
 }
 
 /// How the current run compares with a baseline.
@@ -135,28 +232,13 @@ impl Change {
 }
 
 impl Changes {
-    /// `current`: fingerprints of the current run's failing and not-evaluated findings.
-    pub fn compute<'a>(
-        baseline: String,
-        prior: Vec<Prior>,
-        current: impl IntoIterator<Item = &'a str>,
-    ) -> Changes {
+    /// The baseline before the current findings are counted: every earlier finding is
+    /// resolved until [`Changes::settle`] says the current run reports it too.
+    pub fn start(baseline: String, prior: Vec<Prior>) -> Changes {
         let known: HashSet<String> = prior.iter().map(|p| p.fingerprint.clone()).collect();
-        let mut seen = HashSet::new();
-        let (mut new, mut unchanged) = (0, 0);
-        for fp in current {
-            if known.contains(fp) {
-                unchanged += 1;
-            } else {
-                new += 1;
-            }
-            seen.insert(fp.to_string());
-        }
         let mut by_fp: HashMap<String, Prior> = HashMap::new();
         for p in prior {
-            if !seen.contains(&p.fingerprint) {
-                by_fp.entry(p.fingerprint.clone()).or_insert(p);
-            }
+            by_fp.entry(p.fingerprint.clone()).or_insert(p);
         }
         let mut resolved: Vec<Prior> = by_fp.into_values().collect();
         resolved
@@ -164,10 +246,40 @@ impl Changes {
         Changes {
             baseline,
             known,
-            new,
-            unchanged,
+            new: 0,
+            unchanged: 0,
             resolved,
         }
+    }
+
+    /// Adds the counts of current findings, and drops from `resolved` the earlier findings
+    /// whose fingerprints are in `seen` (the unchanged ones).
+    pub fn settle(&mut self, new: usize, unchanged: usize, seen: &HashSet<String>) {
+        self.new += new;
+        self.unchanged += unchanged;
+        self.resolved.retain(|p| !seen.contains(&p.fingerprint));
+    }
+
+    /// `current`: fingerprints of the current run's failing and not-evaluated findings.
+    pub fn compute<'a>(
+        baseline: String,
+        prior: Vec<Prior>,
+        current: impl IntoIterator<Item = &'a str>,
+    ) -> Changes {
+        let mut changes = Changes::start(baseline, prior);
+        let mut seen = HashSet::new();
+        let (mut new, mut unchanged) = (0, 0);
+        for fp in current {
+            match changes.change(fp) {
+                Change::Unchanged => {
+                    unchanged += 1;
+                    seen.insert(fp.to_string());
+                }
+                Change::New => new += 1,
+            }
+        }
+        changes.settle(new, unchanged, &seen);
+        changes
     }
 
     pub fn change(&self, fingerprint: &str) -> Change {

@@ -35,6 +35,8 @@ fn extension(format: Format) -> &'static str {
     match format {
         Format::Table => "txt",
         Format::Json => "json",
+        Format::Jsonl => "jsonl",
+        Format::JsonV1 => "v1.json",
         Format::Csv => "csv",
         Format::Markdown => "md",
         Format::Junit => "junit.xml",
@@ -43,10 +45,14 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-/// The previous run's JSON report for `tenant`, if any (the default baseline).
+/// The previous run's report for `tenant` that a baseline can be read from, if any: its
+/// JSON, else its JSON Lines, else its v1 JSON.
 pub fn previous(dir: &Path, tenant: &str) -> Option<PathBuf> {
-    let p = dir.join(tenant).join("latest").join("findings.json");
-    p.is_file().then_some(p)
+    let latest = dir.join(tenant).join("latest");
+    [Format::Json, Format::Jsonl, Format::JsonV1]
+        .into_iter()
+        .map(|f| latest.join(format!("findings.{}", extension(f))))
+        .find(|p| p.is_file())
 }
 
 /// Where a run was written.

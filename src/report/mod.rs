@@ -2,7 +2,8 @@
 //!
 //! This file holds the [`Report`] and the choice of writer. Around it: `summary` counts
 //! the findings and describes the sources, `order` sorts the findings, `text` makes
-//! input text safe to show; then one file per format, and the baseline comparison,
+//! input text safe to show; then one file per format (the three JSON formats in `json`),
+//! and the baseline comparison,
 //! checklists, the action plan's writers and the reports folder.
 
 pub mod baseline;
@@ -10,7 +11,7 @@ pub mod checklist;
 mod csv;
 pub mod folder;
 mod html;
-mod json_v1;
+pub mod json;
 mod junit;
 mod markdown;
 mod order;
@@ -37,8 +38,17 @@ use crate::finding::{Finding, Outcome, Severity};
 pub enum Format {
     /// Readable table grouped by app (default).
     Table,
-    /// Versioned JSON (`m365audit/findings/v1`) for scheduled reports and SIEMs.
+    /// Versioned JSON (`m365audit/findings/v2`) for scheduled reports: each rule's text and
+    /// each subject once, findings pointing at them.
     Json,
+    /// JSON Lines (`m365audit/findings-jsonl/v1`) for SIEMs: a header line, a self-contained
+    /// line per finding (written as apps are evaluated), a summary line.
+    Jsonl,
+    /// The earlier JSON report (`m365audit/findings/v1`), every finding self-contained.
+    /// Deprecated: written for this release only.
+    #[value(name = "json-v1")]
+    #[serde(rename = "json-v1")]
+    JsonV1,
     /// One row per finding, evidence as compact JSON.
     Csv,
     /// Summary and table of what needs attention, for tickets and email.
@@ -49,6 +59,13 @@ pub enum Format {
     Sarif,
     /// One self-contained HTML file with filters and expandable findings.
     Html,
+}
+
+/// The schema ids the JSON reports carry: written by `json`, read back by `baseline`.
+pub mod schema_id {
+    pub const FINDINGS_V1: &str = "m365audit/findings/v1";
+    pub const FINDINGS_V2: &str = "m365audit/findings/v2";
+    pub const FINDINGS_JSONL_V1: &str = "m365audit/findings-jsonl/v1";
 }
 
 /// Everything a writer needs.
@@ -140,7 +157,9 @@ impl<'a> Report<'a> {
 pub fn write(report: &Report, format: Format, out: &mut dyn Write, color: bool) -> io::Result<()> {
     match format {
         Format::Table => table::write(report, out, color),
-        Format::Json => json_v1::write(report, out),
+        Format::Json => json::v2::write(report, out),
+        Format::Jsonl => json::lines::write(report, out),
+        Format::JsonV1 => json::v1::write(report, out),
         Format::Csv => csv::write(report, out),
         Format::Markdown => markdown::write(report, out),
         Format::Junit => junit::write(report, out),

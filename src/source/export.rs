@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use serde::de::DeserializeOwned;
 
-use super::json::{Streamed, read_items, stream_items};
+use super::json::{Streamed, read_items, starts_as_array, stream_items};
 use super::{ApplicationCheck, LoadError, Loaded, SourceKind, application_objects, read_text};
 use crate::snapshot::{
     ExchangeSnapshot, Part, PolicySnapshot, RawApplication, Required, Snapshot, SnapshotMeta,
@@ -61,9 +61,11 @@ pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
 /// snapshot without applications, and a channel of the applications in file order, `batch`
 /// at a time, which closes after the last. The [`Loaded`] returned has no applications.
 ///
-/// A file the block reader does not take (a Graph page, UTF-16, ...) is parsed whole; then
-/// `consume` is called a second time with all its items, and the result of the first call,
-/// which saw none or only some of them, is dropped.
+/// A file that does not start as a top-level array (a Graph page, UTF-16, ...) is parsed
+/// whole first, and `consume` called once with all its items. A file the block reader stops
+/// taking part-way (a broken element) is parsed whole too: then `consume` is called a second
+/// time with all its items, and the result of the first call, which saw only some of them, is
+/// dropped. (A broken file's whole parse fails, so in practice the second call does not come.)
 pub fn load_streaming<R>(
     dir: &Path,
     batch: usize,
@@ -71,6 +73,7 @@ pub fn load_streaming<R>(
 ) -> Result<(Loaded, R), LoadError> {
     let (meta, mut errors, reader) = open(dir)?;
     let path = dir.join(layout::APPLICATIONS);
+    let streamable = starts_as_array(&path);
     let (parsed, consumed, rest, warnings, rest_errors) = std::thread::scope(|threads| {
         // Bounded: when `consume` falls behind, the parser waits (and leaves its core to
         // it) instead of piling up raw applications beside the built ones.
@@ -119,7 +122,8 @@ pub fn load_streaming<R>(
         let mut warnings = Vec::new();
         let mut errors = Vec::new();
         let rest = reader.read_rest(meta, &mut warnings, &mut errors);
-        let consumed = consume(&rest, batches);
+        // Not streamable: the parser sends nothing, and `consume` waits for the whole file.
+        let consumed = streamable.then(|| consume(&rest, batches));
         let parsed = parser
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -127,10 +131,11 @@ pub fn load_streaming<R>(
     });
     let (applications, mut app_warnings) = parsed;
     app_warnings.extend(warnings);
-    let consumed = match applications? {
-        None => consumed,
-        // Parsed whole: everything goes to `consume` again.
-        Some(whole) => {
+    let consumed = match (applications?, consumed) {
+        (None, Some(consumed)) => consumed,
+        // Parsed whole: everything goes to `consume` (again, if it saw a part).
+        (whole, _) => {
+            let whole = whole.unwrap_or_default();
             // Unbounded: every batch is sent before `consume` runs.
             let (sender, batches) = channel();
             let mut items = whole.into_iter();

@@ -6,9 +6,10 @@
 //! - `collect`: `collect` and `scan --tenant` against an in-process fake Graph
 //! - `config`: `m365audit.toml`, `init`, waivers
 //! - `formats`: Markdown, JUnit and SARIF reports against the JSON report
+//! - `json_formats`: JSON v2, JSON Lines and v1 against each other; diff and baseline of each
 //! - `layout`: the repository root is the product; the module layers of `src/lib.rs`
 //! - `mailbox_reach`: `reach` and the SCOPE rules
-//! - `outputs`: the JSON schema, CSV, the table, completions and the manual page
+//! - `outputs`: the JSON schemas, CSV, the table, completions and the manual page
 //! - `plan`: `plan`, the ranked action plan, in every format
 //! - `readme`: the README's generated sections
 //! - `report_dir`: `scan --report-dir`
@@ -24,6 +25,7 @@ mod checklist;
 mod collect;
 mod config;
 mod formats;
+mod json_formats;
 mod layout;
 mod mailbox_reach;
 mod outputs;

@@ -47,9 +47,7 @@ fn row<'a>(plan: &'a Value, name: &str) -> Option<&'a Value> {
 
 /// The app id of the app the demo scan calls `name`.
 fn app_id(scan: &Value, name: &str) -> String {
-    scan["findings"]
-        .as_array()
-        .expect("findings")
+    common::findings(scan)
         .iter()
         .find(|f| f["subject"]["display_name"] == name)
         .and_then(|f| f["subject"]["app_id"].as_str())
@@ -102,7 +100,8 @@ fn json_rows_are_ranked_explained_and_close_their_own_findings() {
         .collect();
     let mut failing: BTreeMap<Option<&str>, BTreeSet<&str>> = BTreeMap::new();
     let mut failing_count: BTreeMap<Option<&str>, u64> = BTreeMap::new();
-    for f in scan["findings"].as_array().expect("findings") {
+    let findings = common::findings(&scan);
+    for f in &findings {
         if f["outcome"] != "fail" {
             continue;
         }

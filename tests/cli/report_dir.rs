@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{Scan, TempDir, code, root, stderr};
+use crate::common::{self, Scan, TempDir, code, root, stderr};
 use serde_json::Value;
 
 const TENANT: &str = "contoso.onmicrosoft.com";
@@ -57,9 +57,7 @@ fn runs_latest_retention_and_default_baseline() {
         std::fs::read(tenant.join(newest).join("findings.json")).expect("run")
     );
     // Each later run was compared with the one before.
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(tenant.join("latest/findings.json")).expect("json"))
-            .expect("JSON");
+    let report = common::read_report(&tenant.join("latest/findings.json"));
     assert_eq!(report["baseline"]["new"], 0);
     assert_eq!(
         report["baseline"]["resolved"]
@@ -174,7 +172,8 @@ fn output_to_a_pipe_is_written_in_place() {
     let bytes = reader.join().expect("reader");
     assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
     let report: Value = serde_json::from_slice(&bytes).expect("the report came through the pipe");
-    assert_eq!(report["schema"], "m365audit/findings/v1");
+    common::validate_report(&report);
+    assert_eq!(report["schema"], "m365audit/findings/v2");
     let kind = std::fs::symlink_metadata(&fifo)
         .expect("still there")
         .file_type();

@@ -84,8 +84,8 @@ fn fixtures_fail_and_pass_as_named() {
     let mut settings = common::snapshot_settings();
     settings.add_redaction(".generated_at", "[generated_at]");
     settings.add_redaction(".tool_version", "[tool_version]");
-    for docs in ["title", "remediation", "references"] {
-        settings.add_redaction(&format!(".findings[].{docs}"), "[rule docs]");
+    for docs in ["title", "what", "why", "remediation", "references"] {
+        settings.add_redaction(&format!(".rules.*.{docs}"), "[rule docs]");
     }
     let _guard = settings.bind_to_scope();
 

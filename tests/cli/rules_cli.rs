@@ -71,9 +71,8 @@ fn the_example_user_rule_passes_its_examples_and_runs_in_a_scan() {
         .run();
     let report = out.json();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let names: Vec<&str> = report["findings"]
-        .as_array()
-        .expect("findings")
+    let findings = common::findings(&report);
+    let names: Vec<&str> = findings
         .iter()
         .filter(|f| f["outcome"] == "fail")
         .map(|f| f["subject"]["display_name"].as_str().expect("name"))
@@ -225,9 +224,8 @@ fn output_is_written_to_a_file_atomically() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&target).expect("report")).expect("JSON");
-    assert_eq!(report["schema"], "m365audit/findings/v1");
+    let report = common::read_report(&target);
+    assert_eq!(report["schema"], "m365audit/findings/v2");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind");
 }

@@ -55,14 +55,22 @@ impl Run {
     }
 
     /// Standard output parsed as JSON; panics with the exit code and standard error if it is not.
+    /// A findings report is checked against its JSON Schema ([`validate_report`]).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| {
+        let value = serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| {
             panic!(
                 "no JSON on standard output ({e}); exit {:?}; stderr:\n{}",
                 self.out.status.code(),
                 self.stderr()
             )
-        })
+        });
+        validate_report(&value);
+        value
+    }
+
+    /// Standard output as JSON Lines, each line checked against the JSON Lines schema.
+    pub fn jsonl(&self) -> Vec<serde_json::Value> {
+        parse_jsonl(&self.stdout())
     }
 
     /// Exit `expected`, or a panic showing standard error.
@@ -318,4 +326,128 @@ pub fn demo_copy(dir: &TempDir) -> PathBuf {
     let to = dir.path().join("export");
     copy_dir(&root().join("examples/demo-tenant"), &to);
     to
+}
+
+/// The JSON Schema a findings report names in `schema`, if it is one of ours.
+fn schema_for(schema: &str) -> Option<&'static str> {
+    match schema {
+        "m365audit/findings/v1" => Some("src/report/json/findings-v1.schema.json"),
+        "m365audit/findings/v2" => Some("src/report/json/findings-v2.schema.json"),
+        "m365audit/findings-jsonl/v1" => Some("src/report/json/findings-jsonl-v1.schema.json"),
+        _ => None,
+    }
+}
+
+fn validator(path: &str) -> &'static jsonschema::Validator {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static jsonschema::Validator>>> =
+        OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    cache.entry(path.to_string()).or_insert_with(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(path)).expect("schema"))
+                .expect("the schema is JSON");
+        Box::leak(Box::new(
+            jsonschema::validator_for(&schema).expect("the schema compiles"),
+        ))
+    })
+}
+
+/// Panics unless `value` matches the schema at `path` (relative to the crate root).
+pub fn validate_against(value: &serde_json::Value, path: &str) {
+    let errors: Vec<String> = validator(path)
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "does not match {path}:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// A findings report (v1 or v2) is checked against its schema, and a v2 report's indices
+/// against its `subjects` and `sources`; other JSON passes through.
+pub fn validate_report(value: &serde_json::Value) {
+    let Some(path) = value["schema"].as_str().and_then(schema_for) else {
+        return;
+    };
+    validate_against(value, path);
+    if value["schema"] == "m365audit/findings/v2" {
+        let subjects = value["subjects"].as_array().map_or(0, Vec::len) as u64;
+        let sources = value["sources"].as_array().map_or(0, Vec::len) as u64;
+        for f in value["findings"].as_array().into_iter().flatten() {
+            assert!(f["subject"].as_u64().is_some_and(|i| i < subjects), "{f}");
+            assert!(f["source"].as_u64().is_some_and(|i| i < sources), "{f}");
+            assert!(
+                value["rules"]
+                    .get(f["rule_id"].as_str().unwrap_or(""))
+                    .is_some(),
+                "{f}"
+            );
+        }
+    }
+}
+
+/// Reads a report file written by a test (JSON, or JSON Lines by its extension) and checks
+/// it against its schema.
+pub fn read_report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: cannot read: {e}", path.display()));
+    let value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
+    validate_report(&value);
+    value
+}
+
+/// JSON Lines, every line checked against the JSON Lines schema: a header first, a summary
+/// last, findings between.
+pub fn parse_jsonl(text: &str) -> Vec<serde_json::Value> {
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    for line in &lines {
+        validate_against(line, "src/report/json/findings-jsonl-v1.schema.json");
+    }
+    assert!(lines.len() >= 2, "no header and summary: {text}");
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[lines.len() - 1]["type"], "summary");
+    assert!(
+        lines[1..lines.len() - 1]
+            .iter()
+            .all(|l| l["type"] == "finding")
+    );
+    lines
+}
+
+/// A v2 report's findings with their subject, source path and rule text written out, as v1
+/// had them: what tests about one finding read.
+pub fn findings(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    let rules = &report["rules"];
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            if let Some(i) = f["subject"].as_u64() {
+                f["subject"] = report["subjects"][i as usize].clone();
+            }
+            if let Some(i) = f["source"].as_u64() {
+                f["source"] = report["sources"][i as usize]["path"].clone();
+            }
+            let rule = &rules[f["rule_id"].as_str().unwrap_or("")];
+            for key in ["slug", "title", "remediation", "references"] {
+                if f.get(key).is_none() && !rule[key].is_null() {
+                    f[key] = rule[key].clone();
+                }
+            }
+            f
+        })
+        .collect()
 }

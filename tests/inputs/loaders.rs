@@ -403,7 +403,7 @@ fn service_principals_without_credentials_are_not_evaluated_once_per_rule() {
     }
     write_json(&path, &sps);
     let report = Scan::new(&export).format("json").run().json();
-    let findings = report["findings"].as_array().expect("findings");
+    let findings = crate::common::findings(&report);
     for rule in ["SP-001", "SP-002", "CRED-001", "CRED-002"] {
         let unknown: Vec<&Value> = findings
             .iter()

@@ -36,7 +36,7 @@ mod whole;
 pub use decode::decode_text;
 pub use envelope::{Items, Shape};
 pub(in crate::source) use error::strip_position;
-pub use stream::{Streamed, read_items, stream_items};
+pub use stream::{Streamed, read_items, starts_as_array, stream_items};
 pub use whole::{parse_items, parse_items_with_shape};
 
 /// What the tests of the files here share: an item type, and the whole-text parser's items

@@ -41,6 +41,26 @@ pub fn read_items<T: DeserializeOwned>(
     }
 }
 
+/// Whether the file looks like a top-level array [`stream_items`] can stream: after an
+/// optional UTF-8 byte order mark and whitespace, its first byte is `[`. A page, another
+/// envelope or UTF-16 is read whole; knowing that before streaming spares a reader that has
+/// side effects (writing findings as they come) an attempt that would be thrown away.
+pub fn starts_as_array(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    if read.is_err() {
+        // The reading proper reports the error.
+        return true;
+    }
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&head);
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(&b) => b == b'[',
+        // Only whitespace so far: let the block reader decide.
+        None => true,
+    }
+}
+
 /// How [`stream_items`] ended.
 #[derive(Debug)]
 pub enum Streamed<T> {

@@ -22,9 +22,8 @@ pub fn demo_apps() -> Vec<serde_json::Value> {
 /// of two scans of the same tenant should find equal.
 pub fn report_lines(report: &str) -> Vec<String> {
     let json: serde_json::Value = serde_json::from_str(report).expect("a JSON report");
-    json["findings"]
-        .as_array()
-        .expect("findings")
+    crate::common::validate_report(&json);
+    crate::common::findings(&json)
         .iter()
         .map(|f| {
             format!(

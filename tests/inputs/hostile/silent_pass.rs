@@ -26,14 +26,13 @@ fn outcomes(export: &Path, removed: &str) -> Outcomes {
     assert!(!err.contains("panicked"), "{removed}: {err}");
     let report: Value = serde_json::from_str(&run.stdout())
         .unwrap_or_else(|e| panic!("{removed}: no JSON report ({e}): {err}"));
+    crate::common::validate_report(&report);
     let anchor = if removed.ends_with(" id") {
         "app_id"
     } else {
         "object_id"
     };
-    report["findings"]
-        .as_array()
-        .expect("findings")
+    crate::common::findings(&report)
         .iter()
         .map(|f| {
             let s = &f["subject"];
