@@ -4,17 +4,28 @@
 //! (`report.html#severity=high&rule=CRED-001&app=sysaid`), which is also how the browser
 //! test drives them.
 //!
+//! Above [`GROUP_ABOVE`] findings the page groups them instead: a section per rule and
+//! outcome, with the rule's remediation once and a table row per app listing its findings'
+//! messages (evidence is left out), and says so at the top. A 10k-app tenant six months after
+//! its export has ~36,000 findings; one expandable section each, with pretty-printed evidence
+//! and the rule's remediation and references repeated, made a page of ~100 MB.
+//!
 //! The page is a maud template: every spliced value is escaped unless it is wrapped in
 //! `PreEscaped`, and text from the inputs or the rules goes through [`Text`], which also
 //! defuses it. The page is rendered without its findings, which are then rendered and
-//! written one at a time in its place, so a large report is never whole in memory.
+//! written one at a time (or a group at a time) in its place, so a large report is never
+//! whole in memory.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
 use super::{Report, defuse_in_markup, format_as_of};
-use crate::finding::{Finding, Outcome, Severity, SubjectKind};
+use crate::finding::{Finding, Outcome, Severity, Subject, SubjectKind};
+
+/// Above this many findings shown, the page groups them by rule, outcome and app.
+pub const GROUP_ABOVE: usize = 2_000;
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1f24}
@@ -34,21 +45,42 @@ details.finding summary{cursor:pointer}
 .rule{font-family:ui-monospace,monospace;margin:0 .6rem}
 pre{background:#f6f8fa;padding:.6rem;overflow:auto;white-space:pre-wrap}
 .tag{font-size:.8rem;border:1px solid #d0d7de;border-radius:1rem;padding:0 .5rem;margin-left:.4rem}
+.notice{border-left:4px solid #9a6700;background:#fff8c5;padding:.5rem .8rem}
+details.group{border:1px solid #d0d7de;border-radius:6px;margin:.35rem 0;padding:.4rem .8rem}
+details.group table{border-collapse:collapse;width:100%}details.group td{border-top:1px solid #d0d7de;padding:.3rem .5rem;vertical-align:top}
+details.group ul{margin:0;padding-left:1.1rem}
 "#;
 
 const SCRIPT: &str = r#"
 (function(){
-  var rows=[].slice.call(document.querySelectorAll('details.finding'));
   var f={severity:document.getElementById('f-severity'),rule:document.getElementById('f-rule'),
          outcome:document.getElementById('f-outcome'),app:document.getElementById('f-app')};
+  function row(el,rule,outcome){ return {el:el,sev:el.dataset.severity,app:el.dataset.app,
+    rule:rule||el.dataset.rule,outcome:outcome||el.dataset.outcome,count:Number(el.dataset.count||1)}; }
+  // Grouped: a section per rule and outcome, a row per app (data-count: its findings).
+  var groups=[].slice.call(document.querySelectorAll('details.group')).map(function(g){
+    return {el:g,rule:g.dataset.rule,outcome:g.dataset.outcome,
+      rows:[].slice.call(g.querySelectorAll('tr.grouped')).map(function(r){
+        return row(r,g.dataset.rule,g.dataset.outcome); })};
+  });
+  // Not grouped: each finding is a group of its own.
+  [].slice.call(document.querySelectorAll('details.finding')).forEach(function(d){
+    var r=row(d); groups.push({el:d,rule:r.rule,outcome:r.outcome,rows:[r]});
+  });
+  // Attributes are only written when they change: a large page has tens of thousands of rows.
+  function show(el,on){ if(el.hidden===on) el.hidden=!on; }
   function apply(){
-    var app=f.app.value.trim().toLowerCase(), shown=0;
-    rows.forEach(function(r){
-      var ok=(!f.severity.value||r.dataset.severity===f.severity.value)
-        &&(!f.rule.value||r.dataset.rule===f.rule.value)
-        &&(!f.outcome.value||r.dataset.outcome===f.outcome.value)
-        &&(!app||r.dataset.app.indexOf(app)>=0);
-      r.hidden=!ok; if(ok)shown++;
+    var sev=f.severity.value, app=f.app.value.trim().toLowerCase(), shown=0;
+    groups.forEach(function(g){
+      var n=0;
+      if((!f.rule.value||g.rule===f.rule.value)&&(!f.outcome.value||g.outcome===f.outcome.value)){
+        g.rows.forEach(function(r){
+          var ok=(!sev||r.sev===sev)&&(!app||r.app.indexOf(app)>=0);
+          if(r.el!==g.el) show(r.el,ok);
+          if(ok) n+=r.count;
+        });
+      }
+      show(g.el,n>0); shown+=n;
     });
     document.getElementById('shown').textContent=String(shown);
   }
@@ -56,6 +88,8 @@ const SCRIPT: &str = r#"
   Object.keys(f).forEach(function(k){ if(params.has(k))f[k].value=params.get(k);
     f[k].addEventListener('input',apply); f[k].addEventListener('change',apply); });
   apply();
+  // When the page became usable, in ms since navigation began (the browser test reads it).
+  document.body.dataset.ready=String(Math.round(performance.now()));
 })();
 "#;
 
@@ -80,13 +114,20 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|f| report.includes_passed || f.outcome != Outcome::Pass)
         .collect();
-    let page = page(report, &shown).into_string();
+    let grouped = shown.len() > GROUP_ABOVE;
+    let page = page(report, &shown, grouped).into_string();
     let (head, tail) = page
         .split_once(FINDINGS)
         .expect("the page has a place for the findings");
     out.write_all(head.as_bytes())?;
-    for f in shown {
-        out.write_all(finding(report, f).into_string().as_bytes())?;
+    if grouped {
+        for g in groups(&shown) {
+            out.write_all(group(report, &g).into_string().as_bytes())?;
+        }
+    } else {
+        for f in shown {
+            out.write_all(finding(report, f).into_string().as_bytes())?;
+        }
     }
     out.write_all(tail.as_bytes())?;
     // A text file ends with a line break.
@@ -94,7 +135,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The page around the findings: summary cards, filters, style and script.
-fn page(report: &Report, shown: &[&Finding]) -> Markup {
+fn page(report: &Report, shown: &[&Finding], grouped: bool) -> Markup {
     let s = &report.summary;
     let as_of = format_as_of(report.as_of);
     let mut cards = vec![("fail", "failing", s.fail)];
@@ -165,6 +206,14 @@ fn page(report: &Report, shown: &[&Finding]) -> Markup {
                         }
                     }
                 }
+                @if grouped {
+                    p.notice #grouped {
+                        "This report has " (shown.len()) " findings, more than "
+                        (GROUP_ABOVE) ": they are grouped by rule and outcome, with a row per app listing its findings' messages; evidence is left out. "
+                        "The JSON report has every finding with its evidence ("
+                        code { "m365audit scan --format json" } ")."
+                    }
+                }
                 div.filters {
                     label {
                         "Severity "
@@ -232,19 +281,130 @@ fn plan_rows(plan: &crate::plan::Plan) -> Markup {
     }
 }
 
+/// The findings of one rule with one outcome, by app.
+struct Group<'a> {
+    rule: usize,
+    outcome: Outcome,
+    /// Each app's findings, apps in the order the report first names them.
+    apps: Vec<(&'a Subject, Vec<&'a Finding>)>,
+    findings: usize,
+}
+
+/// The findings grouped by rule and outcome, groups in the order the report first names
+/// them (the report's order: failing first, worst first).
+fn groups<'a>(shown: &[&'a Finding]) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of: HashMap<(usize, Outcome), usize> = HashMap::new();
+    // Per group, the row of each app; an app's findings share its subject.
+    let mut row_of: HashMap<(usize, *const Subject), usize> = HashMap::new();
+    for f in shown {
+        let g = *group_of.entry((f.rule, f.outcome)).or_insert_with(|| {
+            groups.push(Group {
+                rule: f.rule,
+                outcome: f.outcome,
+                apps: Vec::new(),
+                findings: 0,
+            });
+            groups.len() - 1
+        });
+        let group = &mut groups[g];
+        let row = *row_of
+            .entry((g, std::sync::Arc::as_ptr(&f.subject)))
+            .or_insert_with(|| {
+                group.apps.push((&f.subject, Vec::new()));
+                group.apps.len() - 1
+            });
+        group.apps[row].1.push(f);
+        group.findings += 1;
+    }
+    groups
+}
+
+/// One rule's findings with one outcome: its remediation once, then a row per app.
+fn group(report: &Report, g: &Group) -> Markup {
+    let rule = &report.rules.rules[g.rule];
+    let worst = |findings: &[&Finding]| {
+        findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(rule.severity)
+    };
+    let all: Vec<&Finding> = g.apps.iter().flat_map(|(_, f)| f.iter().copied()).collect();
+    let severity = worst(&all);
+    let label = match g.outcome {
+        Outcome::Fail => severity.as_str().to_string(),
+        other => other.as_str().replace('_', " "),
+    };
+    html! {
+        details.group
+            data-rule=(Text(&rule.id))
+            data-outcome=(g.outcome.as_str())
+            data-count=(g.findings)
+        {
+            summary {
+                span.sev.(severity.as_str()) { (Text(&label)) }
+                span.rule { (Text(&rule.id)) }
+                b { (Text(&rule.title)) }
+                " — " (g.findings) " finding(s) about " (g.apps.len()) " subject(s)"
+            }
+            p { b { "Remediation." } " " (Text(&rule.docs.remediation)) }
+            @if !rule.docs.references.is_empty() {
+                ul { @for r in &rule.docs.references { li { (Text(r)) } } }
+            }
+            table {
+                tbody {
+                    @for (subj, findings) in &g.apps {
+                        @let sev = worst(findings);
+                        // The rule and outcome are the group's.
+                        tr.grouped
+                            data-severity=(sev.as_str())
+                            data-app=(Text(&app_key(subj)))
+                            data-count=(findings.len())
+                        {
+                            td {
+                                b { (Text(subj.shown_name())) }
+                                br;
+                                (Text(subj.app_id.as_deref().or(subj.identity.as_deref()).unwrap_or("-")))
+                                @if subj.kind == SubjectKind::ServicePrincipal { " (service principal)" }
+                            }
+                            td {
+                                ul {
+                                    @for f in findings {
+                                        li {
+                                            @if let Some(item) = &f.item { code { (Text(item)) } ": " }
+                                            (Text(&f.message))
+                                            @if let Some(change) = report.change(f) { span.tag { (change.as_str()) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the app filter matches: the subject's name and ids, lower-cased.
+fn app_key(subj: &Subject) -> String {
+    format!(
+        "{} {} {}",
+        subj.shown_name(),
+        subj.app_id.as_deref().unwrap_or_default(),
+        subj.object_id.as_deref().unwrap_or_default()
+    )
+    .to_lowercase()
+}
+
 /// One finding, expandable to its evidence and remediation; its `data-*` attributes are
 /// what the filters match.
 fn finding(report: &Report, f: &Finding) -> Markup {
     let rule = &report.rules.rules[f.rule];
     let subj = &f.subject;
     let name = subj.shown_name();
-    let app_key = format!(
-        "{} {} {}",
-        name,
-        subj.app_id.as_deref().unwrap_or_default(),
-        subj.object_id.as_deref().unwrap_or_default()
-    )
-    .to_lowercase();
+    let app_key = app_key(subj);
     let sev_label = match f.outcome {
         Outcome::Fail => f.severity.as_str().to_string(),
         other => other.as_str().replace('_', " "),
