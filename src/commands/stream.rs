@@ -95,6 +95,7 @@ pub(super) fn run(
                     };
                     let tenant = part.info.tenant.as_deref();
                     let mut buf = Vec::with_capacity(findings.len() * 512);
+                    let mut cursor = lines.cursor();
                     for f in &findings {
                         let change = known
                             .filter(|_| f.outcome != Outcome::Pass)
@@ -122,7 +123,7 @@ pub(super) fn run(
                             }
                             None => {}
                         }
-                        if let Err(e) = lines.finding(f, tenant, change, &mut buf) {
+                        if let Err(e) = cursor.finding(f, tenant, change, &mut buf) {
                             tally.error.get_or_insert(e);
                         }
                     }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value as raw};
@@ -23,7 +23,7 @@ use serde_json::value::{RawValue, to_raw_value as raw};
 use super::{Counts, JsonSubject, Source, Tail, evidence_and_waiver};
 use crate::engine::RuleSet;
 use crate::engine::waiver::WaiverStatus;
-use crate::finding::Finding;
+use crate::finding::{Finding, Subject};
 use crate::report::baseline::{Change, Changes};
 use crate::report::{Report, SourceSummary, Summary};
 
@@ -59,7 +59,7 @@ struct Line<'a> {
     rule_id: &'a RawValue,
     severity: &'static str,
     outcome: &'static str,
-    subject: JsonSubject<'a>,
+    subject: &'a RawValue,
     item: Option<&'a str>,
     message: &'a str,
     evidence: &'a RawValue,
@@ -130,34 +130,13 @@ impl Lines {
         out.write_all(b"\n")
     }
 
-    /// Appends a finding's line to `buf`. `tenant`: its source's tenant id.
-    pub fn finding(
-        &self,
-        f: &Finding,
-        tenant: Option<&str>,
-        change: Option<Change>,
-        buf: &mut Vec<u8>,
-    ) -> io::Result<()> {
-        let (evidence, waiver) = evidence_and_waiver(f)?;
-        let line = Line {
-            kind: "finding",
-            as_of: &self.as_of,
-            tenant,
-            source: f.source,
-            rule_id: &self.rule_ids[f.rule],
-            severity: f.severity.as_str(),
-            outcome: f.outcome.as_str(),
-            subject: JsonSubject::new(&f.subject),
-            item: f.item.as_deref(),
-            message: &f.message,
-            evidence: &evidence,
-            fingerprint: &f.fingerprint,
-            waiver,
-            change,
-        };
-        serde_json::to_writer(&mut *buf, &line)?;
-        buf.push(b'\n');
-        Ok(())
+    /// A writer of finding lines that serializes each subject once for the findings that
+    /// follow it about the same subject (an app's findings are consecutive).
+    pub fn cursor(&self) -> Cursor<'_> {
+        Cursor {
+            lines: self,
+            last: None,
+        }
     }
 
     /// The last line.
@@ -179,6 +158,53 @@ impl Lines {
     }
 }
 
+/// Writes finding lines: see [`Lines::cursor`].
+pub struct Cursor<'a> {
+    lines: &'a Lines,
+    /// The last subject written, and its text.
+    last: Option<(*const Subject, Box<RawValue>)>,
+}
+
+impl Cursor<'_> {
+    /// Appends a finding's line to `buf`. `tenant`: its source's tenant id.
+    pub fn finding(
+        &mut self,
+        f: &Finding,
+        tenant: Option<&str>,
+        change: Option<Change>,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        let ptr = Arc::as_ptr(&f.subject);
+        let subject = match &self.last {
+            Some((p, text)) if *p == ptr => text,
+            _ => {
+                let text = raw(&JsonSubject::new(&f.subject))?;
+                &self.last.insert((ptr, text)).1
+            }
+        };
+        let (evidence, waiver) = evidence_and_waiver(f)?;
+        let line = Line {
+            kind: "finding",
+            as_of: &self.lines.as_of,
+            tenant,
+            source: f.source,
+            rule_id: &self.lines.rule_ids[f.rule],
+            severity: f.severity.as_str(),
+            outcome: f.outcome.as_str(),
+            subject,
+            item: f.item.as_deref(),
+            message: &f.message,
+            evidence: &evidence,
+            fingerprint: &f.fingerprint,
+            waiver,
+            change,
+        };
+        serde_json::to_writer(&mut *buf, &line)?;
+        buf.push(b'\n');
+        Ok(())
+    }
+}
+
 /// The whole report as JSON Lines, in the report's order.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let lines = Lines::new(report.rules, report.as_of)?;
@@ -187,7 +213,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let tenants: Vec<Option<&str>> = report.sources.iter().map(|s| s.tenant.as_deref()).collect();
     super::write_chunks(out, &report.findings, |f, buf| {
         let tenant = tenants.get(f.source).copied().flatten();
-        lines.finding(f, tenant, report.change(f), buf)
+        lines.cursor().finding(f, tenant, report.change(f), buf)
     })?;
     Lines::summary(
         out,
