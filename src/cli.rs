@@ -191,6 +191,13 @@ pub struct ScanArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// CSV (--format csv and in --report-dir): only these columns, in this order
+    /// (comma-separated). Every row repeats its rule's title, remediation and references;
+    /// leaving them out halves a large report, e.g.
+    /// rule_id,severity,outcome,display_name,app_id,item,message,fingerprint
+    #[arg(long, value_name = "COLUMNS", value_enum, value_delimiter = ',')]
+    pub csv_columns: Vec<crate::report::csv::Column>,
+
     /// Include passing results in the report (always counted in the summary)
     #[arg(long)]
     pub include_passed: bool,

@@ -164,6 +164,7 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     }
     report.waivers = waivers;
     report.overview = overview;
+    report.csv_columns = args.csv_columns.clone();
     laps.lap("report");
 
     // The reports folder: compared with the previous run there unless --baseline is given.

@@ -123,8 +123,11 @@ fn command(
         cmd.arg("--fail-on-new").arg(s.as_str());
     }
     for f in &args.report_format {
-        cmd.arg("--report-format")
-            .arg(format!("{f:?}").to_lowercase());
+        cmd.arg("--report-format").arg(value_name(f));
+    }
+    if !args.csv_columns.is_empty() {
+        let columns: Vec<String> = args.csv_columns.iter().map(value_name).collect();
+        cmd.arg("--csv-columns").arg(columns.join(","));
     }
     if let Some(k) = args.keep {
         cmd.arg("--keep").arg(k.to_string());
@@ -256,4 +259,11 @@ fn print_summary(results: &[Outcome], report_dir: &Path) {
         results.len() - failed,
         failed
     );
+}
+
+/// The name the command line takes for a value (`json-v1`, not the variant's name).
+fn value_name<V: clap::ValueEnum>(v: &V) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
 }

@@ -8,7 +8,7 @@
 
 pub mod baseline;
 pub mod checklist;
-mod csv;
+pub mod csv;
 pub mod folder;
 mod html;
 pub mod json;
@@ -87,6 +87,8 @@ pub struct Report<'a> {
     pub waivers: Vec<crate::engine::waiver::WaiverStatus>,
     /// The counts behind the HTML report's pictures, when it is written.
     pub overview: Option<overview::Overview>,
+    /// `--csv-columns`: the CSV report's columns (all of them if empty).
+    pub csv_columns: Vec<csv::Column>,
 }
 
 impl<'a> Report<'a> {
@@ -115,6 +117,7 @@ impl<'a> Report<'a> {
             changes: None,
             waivers: Vec::new(),
             overview: None,
+            csv_columns: Vec::new(),
         }
     }
 

@@ -110,6 +110,38 @@ fn csv_has_one_row_per_finding_with_the_json_fields() {
     }
 }
 
+#[test]
+fn csv_columns_can_be_chosen_and_unknown_ones_are_refused() {
+    let all = Scan::new("examples/demo-tenant").format("csv").run();
+    let some = Scan::new("examples/demo-tenant")
+        .format("csv")
+        .args(["--csv-columns", "display_name,rule_id,message"])
+        .run()
+        .assert_code(0)
+        .stdout();
+    let mut full = csv::Reader::from_reader(all.out.stdout.as_slice());
+    let mut picked = csv::Reader::from_reader(some.as_bytes());
+    assert_eq!(
+        picked.headers().expect("header").iter().collect::<Vec<_>>(),
+        ["display_name", "rule_id", "message"]
+    );
+    let full: Vec<csv::StringRecord> = full.records().map(|r| r.expect("row")).collect();
+    let picked: Vec<csv::StringRecord> = picked.records().map(|r| r.expect("row")).collect();
+    assert_eq!(picked.len(), full.len());
+    for (p, f) in picked.iter().zip(&full) {
+        assert_eq!((&p[0], &p[1], &p[2]), (&f[8], &f[0], &f[11]));
+    }
+    assert!(
+        some.len() * 2 < all.stdout().len(),
+        "the rule text is most of it"
+    );
+    Scan::new("examples/demo-tenant")
+        .format("csv")
+        .args(["--csv-columns", "rule_id,remedy"])
+        .run()
+        .assert_input_error(&["remedy", "remediation"]);
+}
+
 /// An app whose display name is a spreadsheet formula and carries a terminal escape.
 fn hostile_app(dir: &TempDir) -> String {
     let app = r#"{"id": "00000000-0000-4000-8000-0000000000aa", "appId": "11111111-0000-4000-8000-0000000000aa",

@@ -91,7 +91,8 @@ client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
     }
     assert!(!reports.join("no-credential").exists());
 
-    // A second run compares each tenant with its previous run.
+    // A second run compares each tenant with its previous run; the formats and CSV columns
+    // asked for reach each tenant's scan.
     let o = m365audit([
         "scan",
         "--config",
@@ -99,7 +100,17 @@ client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
         "--all-tenants",
         "--as-of",
         "2026-11-22",
+        "--report-format",
+        "jsonl,json-v1,csv",
+        "--csv-columns",
+        "rule_id,message",
     ]);
+    let latest = reports.join("contoso/latest");
+    for file in ["findings.jsonl", "findings.v1.json", "findings.csv"] {
+        assert!(latest.join(file).is_file(), "{file}: {}", stderr(&o));
+    }
+    let csv = std::fs::read_to_string(latest.join("findings.csv")).expect("csv");
+    assert_eq!(csv.lines().next(), Some("rule_id,message"));
     let out = stdout(&o);
     let contoso = out
         .lines()
