@@ -142,6 +142,67 @@ fn csv_columns_can_be_chosen_and_unknown_ones_are_refused() {
         .assert_input_error(&["remedy", "remediation"]);
 }
 
+/// A table of more rows than one chunk (2,000) is laid out in chunks but reads as one table:
+/// one top border, one header, one bottom border, every column where the first chunk put it,
+/// and a row for every failing finding.
+#[test]
+fn a_long_table_is_one_aligned_table() {
+    let tmp = TempDir::new("long-table");
+    let export = tmp.path().join("export");
+    common::gen_tenant(1_000, 3, &export);
+    let scan = || Scan::new(&export).as_of("2026-12-01");
+    let json = scan().format("json").run().assert_scanned().json();
+    let fails = common::findings(&json)
+        .iter()
+        .filter(|f| f["outcome"] == "fail")
+        .count();
+    assert!(
+        fails > 2_000,
+        "{fails} failing findings: more than one chunk"
+    );
+    let text = scan().format("table").run().assert_scanned().stdout();
+    let table: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+        .collect();
+    let count = |c: char| table.iter().filter(|l| l.starts_with(c)).count();
+    assert_eq!((count('┌'), count('╞'), count('└')), (1, 1, 1));
+    let columns = |l: &str| -> Vec<usize> {
+        l.chars()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, '│' | '┆'))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let rows: Vec<&&str> = table.iter().filter(|l| l.starts_with('│')).collect();
+    let first = columns(rows[0]);
+    assert_eq!(first.len(), 5, "{}", rows[0]);
+    for row in &rows {
+        assert_eq!(columns(row), first, "{row}");
+    }
+    // A finding's first line names its rule in the rule column.
+    let rule_lines = rows
+        .iter()
+        .filter(|l| {
+            let cells: Vec<&str> = l.split(['│', '┆']).collect();
+            cells.get(3).is_some_and(|c| is_rule_id(c.trim()))
+        })
+        .count();
+    assert_eq!(rule_lines, fails);
+}
+
+/// `CRED-001`, `SP-002`: letters and digits, a dash, at least three digits.
+fn is_rule_id(text: &str) -> bool {
+    text.split_once('-').is_some_and(|(prefix, number)| {
+        prefix.starts_with(|c: char| c.is_ascii_uppercase())
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && number.len() >= 3
+            && number.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
 /// An app whose display name is a spreadsheet formula and carries a terminal escape.
 fn hostile_app(dir: &TempDir) -> String {
     let app = r#"{"id": "00000000-0000-4000-8000-0000000000aa", "appId": "11111111-0000-4000-8000-0000000000aa",
