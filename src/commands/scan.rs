@@ -180,10 +180,20 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     };
     if let Some(dir) = &report_dir
         && args.baseline.is_none()
-        && let Some(previous) = folder::previous(dir, &tenant_folder)
     {
-        let prior = crate::report::baseline::load(&previous).map_err(CommandError::Input)?;
-        report.compare(previous.display().to_string(), prior);
+        let previous = folder::previous(dir, &tenant_folder, crate::report::baseline::load)
+            .map_err(|e| {
+                CommandError::Runtime(format!(
+                    "{}: cannot read the previous run: {e}",
+                    dir.join(&tenant_folder).display()
+                ))
+            })?;
+        if let Some((path, prior)) = previous {
+            report.compare(
+                path.display().to_string(),
+                prior.map_err(CommandError::Input)?,
+            );
+        }
     }
     let color = match args.color {
         ColorChoice::Always => true,

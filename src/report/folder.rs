@@ -1,7 +1,9 @@
 //! The reports folder of scheduled runs: `<dir>/<tenant>/<UTC timestamp>/findings.<ext>`, a
 //! `latest/` copy beside them, and retention. A run's folder is written under a temporary
 //! name and renamed into place in one step, so a crashed or killed run never leaves a
-//! half-written report where readers (or the next run's baseline) would find it.
+//! half-written report where readers (or the next run's baseline) would find it. Runs of one
+//! tenant place their folders, swap `latest/` and prune one at a time, under an advisory lock
+//! on the tenant folder's `.lock`; reading `latest/` takes it shared.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,14 +47,28 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-/// The previous run's report for `tenant` that a baseline can be read from, if any: its
-/// JSON, else its JSON Lines, else its v1 JSON.
-pub fn previous(dir: &Path, tenant: &str) -> Option<PathBuf> {
-    let latest = dir.join(tenant).join("latest");
-    [Format::Json, Format::Jsonl, Format::JsonV1]
+/// The previous run's report for `tenant` that a baseline can be read from, if any (its
+/// JSON, else its JSON Lines, else its v1 JSON), read by `load` while no other run of the
+/// tenant is swapping `latest/`.
+pub fn previous<T>(
+    dir: &Path,
+    tenant: &str,
+    load: impl FnOnce(&Path) -> T,
+) -> std::io::Result<Option<(PathBuf, T)>> {
+    let tenant_dir = dir.join(tenant);
+    if !tenant_dir.is_dir() {
+        return Ok(None);
+    }
+    let _lock = lock(&tenant_dir, Lock::Shared)?;
+    let latest = tenant_dir.join("latest");
+    Ok([Format::Json, Format::Jsonl, Format::JsonV1]
         .into_iter()
         .map(|f| latest.join(format!("findings.{}", extension(f))))
         .find(|p| p.is_file())
+        .map(|p| {
+            let loaded = load(&p);
+            (p, loaded)
+        }))
 }
 
 /// Where a run was written.
@@ -88,15 +104,9 @@ fn write_then(
     // Everything in the tenant's folder is this module's: a run killed earlier left these.
     temporaries::remove_stale(&tenant_dir, |_| true, std::time::SystemTime::now());
     let stamp = report.generated_at.format("%Y%m%dT%H%M%SZ").to_string();
-    let mut name = stamp.clone();
-    let mut n = 1;
-    while tenant_dir.join(&name).exists() {
-        n += 1;
-        name = format!("{stamp}-{n}");
-    }
-    let run = tenant_dir.join(&name);
-    let tmp = temporaries::beside(&tenant_dir, &name, temporaries::Kind::Partial);
-    let result = (|| {
+    // Written under a name of this process's, then renamed into place under the lock.
+    let tmp = temporaries::beside(&tenant_dir, &stamp, temporaries::Kind::Partial);
+    let written = (|| {
         std::fs::create_dir_all(&tmp)?;
         for format in formats {
             let path = tmp.join(format!("findings.{}", extension(*format)));
@@ -106,19 +116,56 @@ fn write_then(
             let file = w.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        after_temp_write(&tmp)?;
-        std::fs::rename(&tmp, &run)
+        after_temp_write(&tmp)
     })();
-    if result.is_err() {
+    let placed = written.and_then(|()| {
+        // Runs of one tenant (overlapping cron jobs) name their folders, refresh `latest/`
+        // and prune one at a time: two renames onto one name, or two swaps of `latest/`,
+        // would lose a report.
+        let _lock = lock(&tenant_dir, Lock::Exclusive)?;
+        let mut name = stamp.clone();
+        let mut n = 1;
+        while tenant_dir.join(&name).exists() {
+            n += 1;
+            name = format!("{stamp}-{n}");
+        }
+        let run = tenant_dir.join(&name);
+        std::fs::rename(&tmp, &run)?;
+        refresh_latest(&tenant_dir, &run)?;
+        let removed = match keep {
+            Some(k) => prune(&tenant_dir, k)?,
+            None => 0,
+        };
+        Ok(Written { run, removed })
+    });
+    if placed.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    result?;
-    refresh_latest(&tenant_dir, &run)?;
-    let removed = match keep {
-        Some(k) => prune(&tenant_dir, k)?,
-        None => 0,
-    };
-    Ok(Written { run, removed })
+    placed
+}
+
+/// How [`lock`] holds the tenant folder.
+#[derive(Clone, Copy)]
+enum Lock {
+    /// Reading `latest/`: many at once.
+    Shared,
+    /// Placing a run: one at a time.
+    Exclusive,
+}
+
+/// The tenant folder's lock file (`.lock`), held until the file is dropped. An advisory
+/// `flock`: every m365audit run takes it, other tools may read the folder as before.
+fn lock(tenant_dir: &Path, how: Lock) -> std::io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(tenant_dir.join(".lock"))?;
+    match how {
+        Lock::Shared => file.lock_shared()?,
+        Lock::Exclusive => file.lock()?,
+    }
+    Ok(file)
 }
 
 /// `latest/` becomes a copy of `run`, swapped in by renames.

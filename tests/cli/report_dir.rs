@@ -20,11 +20,14 @@ fn into_reports(dir: &Path, source: &Path) -> Scan {
         .arg(dir.join("reports"))
 }
 
+/// The names in a folder, sorted, without the tenant folder's `.lock` (the file runs of one
+/// tenant take turns by).
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("dir")
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".lock")
         .collect();
     names.sort();
     names
@@ -183,4 +186,58 @@ fn output_to_a_pipe_is_written_in_place() {
         "no temporary file left: {:?}",
         entries(tmp.path())
     );
+}
+
+/// Overlapping scheduled runs of one tenant: every run keeps its report, and `latest/` is one
+/// of them, whole (the runs place their folders and swap `latest/` one at a time).
+#[test]
+fn concurrent_runs_of_one_tenant_each_keep_their_report() {
+    let tmp = TempDir::new("concurrent-runs");
+    let reports = tmp.path().join("reports");
+    let runs: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_m365audit"))
+                .current_dir(root())
+                .env("NO_COLOR", "1")
+                .args(["scan", "--as-of", common::AS_OF, "--format", "table", "-o"])
+                .arg(tmp.path().join("ignored.txt"))
+                .arg("--report-dir")
+                .arg(&reports)
+                .args(["--report-name", "demo", "examples/demo-tenant"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("m365audit starts")
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("the run ends");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tenant = reports.join("demo");
+    let folders: Vec<String> = entries(&tenant)
+        .into_iter()
+        .filter(|n| n.starts_with("20"))
+        .collect();
+    assert_eq!(folders.len(), 6, "{folders:?}");
+    for folder in &folders {
+        common::read_report(&tenant.join(folder).join("findings.json"));
+    }
+    let latest = tenant.join("latest");
+    let run = std::fs::read_to_string(latest.join("RUN")).expect("latest/RUN");
+    assert!(folders.contains(&run.trim().to_string()), "{run}");
+    assert_eq!(
+        std::fs::read(latest.join("findings.json")).expect("latest"),
+        std::fs::read(tenant.join(run.trim()).join("findings.json")).expect("the run")
+    );
+    // Nothing half-done is left beside them.
+    let rest: Vec<String> = entries(&tenant)
+        .into_iter()
+        .filter(|n| !n.starts_with("20") && n != "latest")
+        .collect();
+    assert!(rest.is_empty(), "{rest:?}");
 }

@@ -11,7 +11,7 @@ use crate::source::LoadError;
 pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
     let utf16 = |big_endian: bool| -> Result<String, LoadError> {
         let body = &bytes[2..];
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err(LoadError::content(
                 path,
                 "UTF-16 file has an odd number of bytes (truncated?)",

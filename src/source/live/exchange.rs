@@ -151,10 +151,10 @@ pub async fn test_reach(
         let is_app_role = a["Role"]
             .as_str()
             .is_some_and(|r| r.starts_with("Application "));
-        if let Some(app) = text(a, "RoleAssignee").and_then(|id| object_ids.get(&id)) {
-            if is_app_role {
-                apps.insert(app.clone());
-            }
+        if let Some(app) = text(a, "RoleAssignee").and_then(|id| object_ids.get(&id))
+            && is_app_role
+        {
+            apps.insert(app.clone());
         }
     }
     let mut calls = Vec::new();
