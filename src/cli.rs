@@ -231,6 +231,12 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["sources", "tenant"])]
     pub all_tenants: bool,
 
+    /// With --all-tenants: scan only the tenants of shard I of N (0 <= I < N), by a stable
+    /// hash of each [[tenants]] name, so that N runs (a Kubernetes Indexed Job with N
+    /// completions: --shard $JOB_COMPLETION_INDEX/N) cover every tenant exactly once
+    #[arg(long, value_name = "I/N", requires = "all_tenants", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
     /// With --all-tenants: tenants scanned at once
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub tenant_concurrency: u16,
@@ -415,6 +421,47 @@ pub fn parse_as_of(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+/// `--shard I/N`: this run's part of the tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether the tenant named `name` is in this shard: the first 8 bytes of the SHA-256 of
+    /// the name, modulo N. The same on every machine and in every version, so shards of one
+    /// schedule never overlap or miss a tenant.
+    pub fn owns(&self, name: &str) -> bool {
+        let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_ref()[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("{s:?} is not I/N: N shards numbered 0 to N-1, e.g. 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if count == 0 || index >= count {
+        return Err(format!(
+            "shard {index}/{count}: the index must be below the count (0 to {})",
+            count.saturating_sub(1)
+        ));
+    }
+    Ok(Shard { index, count })
 }
 
 const COLLECT_ABOUT: &str = "\

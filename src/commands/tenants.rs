@@ -55,15 +55,28 @@ pub fn run(args: &ScanArgs, config: &Config, base: &Path) -> Result<u8, CommandE
     std::fs::create_dir_all(&scratch)
         .map_err(|e| CommandError::Runtime(format!("{}: {e}", scratch.display())))?;
 
+    // `--shard I/N`: this run's part; the other N-1 runs scan the rest.
+    let tenants: Vec<&TenantEntry> = config
+        .tenants
+        .iter()
+        .filter(|t| args.shard.is_none_or(|shard| shard.owns(&t.name)))
+        .collect();
+    if let Some(shard) = args.shard {
+        eprintln!(
+            "shard {shard}: {} of the {} tenant(s)",
+            tenants.len(),
+            config.tenants.len()
+        );
+    }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
-    let workers = usize::from(args.tenant_concurrency).min(config.tenants.len());
+    let workers = usize::from(args.tenant_concurrency).min(tenants.len());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(t) = config.tenants.get(i) else {
+                    let Some(&t) = tenants.get(i) else {
                         break;
                     };
                     let out = scratch.join(format!("{i}.json"));

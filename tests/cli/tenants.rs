@@ -2,16 +2,35 @@
 //! report folder, one combined summary; a broken tenant is reported and does not stop the
 //! others.
 
-use crate::common::{TempDir, code, m365audit, root, stderr, stdout};
+use crate::common::{self, TempDir, code, m365audit, root, stderr, stdout};
+
+/// `scan --config CONFIG --all-tenants --as-of 2026-11-22 EXTRA...`.
+fn all_tenants(config: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "scan",
+        "--config",
+        config,
+        "--all-tenants",
+        "--as-of",
+        "2026-11-22",
+    ];
+    args.extend_from_slice(extra);
+    m365audit(args)
+}
+
+/// The demo tenant's path as a TOML string value (forward slashes).
+fn demo_source() -> String {
+    root()
+        .join("examples/demo-tenant")
+        .display()
+        .to_string()
+        .replace('\\', "/")
+}
 
 #[test]
 fn every_tenant_is_scanned_and_a_broken_one_is_reported() {
     let tmp = TempDir::new("tenants");
-    let demo = root()
-        .join("examples/demo-tenant")
-        .display()
-        .to_string()
-        .replace('\\', "/");
+    let demo = demo_source();
     let config = tmp.write(
         "m365audit.toml",
         format!(
@@ -39,16 +58,7 @@ client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
         ),
     );
     let c = config.display().to_string();
-    let o = m365audit([
-        "scan",
-        "--config",
-        &c,
-        "--all-tenants",
-        "--as-of",
-        "2026-11-22",
-        "--fail-on",
-        "critical",
-    ]);
+    let o = all_tenants(&c, &["--fail-on", "critical"]);
     assert_eq!(
         code(&o),
         3,
@@ -93,18 +103,15 @@ client_secret_env = "M365AUDIT_TEST_UNSET_SECRET"
 
     // A second run compares each tenant with its previous run; the formats and CSV columns
     // asked for reach each tenant's scan.
-    let o = m365audit([
-        "scan",
-        "--config",
+    let o = all_tenants(
         &c,
-        "--all-tenants",
-        "--as-of",
-        "2026-11-22",
-        "--report-format",
-        "jsonl,json-v1,csv",
-        "--csv-columns",
-        "rule_id,message",
-    ]);
+        &[
+            "--report-format",
+            "jsonl,json-v1,csv",
+            "--csv-columns",
+            "rule_id,message",
+        ],
+    );
     let latest = reports.join("contoso/latest");
     for file in ["findings.jsonl", "findings.v1.json", "findings.csv"] {
         assert!(latest.join(file).is_file(), "{file}: {}", stderr(&o));
@@ -163,4 +170,57 @@ fn all_tenants_needs_tenants_and_a_reports_folder() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--graph-url \"http://graph.example.invalid\": http:// would send the access token in clear text"), "{}", stderr(&o));
     assert!(!tmp.path().join("reports").exists());
+}
+
+/// `--shard I/N`: N runs (a Kubernetes Indexed Job's completions) scan every tenant exactly
+/// once between them; a bad shard is a usage error.
+#[test]
+fn shards_cover_every_tenant_exactly_once() {
+    let tmp = TempDir::new("shards");
+    let demo = demo_source();
+    let names: Vec<String> = (0..12).map(|i| format!("customer-{i:02}")).collect();
+    let mut toml = String::from("[reports]\ndir = \"reports\"\n");
+    for name in &names {
+        toml.push_str(&format!(
+            "\n[[tenants]]\nname = \"{name}\"\nsources = [\"{demo}\"]\n"
+        ));
+    }
+    let config = tmp.write("m365audit.toml", toml);
+    let c = config.display().to_string();
+    let mut seen: Vec<String> = Vec::new();
+    for shard in ["0/3", "1/3", "2/3"] {
+        let o = all_tenants(&c, &["--shard", shard]);
+        assert_eq!(code(&o), 0, "{shard}: {}", stderr(&o));
+        let scanned: Vec<String> = stdout(&o)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| n.starts_with("customer-"))
+            .map(String::from)
+            .collect();
+        assert!(
+            stderr(&o).contains(&format!(
+                "shard {shard}: {} of the 12 tenant(s)",
+                scanned.len()
+            )),
+            "{}",
+            stderr(&o)
+        );
+        seen.extend(scanned);
+    }
+    seen.sort();
+    assert_eq!(seen, names, "every tenant exactly once");
+    let folders: Vec<String> = {
+        let mut f: Vec<String> = std::fs::read_dir(tmp.path().join("reports"))
+            .expect("reports")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(folders, names);
+
+    for bad in ["3/3", "1/0", "x/2", "1"] {
+        let o = m365audit(["scan", "--config", &c, "--all-tenants", "--shard", bad]);
+        common::assert_input_error(&o, &["--shard"]);
+    }
 }
