@@ -41,13 +41,7 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, other: Tally) {
-        let (s, o) = (&mut self.summary, other.summary);
-        s.fail += o.fail;
-        s.not_evaluated += o.not_evaluated;
-        s.waived += o.waived;
-        for (sev, n) in o.by_severity {
-            *s.by_severity.entry(sev).or_default() += n;
-        }
+        self.summary.add(&other.summary);
         self.worst_failure = self.worst_failure.max(other.worst_failure);
         self.worst_new_failure = self.worst_new_failure.max(other.worst_new_failure);
         self.new += other.new;
@@ -100,20 +94,13 @@ pub(super) fn run(
                         let change = known
                             .filter(|_| f.outcome != Outcome::Pass)
                             .map(|c| c.change(&f.fingerprint));
-                        let s = &mut tally.summary;
-                        match f.outcome {
-                            Outcome::Fail => {
-                                s.fail += 1;
-                                *s.by_severity.entry(f.severity).or_default() += 1;
-                                tally.worst_failure = tally.worst_failure.max(Some(f.severity));
-                                if change == Some(Change::New) {
-                                    tally.worst_new_failure =
-                                        tally.worst_new_failure.max(Some(f.severity));
-                                }
+                        tally.summary.count(f);
+                        if f.outcome == Outcome::Fail {
+                            tally.worst_failure = tally.worst_failure.max(Some(f.severity));
+                            if change == Some(Change::New) {
+                                tally.worst_new_failure =
+                                    tally.worst_new_failure.max(Some(f.severity));
                             }
-                            Outcome::NotEvaluated => s.not_evaluated += 1,
-                            Outcome::Waived => s.waived += 1,
-                            Outcome::Pass => {}
                         }
                         match change {
                             Some(Change::New) => tally.new += 1,
@@ -152,21 +139,9 @@ pub(super) fn run(
         if let Some(e) = total.error.take() {
             return Err(e);
         }
-        let summary = Summary {
-            apps: sources.iter().map(|s| s.apps).sum(),
-            rules: rules.rules.len(),
-            pass: passed,
-            by_severity: Severity::ALL
-                .iter()
-                .map(|sev| {
-                    (
-                        *sev,
-                        total.summary.by_severity.get(sev).copied().unwrap_or(0),
-                    )
-                })
-                .collect(),
-            ..total.summary.clone()
-        };
+        // The summary of no findings (apps, rules, passes), then the parts' counts.
+        let mut summary = Summary::new(rules, &sources, &[], passed);
+        summary.add(&total.summary);
         if let Some(c) = &mut changes {
             c.settle(total.new, total.unchanged, &total.seen);
         }

@@ -168,28 +168,30 @@ fn load_lines(
             schema_id::FINDINGS_JSONL_V1
         ));
     }
+    /// A line after the header: a finding, or the summary (skipped). Parsed once.
     #[derive(Deserialize)]
-    struct Kind {
-        #[serde(rename = "type")]
-        kind: String,
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Line {
+        Finding(Box<DocFinding>),
+        #[serde(other)]
+        Other,
     }
     let mut findings = Vec::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
             continue;
         }
-        let at = |e: serde_json::Error| {
+        let parsed = serde_json::from_str(line).map_err(|e| {
             format!(
                 "{shown}:{}:{}: not an m365audit JSON Lines report: {e}",
                 n + 1,
                 e.column()
             )
-        };
-        let kind: Kind = serde_json::from_str(line).map_err(at)?;
-        if kind.kind != "finding" {
+        })?;
+        let Line::Finding(f) = parsed else {
             continue;
-        }
-        let mut f: DocFinding = serde_json::from_str(line).map_err(at)?;
+        };
+        let mut f = *f;
         match std::mem::replace(&mut f.subject, SubjectRef::Index(0)) {
             SubjectRef::Inline(s) => findings.push((f, s)),
             SubjectRef::Index(_) => {

@@ -53,17 +53,32 @@ impl Summary {
             summary.by_severity.insert(sev, 0);
         }
         for f in findings {
-            match f.outcome {
-                Outcome::Fail => {
-                    summary.fail += 1;
-                    *summary.by_severity.entry(f.severity).or_default() += 1;
-                }
-                Outcome::NotEvaluated => summary.not_evaluated += 1,
-                Outcome::Waived => summary.waived += 1,
-                Outcome::Pass => {}
-            }
+            summary.count(f);
         }
         summary
+    }
+
+    /// Counts one finding (passes are counted by `pass`, whether or not they are kept).
+    pub fn count(&mut self, f: &Finding) {
+        match f.outcome {
+            Outcome::Fail => {
+                self.fail += 1;
+                *self.by_severity.entry(f.severity).or_default() += 1;
+            }
+            Outcome::NotEvaluated => self.not_evaluated += 1,
+            Outcome::Waived => self.waived += 1,
+            Outcome::Pass => {}
+        }
+    }
+
+    /// Adds the finding counts of `other` (findings counted apart, in parallel).
+    pub fn add(&mut self, other: &Summary) {
+        self.fail += other.fail;
+        self.not_evaluated += other.not_evaluated;
+        self.waived += other.waived;
+        for (sev, n) in &other.by_severity {
+            *self.by_severity.entry(*sev).or_default() += n;
+        }
     }
 
     /// `["8 critical", "16 high", ...]`, most severe first, zero counts left out.

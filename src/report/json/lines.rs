@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value as raw};
 
-use super::{Counts, JsonSubject, Source, Tail, evidence_and_waiver};
+use super::{Counts, JsonSubject, Source, Tail, evidence_and_waiver, rule_ids};
 use crate::engine::RuleSet;
 use crate::engine::waiver::WaiverStatus;
 use crate::finding::{Finding, Subject};
@@ -90,11 +90,7 @@ impl Lines {
     pub fn new(rules: &RuleSet, as_of: chrono::DateTime<chrono::Utc>) -> io::Result<Lines> {
         Ok(Lines {
             as_of: crate::dates::rfc3339(as_of),
-            rule_ids: rules
-                .rules
-                .iter()
-                .map(|r| raw(&r.id))
-                .collect::<serde_json::Result<_>>()?,
+            rule_ids: rule_ids(rules)?,
         })
     }
 

@@ -233,6 +233,15 @@ fn evidence_and_waiver(
     Ok((Cow::Owned(serde_json::value::to_raw_value(&map)?), waiver))
 }
 
+/// Each rule's id as JSON text, by rule index: escaped once, not once per finding.
+fn rule_ids(rules: &crate::engine::RuleSet) -> serde_json::Result<Vec<Box<RawValue>>> {
+    rules
+        .rules
+        .iter()
+        .map(|r| serde_json::value::to_raw_value(&r.id))
+        .collect()
+}
+
 /// Items per parallel serialization chunk: large enough to amortise the hand-off, small
 /// enough that only a few chunks' text is in memory at once.
 const CHUNK: usize = 512;

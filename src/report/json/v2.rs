@@ -20,9 +20,11 @@ use std::collections::hash_map::Entry;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::value::{RawValue, to_raw_value as raw};
+use serde_json::value::RawValue;
 
-use super::{Head, JsonSubject, Tail, evidence_and_waiver, write_array, write_head, write_members};
+use super::{
+    Head, JsonSubject, Tail, evidence_and_waiver, rule_ids, write_array, write_head, write_members,
+};
 use crate::engine::Rule;
 use crate::finding::Finding;
 use crate::report::Report;
@@ -127,13 +129,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer(buf, s).map_err(io::Error::from)
     })?;
     drop(subjects);
-    // Rule ids escaped once, not once per finding.
-    let ids: Vec<Box<RawValue>> = report
-        .rules
-        .rules
-        .iter()
-        .map(|r| raw(&r.id))
-        .collect::<serde_json::Result<_>>()?;
+    let ids = rule_ids(report.rules)?;
     let rows: Vec<(&Finding, u32)> = report.findings.iter().zip(refs).collect();
     out.write_all(b",\n  \"findings\": ")?;
     write_array(out, &rows, |&(f, subject), buf| {
