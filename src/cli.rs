@@ -14,7 +14,8 @@ Exit codes:
   1  scan: a failing finding at or above --fail-on; rules test: an example gave the wrong count
   2  bad input or usage: unreadable source, malformed JSON, invalid rule file, unknown option
   3  runtime failure: a live request still failing after retries, a token refused, cannot
-     write the report, internal error";
+     write the report, the findings store cannot record the run (the reports are written
+     first), internal error";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +75,10 @@ pub enum Command {
     /// List the rules or run their examples
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// What the findings store knows: runs over time, open findings and their days open,
+    /// reopened and resolved findings, mean time to resolve per rule
+    #[command(long_about = HISTORY_ABOUT, after_help = HISTORY_EXIT, args_conflicts_with_subcommands = true)]
+    History(HistoryArgs),
     /// Show what a rule checks, why, and how to fix its findings
     Explain(ExplainArgs),
     /// Print the normalized apps of a source exactly as rules (and Rego rules) see them
@@ -257,6 +262,124 @@ pub struct ScanArgs {
     /// Colour in the table: auto (when writing to a terminal and NO_COLOR is unset)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Do not record this run in the findings store (not even the default one beside
+    /// --report-dir)
+    #[arg(long, conflicts_with = "store", help_heading = "Findings store")]
+    pub no_store: bool,
+}
+
+/// Where the findings store is, and its password.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StoreArgs {
+    /// The findings store: sqlite:PATH, or postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require]
+    /// without a password. Default: [store] url, else sqlite:DIR/history.sqlite beside
+    /// --report-dir
+    #[arg(long, value_name = "URL", help_heading = "Findings store")]
+    pub store: Option<String>,
+
+    /// PostgreSQL: the environment variable holding the password (default: [store]
+    /// password_env, else PGPASSWORD when set)
+    #[arg(long, value_name = "NAME", help_heading = "Findings store")]
+    pub store_password_env: Option<String>,
+
+    /// PostgreSQL: the file holding the password, such as a mounted Secret (default: [store]
+    /// password_file)
+    #[arg(long, value_name = "FILE", help_heading = "Findings store")]
+    pub store_password_file: Option<PathBuf>,
+}
+
+const HISTORY_ABOUT: &str = "\
+What the findings store knows. Every `scan` with a reports folder (or --store) records its run \
+there: the failing findings by severity, and each finding by fingerprint (rule, subject, item) \
+with when it was first seen, last seen, resolved and reopened, and its waiver.
+
+Views (--view, default all):
+  runs      each run, its failing findings by severity, and what it opened, resolved, reopened
+  open      findings open at each tenant's latest run, longest open first, with days open
+  reopened  findings that were resolved and came back
+  resolved  each resolution, newest first, with how long the finding was open
+  mttr      mean time to resolve, per rule, over its resolutions
+
+A finding is resolved only by a run whose rule ran and could be evaluated for its subject: a \
+finding whose rule was not evaluated (missing data, --rule) stays open. Days open are counted to \
+the tenant's latest run, not to today, so a store gives the same answer tomorrow.
+
+--since limits runs, reopenings and resolutions (and the mean times) to those on or after DATE; \
+open findings are listed however old.";
+
+const HISTORY_EXIT: &str = "\
+Exit codes:
+  0  the history was shown (or pruned)
+  2  bad usage: unknown view, CSV with --view all, bad date or store URL
+  3  the store cannot be opened or read, or is written by a newer m365audit";
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+
+    /// One tenant, by its name in the store (its folder under the reports folder)
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+
+    /// Only runs, reopenings and resolutions on or after DATE (YYYY-MM-DD or RFC 3339)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub since: Option<DateTime<Utc>>,
+
+    /// What to show
+    #[arg(long, value_enum, default_value_t = crate::report::history::View::All)]
+    pub view: crate::report::history::View,
+
+    /// Output format (CSV holds one view: choose it with --view)
+    #[arg(short, long, value_enum, default_value_t = crate::report::history::HistoryFormat::Table)]
+    pub format: crate::report::history::HistoryFormat,
+
+    /// Write to FILE (atomically) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub place: StorePlace,
+}
+
+/// Which store `history` reads: as `scan` would record into.
+#[derive(Debug, Clone, Args)]
+pub struct StorePlace {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The reports folder whose history.sqlite is the store (default: [reports] dir)
+    #[arg(long, value_name = "DIR", help_heading = "Findings store")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Configuration file (default: ./m365audit.toml when present)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Delete runs, resolutions and resolved findings older than N days (open findings are
+    /// kept however old)
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep what happened in the last N days
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_days: u32,
+
+    /// Count the N days back from DATE (default: now)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<DateTime<Utc>>,
+
+    #[command(flatten)]
+    pub place: StorePlace,
 }
 
 const PLAN_ABOUT: &str = "\

@@ -28,6 +28,7 @@ pub struct Config {
     text: String,
     pub scan: ScanDefaults,
     pub reports: ReportDefaults,
+    pub store: StoreDefaults,
     pub rules: RuleSettings,
     pub waivers: Vec<Waiver>,
     pub tenants: Vec<TenantEntry>,
@@ -55,6 +56,15 @@ pub struct TenantEntry {
     pub certificate_key: Option<PathBuf>,
     #[serde(default)]
     pub exchange: bool,
+    /// A tenant in a national cloud (US Government: `https://login.microsoftonline.us`,
+    /// `https://graph.microsoft.us`, …): its sign-in, Graph and Exchange admin API base URLs,
+    /// in place of --login-url, --graph-url and --exchange-url.
+    #[serde(default)]
+    pub login_url: Option<String>,
+    #[serde(default)]
+    pub graph_url: Option<String>,
+    #[serde(default)]
+    pub exchange_url: Option<String>,
     /// Offline: export folders or files (relative to the config file).
     #[serde(default)]
     pub sources: Vec<PathBuf>,
@@ -91,6 +101,22 @@ pub struct ReportDefaults {
     /// As --keep.
     #[serde(default)]
     pub keep: Option<u32>,
+}
+
+/// `[store]`: the findings store every `scan` records its run in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreDefaults {
+    /// As --store: `sqlite:PATH` (relative to the config file) or `postgres://…` without a
+    /// password.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// As --store-password-env.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// As --store-password-file (relative to the config file).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
 }
 
 fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
@@ -303,6 +329,10 @@ fn parse(path: &str, text: &str) -> Result<Config, Diagnostic> {
     if let Some(scan) = table.remove("scan") {
         config.scan = ScanDefaults::deserialize(ValueDeserializer::from(scan)).map_err(toml_err)?;
     }
+    if let Some(store) = table.remove("store") {
+        config.store =
+            StoreDefaults::deserialize(ValueDeserializer::from(store)).map_err(toml_err)?;
+    }
     if let Some(reports) = table.remove("reports") {
         config.reports =
             ReportDefaults::deserialize(ValueDeserializer::from(reports)).map_err(toml_err)?;
@@ -440,7 +470,7 @@ fn parse(path: &str, text: &str) -> Result<Config, Diagnostic> {
         return Err(at(
             Some(v.span()),
             format!(
-                "unknown key {:?}: expected scan, reports, rules, waivers or tenants",
+                "unknown key {:?}: expected scan, reports, store, rules, waivers or tenants",
                 key.get_ref()
             ),
         ));

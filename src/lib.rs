@@ -9,7 +9,8 @@
 //! The data runs one way: files or live APIs ([`source`]) give raw Microsoft objects
 //! ([`snapshot`]), normalized into a tenant ([`model`]), which the rules ([`engine`], running
 //! the kinds in [`checks`]) turn into [`finding`]s, which [`report`] writes; [`plan`] ranks
-//! the apps with failing findings into an action plan.
+//! the apps with failing findings into an action plan; [`store`] keeps each tenant's runs and
+//! the life of each finding across them.
 //!
 //! The modules sit in layers, and a module imports only from layers below its own (the test
 //! `tests/cli/layout.rs` reads this diagram and holds the code to it; modules on one line do not
@@ -19,7 +20,8 @@
 //! commands                               the subcommands: glue between the command line and the rest
 //! cli                                    the command line's definition (clap)
 //! config                                 m365audit.toml, parsed into engine and report options
-//! report                                 one writer per format, checklists, the reports folder
+//! store                                  the findings store: runs and findings across runs (SQLite, PostgreSQL)
+//! report                                 one writer per format, checklists, the reports folder, history views
 //! plan                                   the action plan: apps ranked by a risk score, with steps
 //! pipeline, profile                      the streamed scan of a folder; vendor checklists
 //! engine                                 rule files, evaluation, waivers
@@ -50,6 +52,7 @@ pub mod profile;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod store;
 pub mod temporaries;
 
 pub use commands::run;

@@ -4,12 +4,14 @@ pub mod checklist;
 mod collect;
 mod diff;
 mod explain;
+mod history;
 mod inspect;
 mod plan;
 mod reach;
 mod rules;
 pub use rules::run_examples;
 mod scan;
+mod store;
 mod stream;
 mod tenants;
 mod timings;
@@ -88,6 +90,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rules(RulesCommand::List(args)) => rules::list(args),
         Command::Rules(RulesCommand::Test(args)) => rules::test(args),
         Command::Rules(RulesCommand::Kinds(args)) => rules::kinds(args),
+        Command::History(args) => history::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Reach(args) => reach::run(args),

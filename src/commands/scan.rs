@@ -34,15 +34,34 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
     let setup = super::Setup::load(&args.eval, args.include_passed)?;
     let fail_on = args.fail_on.or(setup.config.scan.fail_on);
     let fail_on_new = args.fail_on_new.or(setup.config.scan.fail_on_new);
+    let report_dir = args.report_dir.clone().or_else(|| {
+        setup
+            .config
+            .reports
+            .dir
+            .as_ref()
+            .map(|d| setup.base.join(d))
+    });
+    // A malformed store URL is a usage error, found before any scanning.
+    let store = if args.no_store {
+        None
+    } else {
+        super::store::choose(
+            &args.store,
+            &setup.config,
+            &setup.base,
+            report_dir.as_deref(),
+        )?
+    };
     if args.all_tenants {
         return super::tenants::run(&args, &setup.config, &setup.base);
     }
     let super::Setup {
         config,
-        base,
         catalog,
         rules,
         opts,
+        ..
     } = &setup;
     let configured = setup.configured_sources();
     let source_paths: &[PathBuf] = if args.eval.sources.is_empty() && args.tenant.is_none() {
@@ -71,13 +90,9 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
             "warning: --format json-v1 is deprecated and will be removed in the next release: read `m365audit/findings/v2` (--format json) or JSON Lines (--format jsonl)"
         );
     }
-    let report_dir = args
-        .report_dir
-        .clone()
-        .or_else(|| config.reports.dir.as_ref().map(|d| base.join(d)));
 
     // JSON Lines alone is written as the apps are evaluated, without holding the findings.
-    if args.format == Format::Jsonl && report_dir.is_none() {
+    if args.format == Format::Jsonl && report_dir.is_none() && store.is_none() {
         let baseline = prior.zip(args.baseline.as_ref().map(|p| p.display().to_string()));
         let streamed = super::stream::run(
             &setup,
@@ -195,6 +210,21 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
             );
         }
     }
+    // The store is opened before anything is written, so that the HTML report can show the
+    // tenant's trend; if it cannot be opened, the reports are still written.
+    let wants_trend = args.format == Format::Html
+        || report_dir.is_some() && folder_formats.contains(&Format::Html);
+    let mut opened = store.as_ref().map(|s| s.open());
+    if let (true, Some(Ok(store))) = (wants_trend, &mut opened) {
+        match store.trend(&tenant_folder, TREND_RUNS - 1) {
+            Ok(mut runs) => {
+                let this = crate::store::RunRecord::from_report(&report, &tenant_folder, None);
+                runs.push(this.row());
+                report.trend = Some(runs);
+            }
+            Err(e) => eprintln!("warning: no trend in the HTML report: {e}"),
+        }
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -224,34 +254,99 @@ pub fn run(args: ScanArgs) -> Result<u8, CommandError> {
 
     laps.lap("write");
 
-    if let Some(dir) = &report_dir {
+    // A partial scan must not resolve the findings of the inputs it could not read.
+    let mut record = |folder: Option<&std::path::Path>| match opened.take() {
+        Some(_) if failed_inputs > 0 => Some(Err(format!(
+            "not updated: {failed_inputs} input file(s) could not be read, and a partial scan would mark their findings resolved"
+        ))),
+        Some(Ok(mut store)) => {
+            let mut laps = super::timings::Laps::start();
+            let recorded = store
+                .record(&crate::store::RunRecord::from_report(
+                    &report,
+                    &tenant_folder,
+                    folder,
+                ))
+                .map_err(|e| e.to_string());
+            laps.lap("store");
+            Some(recorded)
+        }
+        Some(Err(e)) => Some(Err(e.to_string())),
+        None => None,
+    };
+    let recorded = if let Some(dir) = &report_dir {
         let formats = folder_formats;
         let keep = args.keep.or(config.reports.keep).map(|k| k as usize);
-        let written = folder::write(&report, dir, &tenant_folder, &formats, keep).map_err(|e| {
-            CommandError::Runtime(format!(
-                "{}: cannot write the report folder: {e}",
-                dir.display()
-            ))
-        })?;
+        // Recorded while the tenant's folder is locked: the store's latest run and `latest/`
+        // are the same run.
+        let (written, recorded) =
+            folder::write_and(&report, dir, &tenant_folder, &formats, keep, |w| {
+                record(Some(&w.run))
+            })
+            .map_err(|e| {
+                CommandError::Runtime(format!(
+                    "{}: cannot write the report folder: {e}",
+                    dir.display()
+                ))
+            })?;
         eprintln!("wrote {}", written.run.display());
         if written.removed > 0 {
             eprintln!("removed {} older run(s) (--keep)", written.removed);
         }
-    }
+        recorded
+    } else {
+        record(None)
+    };
+    let store_failed = match (&store, recorded) {
+        (Some(store), Some(Ok(r))) => {
+            eprintln!(
+                "store {}: recorded run {} of {tenant_folder}: {} new, {} resolved, {} reopened{}",
+                store.shown(),
+                r.run_id,
+                r.opened,
+                r.resolved,
+                r.reopened,
+                if r.held > 0 {
+                    format!(
+                        "; {} kept open, their rule not evaluated in this run",
+                        r.held
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            false
+        }
+        (Some(store), Some(Err(e))) => {
+            eprintln!("error: store {}: {e}", store.shown());
+            true
+        }
+        _ => false,
+    };
 
     let (worst, worst_new) = (report.worst_failure(), report.worst_new_failure());
     let compared = report.changes.is_some();
     // The process exits next: freeing a large report's many small allocations one by one
     // would only delay that (several percent of a 100k-app scan).
     std::mem::forget(report);
-    Ok(conclude(
+    let code = conclude(
         &args,
         failed_inputs,
         (fail_on, worst),
         (fail_on_new, worst_new),
         compared,
-    ))
+    );
+    // The reports are written; a store that could not record the run fails the run, unless
+    // bad input already did.
+    Ok(if store_failed && code != exit::INPUT {
+        exit::RUNTIME
+    } else {
+        code
+    })
 }
+
+/// Runs the HTML report's trend shows, this one included.
+const TREND_RUNS: usize = 30;
 
 /// The exit code, and what standard error says about it: unreadable inputs, then the
 /// `--fail-on` and `--fail-on-new` thresholds against the worst failing and worst new

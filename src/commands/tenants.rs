@@ -158,6 +158,19 @@ fn command(
     if args.include_passed {
         cmd.arg("--include-passed");
     }
+    // Every tenant's run records itself in the one store (its own transaction).
+    if args.no_store {
+        cmd.arg("--no-store");
+    }
+    if let Some(url) = &args.store.store {
+        cmd.arg("--store").arg(url);
+    }
+    if let Some(env) = &args.store.store_password_env {
+        cmd.arg("--store-password-env").arg(env);
+    }
+    if let Some(f) = &args.store.store_password_file {
+        cmd.arg("--store-password-file").arg(f);
+    }
     if let Some(tenant) = &t.tenant {
         let live = &args.live;
         cmd.arg("--tenant").arg(tenant);
@@ -178,19 +191,20 @@ fn command(
         if t.exchange {
             cmd.arg("--exchange");
         }
-        cmd.args([
-            "--login-url",
-            &live.login_url,
-            "--graph-url",
-            &live.graph_url,
-        ])
-        .args(["--exchange-url", &live.exchange_url, "--quiet"])
-        .arg("--concurrency")
-        .arg(live.concurrency.to_string())
-        .arg("--max-retries")
-        .arg(live.max_retries.to_string())
-        .arg("--backoff-ms")
-        .arg(live.backoff_ms.to_string());
+        let url = |own: &Option<String>, default: &str| own.clone().unwrap_or(default.into());
+        cmd.arg("--login-url")
+            .arg(url(&t.login_url, &live.login_url))
+            .arg("--graph-url")
+            .arg(url(&t.graph_url, &live.graph_url))
+            .arg("--exchange-url")
+            .arg(url(&t.exchange_url, &live.exchange_url))
+            .arg("--quiet")
+            .arg("--concurrency")
+            .arg(live.concurrency.to_string())
+            .arg("--max-retries")
+            .arg(live.max_retries.to_string())
+            .arg("--backoff-ms")
+            .arg(live.backoff_ms.to_string());
     }
     for s in &t.sources {
         cmd.arg(base.join(s));

@@ -86,19 +86,33 @@ pub fn write(
     formats: &[Format],
     keep: Option<usize>,
 ) -> std::io::Result<Written> {
-    write_then(report, dir, tenant, formats, keep, |_| Ok(()))
+    write_then(report, dir, tenant, formats, keep, |_| Ok(()), |_| ()).map(|(w, ())| w)
+}
+
+/// [`write`], then `locked(&written)` while the tenant's lock is still held: runs of one
+/// tenant record themselves in the findings store in the order they refreshed `latest/`.
+pub fn write_and<T>(
+    report: &Report,
+    dir: &Path,
+    tenant: &str,
+    formats: &[Format],
+    keep: Option<usize>,
+    locked: impl FnOnce(&Written) -> T,
+) -> std::io::Result<(Written, T)> {
+    write_then(report, dir, tenant, formats, keep, |_| Ok(()), locked)
 }
 
 /// [`write`], calling `after_temp_write` once the temporary run folder is complete and before
 /// it is renamed into place: the unit tests fail there, to prove nothing partial is left.
-fn write_then(
+fn write_then<T>(
     report: &Report,
     dir: &Path,
     tenant: &str,
     formats: &[Format],
     keep: Option<usize>,
     after_temp_write: impl FnOnce(&Path) -> std::io::Result<()>,
-) -> std::io::Result<Written> {
+    locked: impl FnOnce(&Written) -> T,
+) -> std::io::Result<(Written, T)> {
     let tenant_dir = dir.join(tenant);
     std::fs::create_dir_all(&tenant_dir)?;
     // Everything in the tenant's folder is this module's: a run killed earlier left these.
@@ -136,7 +150,9 @@ fn write_then(
             Some(k) => prune(&tenant_dir, k)?,
             None => 0,
         };
-        Ok(Written { run, removed })
+        let written = Written { run, removed };
+        let then = locked(&written);
+        Ok((written, then))
     });
     if placed.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -264,10 +280,18 @@ mod tests {
 
         let second = Report::new(&rules, Vec::new(), Vec::new(), 0, at(7), at(7), false);
         let mut seen = Vec::new();
-        let failed = write_then(&second, &root, "t", &formats, None, |tmp| {
-            seen = names(tmp);
-            Err(std::io::Error::other("the disk filled up"))
-        });
+        let failed = write_then(
+            &second,
+            &root,
+            "t",
+            &formats,
+            None,
+            |tmp| {
+                seen = names(tmp);
+                Err(std::io::Error::other("the disk filled up"))
+            },
+            |_| (),
+        );
         assert_eq!(
             failed.err().map(|e| e.to_string()).as_deref(),
             Some("the disk filled up")

@@ -33,7 +33,7 @@ h1{font-size:1.4rem}.meta{color:#57606a}
 .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:.6rem 1rem;min-width:7rem}
 .card b{display:block;font-size:1.5rem}
-.overview figure{margin:1rem 0;overflow-x:auto}.overview figcaption{color:#57606a;margin-bottom:.3rem}
+.trend figure,.overview figure{margin:1rem 0;overflow-x:auto}.trend figcaption,.overview figcaption{color:#57606a;margin-bottom:.3rem}
 .overview svg{font-size:13px;font-family:inherit;max-width:100%;height:auto}
 .overview h2,.plan h2{font-size:1.15rem}
 .plan table{border-collapse:collapse;width:100%}.plan td,.plan th{border-top:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}.plan ol{margin:0;padding-left:1.2rem}
@@ -186,6 +186,16 @@ fn page(report: &Report, shown: &[&Finding], grouped: bool) -> Markup {
                     p {
                         "Against " code { (Text(&c.baseline)) } ": " (c.new) " new, "
                         (c.unchanged) " unchanged, " (c.resolved.len()) " resolved."
+                    }
+                }
+                @if let Some(svg) = report.trend.as_deref().and_then(super::history::trend_svg) {
+                    section.trend #trend {
+                        h2 { "Trend" }
+                        figure {
+                            figcaption { "Failing findings of each run in the findings store, by severity, this run at the right" }
+                            // Built from dates and counts only: no input text reaches it.
+                            (PreEscaped(svg))
+                        }
                     }
                 }
                 @if let Some(o) = &report.overview {

@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod checklist;
 pub mod csv;
 pub mod folder;
+pub mod history;
 mod html;
 pub mod json;
 mod junit;
@@ -89,6 +90,9 @@ pub struct Report<'a> {
     pub overview: Option<overview::Overview>,
     /// `--csv-columns`: the CSV report's columns (all of them if empty).
     pub csv_columns: Vec<csv::Column>,
+    /// The tenant's runs in the findings store, oldest first, this one last: the HTML
+    /// report's trend chart.
+    pub trend: Option<Vec<history::RunRow>>,
 }
 
 impl<'a> Report<'a> {
@@ -118,6 +122,7 @@ impl<'a> Report<'a> {
             waivers: Vec::new(),
             overview: None,
             csv_columns: Vec::new(),
+            trend: None,
         }
     }
 

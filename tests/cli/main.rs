@@ -5,6 +5,7 @@
 //! - `checklist`: `checklist` and each shipped go-live profile
 //! - `collect`: `collect` and `scan --tenant` against an in-process fake Graph
 //! - `config`: `m365audit.toml`, `init`, waivers
+//! - `deploy`: the container build and Kubernetes manifests in `deploy/`, validated
 //! - `formats`: Markdown, JUnit and SARIF reports against the JSON report
 //! - `json_formats`: JSON v2, JSON Lines and v1 against each other; diff and baseline of each
 //! - `layout`: the repository root is the product; the module layers of `src/lib.rs`
@@ -15,6 +16,7 @@
 //! - `report_dir`: `scan --report-dir`
 //! - `rule_fixtures`: each rule's pass and fail fixtures, snapshot-tested
 //! - `rules_cli`: `rules list`, `rules test`, `explain`, user rules and scan options
+//! - `store`: the findings store (SQLite, PostgreSQL) and `history`
 //! - `tenants`: `scan --all-tenants`
 
 #[path = "../common/mod.rs"]
@@ -24,6 +26,7 @@ mod baseline;
 mod checklist;
 mod collect;
 mod config;
+mod deploy;
 mod formats;
 mod json_formats;
 mod layout;
@@ -34,4 +37,5 @@ mod readme;
 mod report_dir;
 mod rule_fixtures;
 mod rules_cli;
+mod store;
 mod tenants;

@@ -139,7 +139,11 @@ fn a_hostile_tenant_name_stays_inside_the_reports_folder() {
     .expect("write");
     let o = into_reports(tmp.path(), &src).run();
     assert!(code(&o) <= 1, "{}", stderr(&o));
-    assert_eq!(entries(&tmp.path().join("reports")), ["_.._escaped"]);
+    // The tenant's folder, and the findings store beside it.
+    assert_eq!(
+        entries(&tmp.path().join("reports")),
+        ["_.._escaped", "history.sqlite"]
+    );
     assert!(!tmp.path().join("escaped").exists());
 }
 

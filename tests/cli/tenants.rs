@@ -213,11 +213,25 @@ fn shards_cover_every_tenant_exactly_once() {
         let mut f: Vec<String> = std::fs::read_dir(tmp.path().join("reports"))
             .expect("reports")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "history.sqlite")
             .collect();
         f.sort();
         f
     };
     assert_eq!(folders, names);
+    // Every tenant's run recorded in the one store beside them.
+    let h = m365audit([
+        "history", "--config", &c, "--view", "runs", "--format", "csv",
+    ]);
+    assert_eq!(code(&h), 0, "{}", stderr(&h));
+    let mut recorded: Vec<String> = stdout(&h)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .map(String::from)
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, names);
 
     for bad in ["3/3", "1/0", "x/2", "1"] {
         let o = m365audit(["scan", "--config", &c, "--all-tenants", "--shard", bad]);
