@@ -1,7 +1,7 @@
 //! The HTML report: self-contained, escaped, counts equal to the JSON report's; and, in
 //! headless Chromium, the page loads and its filters show exactly the matching findings. A
 //! 10k-app tenant's report groups its findings by rule, outcome and app, and is usable in
-//! headless Chromium within 10 s.
+//! headless Chromium within 10 s. With a findings store, the trend chart is drawn.
 //!
 //! The browser test needs Debian's `chromium` (`.ci/run` installs it and runs it with
 //! `cargo test --test html -- --include-ignored`); it is ignored by a plain `cargo test` so a
@@ -378,6 +378,55 @@ fn overview_is_drawn_in_headless_chromium() {
     ] {
         let n = pixels_of(&shot, rgb);
         assert!(n > 200, "{what}: {n} pixels of {rgb:02x?}");
+    }
+}
+
+/// With a findings store, the report opens with the tenant's trend: one stacked bar per run,
+/// drawn by headless Chromium in the severities' colours.
+#[test]
+#[ignore = "needs Debian's chromium; .ci/run runs it"]
+fn trend_is_drawn_in_headless_chromium() {
+    let browser = chromium().expect("chromium is installed (apt-get install chromium)");
+    let tmp = TempDir::new("html-trend");
+    let reports = tmp.path().join("reports");
+    let page = tmp.path().join("report.html");
+    for as_of in ["2026-11-01", "2026-11-15", "2026-12-01"] {
+        Scan::new("examples/demo-tenant")
+            .as_of(as_of)
+            .format("html")
+            .output(&page)
+            .arg("--report-dir")
+            .arg(&reports)
+            .run()
+            .assert_code(0);
+    }
+    let html = std::fs::read_to_string(&page).expect("the report");
+    let trend = html
+        .split_once("id=\"trend\"")
+        .and_then(|(_, rest)| rest.split_once("</section>"))
+        .map(|(trend, _)| trend)
+        .expect("a trend section");
+    assert_eq!(
+        count(trend, "<rect "),
+        count(trend, "</rect>") + 5,
+        "bars, and a legend of the five severities"
+    );
+    assert_eq!(
+        count(trend, "data-severity=\"high\""),
+        3,
+        "a high bar per run"
+    );
+    let shot = tmp.path().join("trend.png");
+    let out = headless(&browser, &tmp.path().join("profile"))
+        .args(["--hide-scrollbars", "--window-size=1200,1000"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (what, rgb) in [("high", [0xdc, 0x26, 0x26]), ("medium", [0xf5, 0x9e, 0x0b])] {
+        let n = pixels_of(&shot, rgb);
+        assert!(n > 300, "{what}: {n} pixels of {rgb:02x?}");
     }
 }
 

@@ -162,7 +162,7 @@ fn credential(live: &LiveArgs) -> Result<ClientCredential, CommandError> {
 /// A secret file that other users can read or change gets a warning with the `chmod` that
 /// fixes it, as ssh does for private keys. A warning, not a refusal: the secret is already
 /// exposed, and refusing would only stop a scheduled audit.
-fn warn_if_others_can_read(path: &Path, what: &str) {
+pub(super) fn warn_if_others_can_read(path: &Path, what: &str) {
     if let Some(mode) = others_can_access(path) {
         eprintln!(
             "warning: {}: the {what} file can be read by other users (mode {mode:04o}); make it private: chmod 600 {}",
@@ -172,12 +172,29 @@ fn warn_if_others_can_read(path: &Path, what: &str) {
     }
 }
 
-/// The permission bits of `path` when group or others have any access to it.
+/// The permission bits of `path` when others, or a group this process is not in, have any
+/// access to it. A group of this process's own is not "other users": a Kubernetes Secret
+/// mounted for a non-root pod is readable through the pod's `fsGroup` (mode 0440).
 #[cfg(unix)]
 fn others_can_access(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
-    (mode & 0o077 != 0).then_some(mode)
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).ok()?;
+    let mode = meta.permissions().mode() & 0o7777;
+    let group_is_ours = own_groups().contains(&meta.gid());
+    let exposed = mode & 0o007 != 0 || (mode & 0o070 != 0 && !group_is_ours);
+    exposed.then_some(mode)
+}
+
+/// This process's group ids, real, effective and supplementary (Linux: `/proc/self/status`;
+/// elsewhere none, so any group access is warned about).
+#[cfg(unix)]
+fn own_groups() -> Vec<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix("Gid:").or_else(|| l.strip_prefix("Groups:")))
+        .flat_map(|ids| ids.split_whitespace().filter_map(|id| id.parse().ok()))
+        .collect()
 }
 
 /// Windows files carry ACLs, which this check does not read.

@@ -83,6 +83,7 @@ impl Chosen {
                 ))
             }),
             Password::File(path) => {
+                super::collect::warn_if_others_can_read(path, "store password");
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     StoreError::Password(format!(
                         "cannot read the password file {}: {e}",

@@ -12,7 +12,8 @@ use super::markdown::cell_with;
 use super::neutralize;
 use super::table::clean;
 
-/// The JSON document's schema name; fields are only ever added within v1.
+/// The JSON document's schema name (`history.schema.json` beside this file); fields are only
+/// ever added within v1.
 pub const SCHEMA: &str = "m365audit/history/v1";
 
 /// One recorded run: its failing findings by severity and what changed.
@@ -453,6 +454,15 @@ pub fn trend_svg(runs: &[RunRow]) -> Option<String> {
             x + bar / 2.0,
             H - PAD + 12.0,
             run.failing()
+        );
+    }
+    // The legend, along the top.
+    for (i, (name, color)) in colors.iter().enumerate() {
+        let x = PAD + i as f64 * 72.0;
+        svg += &format!(
+            "<rect x=\"{x:.1}\" y=\"4\" width=\"9\" height=\"9\" fill=\"{color}\"/>\
+             <text x=\"{:.1}\" y=\"12\" font-size=\"10\">{name}</text>",
+            x + 13.0
         );
     }
     let (first, last) = (&runs[0], &runs[runs.len() - 1]);

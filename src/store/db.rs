@@ -36,13 +36,6 @@ impl Value {
             _ => None,
         }
     }
-
-    pub fn into_text(self) -> Option<String> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
-    }
 }
 
 impl From<i64> for Value {

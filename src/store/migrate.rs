@@ -20,7 +20,13 @@ const SCHEMA_LOCK: i64 = 0x6d_3336_3561_7564;
 /// The version the store is at (0: empty).
 pub fn current(db: &mut Db) -> Result<i64, StoreError> {
     let exists = if db.is_postgres() {
-        db.one("SELECT to_regclass('m365audit_schema') IS NOT NULL", &[])?
+        // A query of the catalog, not `to_regclass`: that reads a catalog snapshot which may
+        // predate the advisory lock's wait, and so miss the tables the lock's holder created.
+        db.one(
+            "SELECT count(*) FROM pg_catalog.pg_tables \
+             WHERE schemaname = current_schema() AND tablename = 'm365audit_schema'",
+            &[],
+        )?
     } else {
         db.one(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'm365audit_schema'",

@@ -738,9 +738,25 @@ fn secret_files_other_users_can_read_get_a_warning() {
     // A space in the name: the chmod the warning suggests must quote it.
     let file = tmp.path().join("client secret.txt");
     std::fs::write(&file, format!("{SECRET}\n")).expect("write");
-    for (mode, warned) in [(0o644, true), (0o640, true), (0o600, false), (0o400, false)] {
+    // Group access is exposure only through a group this process is not in: as root, the file
+    // is also given to `nogroup` (65534), which it is not.
+    let foreign_group = std::os::unix::fs::chown(&file, None, Some(65534)).is_ok();
+    if foreign_group {
+        std::os::unix::fs::chown(&file, None, Some(0)).expect("chgrp back");
+    }
+    let cases = [
+        (0o644, true, false),
+        (0o640, false, false),
+        (0o640, foreign_group, true),
+        (0o600, false, false),
+        (0o400, false, false),
+    ];
+    for (mode, warned, foreign) in cases {
+        if foreign && foreign_group {
+            std::os::unix::fs::chown(&file, None, Some(65534)).expect("chgrp");
+        }
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        let out = tmp.path().join(format!("snap-{mode:o}"));
+        let out = tmp.path().join(format!("snap-{mode:o}-{foreign}"));
         let (file_arg, out_arg) = (file.display().to_string(), out.display().to_string());
         let o = m365audit(
             &args(
@@ -758,6 +774,9 @@ fn secret_files_other_users_can_read_get_a_warning() {
         );
         assert_eq!(err.contains(&warning), warned, "mode {mode:o}: {err}");
         assert!(!err.contains(SECRET));
+        if foreign && foreign_group {
+            std::os::unix::fs::chown(&file, None, Some(0)).expect("chgrp back");
+        }
     }
 
     // The certificate's key, in a file of its own or inside the certificate file.

@@ -40,7 +40,9 @@ fn history(args: &[&str]) -> Value {
     all.extend_from_slice(&["--format", "json"]);
     let o = m365audit(&all);
     assert_eq!(code(&o), 0, "history {args:?}: {}", stderr(&o));
-    serde_json::from_str(&stdout(&o)).expect("history JSON")
+    let h = serde_json::from_str(&stdout(&o)).expect("history JSON");
+    common::validate_against(&h, "src/report/history.schema.json");
+    h
 }
 
 /// The export's applications without the one named `name`.
@@ -415,15 +417,32 @@ fn a_schema_1_store_is_migrated() {
 #[test]
 fn concurrent_runs_of_one_tenant_each_record_their_run() {
     let tmp = TempDir::new("store-concurrent");
-    let reports = tmp.path().join("reports");
+    concurrent_runs(&tmp.path().join("reports"), None);
+}
+
+/// As above, into PostgreSQL: its advisory lock serializes runs of one tenant.
+#[test]
+fn concurrent_runs_of_one_tenant_each_record_their_run_in_postgres() {
+    let Some(cluster) = Cluster::start("concurrent_runs_in_postgres") else {
+        return;
+    };
+    let url = cluster.database("concurrent");
+    let tmp = TempDir::new("store-pg-concurrent");
+    concurrent_runs(&tmp.path().join("reports"), Some(&url));
+}
+
+/// Five runs of the demo tenant at once into `reports` and the store at `url` (or the
+/// default beside the reports); every one is kept, in the folder and in the store.
+fn concurrent_runs(reports: &Path, url: Option<&str>) {
     let demo = common::root().join("examples/demo-tenant");
+    let store: Vec<&str> = url.map(|u| vec!["--store", u]).unwrap_or_default();
     let children: Vec<_> = (0..5)
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_m365audit"))
                 .arg("scan")
                 .arg(&demo)
                 .arg("--report-dir")
-                .arg(&reports)
+                .arg(reports)
                 .args([
                     "--as-of",
                     "2026-11-22",
@@ -432,16 +451,29 @@ fn concurrent_runs_of_one_tenant_each_record_their_run() {
                     "-o",
                     "/dev/null",
                 ])
+                .args(&store)
+                .env("PGPASSWORD", pg::PASSWORD)
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("start")
         })
         .collect();
-    for mut c in children {
-        assert!(c.wait().expect("wait").success());
+    for c in children {
+        let o = c.wait_with_output().expect("wait");
+        assert!(o.status.success(), "{}", stderr(&o));
     }
-    let folders = run_folders(&reports);
+    let folders = run_folders(reports);
     assert_eq!(folders.len(), 5);
-    let h = history(&["--report-dir", &reports.display().to_string()]);
+    let reports_arg = reports.display().to_string();
+    let mut args = vec!["history", "--report-dir", &reports_arg, "--format", "json"];
+    args.extend(&store);
+    let o = Command::new(env!("CARGO_BIN_EXE_m365audit"))
+        .args(&args)
+        .env("PGPASSWORD", pg::PASSWORD)
+        .output()
+        .expect("history");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let h: Value = serde_json::from_str(&stdout(&o)).expect("json");
     let runs = rows(&h, "runs");
     assert_eq!(runs.len(), 5);
     let mut recorded: Vec<String> = runs
@@ -641,6 +673,7 @@ fn postgres_store_records_runs_with_the_password_from_a_file_or_variable() {
         .expect("history");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let h: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    common::validate_against(&h, "src/report/history.schema.json");
     assert_eq!(rows(&h, "runs").len(), 2);
     assert!(
         rows(&h, "resolved")
@@ -966,4 +999,94 @@ fn shard_processes_share_one_postgres_store() {
             "{name}: open findings are its latest report's"
         );
     }
+}
+
+/// A waived finding is kept open with its waiver's reason and expiry; when the waiver lapses,
+/// the same finding fails again, never counted as a new one. `history prune` deletes what is
+/// older than N days, and keeps open findings however old.
+#[test]
+fn waivers_are_kept_and_prune_keeps_open_findings() {
+    let tmp = TempDir::new("store-waiver");
+    let reports = tmp.path().join("reports");
+    let config = tmp.write(
+        "m365audit.toml",
+        format!(
+            "[reports]\ndir = \"{}\"\n\n[[waivers]]\nrule = \"CRED-003\"\n\
+             subject = \"4a3722f9-bd6b-509b-b704-1fa20ed4773a\"\n\
+             item = \"d8bbbef0-90c8-51a4-90e7-8b46dfdb7739\"\n\
+             reason = \"Vendor requires 24 months\"\nexpires = \"2026-11-30\"\nticket = \"CHG-1\"\n",
+            reports.display()
+        ),
+    );
+    let c = config.display().to_string();
+    let demo = common::root()
+        .join("examples/demo-tenant")
+        .display()
+        .to_string();
+    let credential = |h: &Value| -> Value {
+        rows(h, "open")
+            .iter()
+            .find(|o| {
+                o["rule_id"] == "CRED-003" && o["item"] == "d8bbbef0-90c8-51a4-90e7-8b46dfdb7739"
+            })
+            .cloned()
+            .expect("the waived credential's finding")
+    };
+    for as_of in ["2026-11-22", "2026-12-06"] {
+        let o = m365audit([
+            "scan",
+            &demo,
+            "--config",
+            &c,
+            "--as-of",
+            as_of,
+            "--format",
+            "json",
+            "-o",
+            "/dev/null",
+        ]);
+        assert!(code(&o) <= 1, "{}", stderr(&o));
+        if as_of == "2026-11-22" {
+            let waived = credential(&history(&["--config", &c]));
+            assert_eq!(waived["outcome"], "waived");
+            assert_eq!(waived["waiver_reason"], "Vendor requires 24 months");
+            assert_eq!(waived["waiver_expires"], "2026-11-30");
+        }
+    }
+    let h = history(&["--config", &c, "--since", "2026-12-01"]);
+    let waived = credential(&h);
+    // The waiver expired before the second run: the finding fails again, open since the first.
+    assert_eq!(waived["outcome"], "fail");
+    assert_eq!(waived["waiver_reason"], Value::Null);
+    assert_eq!(waived["first_seen"], "2026-11-22T00:00:00Z");
+    assert_eq!(waived["days_open"], 14);
+    let runs = rows(&h, "runs");
+    assert_eq!(runs.len(), 1, "--since: the second run only");
+    assert_eq!(runs[0]["waived"], 0);
+    let all = history(&["--config", &c]);
+    assert_eq!(
+        rows(&all, "runs")[0]["waived"],
+        1,
+        "the first run waived it"
+    );
+
+    let o = m365audit([
+        "history",
+        "prune",
+        "--config",
+        &c,
+        "--keep-days",
+        "7",
+        "--as-of",
+        "2026-12-06",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("deleted 1 run(s)") && stdout(&o).contains("open findings are kept"),
+        "{}",
+        stdout(&o)
+    );
+    let after = history(&["--config", &c]);
+    assert_eq!(rows(&after, "runs").len(), 1);
+    assert_eq!(rows(&after, "open").len(), rows(&all, "open").len());
 }
