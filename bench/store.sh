@@ -34,7 +34,7 @@ store_ms() {
 # The number of failing and waived findings of a scan at AS_OF.
 findings() {
     ./target/release/m365audit scan "$tenant" --as-of "$1" --no-store --format csv \
-        --csv-columns outcome | grep -c -E '^(fail|waived)$' || true
+        --csv-columns outcome 2>/dev/null | grep -c -E '^(fail|waived)$' || true
 }
 
 # backend phase as_of before_url: the fastest of $RUNS runs from a copy of the store.
@@ -78,6 +78,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "${run_as[@]}" "$bin/pg_ctl" -D "$work/pg" -w -l "$work/pg.log" \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $work" start >/dev/null
 trap '"${run_as[@]}" "$bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null; rm -rf "$work"' EXIT
+export PGOPTIONS="-c client_min_messages=warning"
 psql=("${run_as[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U m365audit -q -d postgres -c)
 url="postgres://m365audit@127.0.0.1:$port/bench"
 measure postgres first 2026-06-01 "${psql[*]@Q} 'DROP DATABASE IF EXISTS bench' && ${psql[*]@Q} 'CREATE DATABASE bench'" "$url"

@@ -341,6 +341,19 @@ fn overview_pictures_count_what_reach_and_the_rules_count() {
     assert!(!String::from_utf8_lossy(&markdown.stdout).contains("<svg"));
 }
 
+/// A screenshot of the top of `page` (1200 by 1000 pixels), in `tmp`.
+fn screenshot(browser: &Path, page: &Path, tmp: &TempDir) -> PathBuf {
+    let shot = tmp.path().join("screenshot.png");
+    let out = headless(browser, &tmp.path().join("profile"))
+        .args(["--hide-scrollbars", "--window-size=1200,1000"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    shot
+}
+
 /// Pixels of `rgb` in a PNG screenshot.
 fn pixels_of(png_path: &Path, rgb: [u8; 3]) -> usize {
     let decoder = png::Decoder::new(std::fs::File::open(png_path).expect("screenshot"));
@@ -362,14 +375,7 @@ fn overview_is_drawn_in_headless_chromium() {
     let browser = chromium().expect("chromium is installed (apt-get install chromium)");
     let tmp = TempDir::new("html-screenshot");
     let page = html_report(&tmp, &["examples/demo-tenant"]);
-    let shot = tmp.path().join("overview.png");
-    let out = headless(&browser, &tmp.path().join("profile"))
-        .args(["--hide-scrollbars", "--window-size=1200,1000"])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shot = screenshot(&browser, &page, &tmp);
     for (what, rgb) in [
         ("this tenant", [0x2b, 0x6c, 0xb0]),
         ("another organization", [0xdd, 0x6b, 0x20]),
@@ -416,14 +422,7 @@ fn trend_is_drawn_in_headless_chromium() {
         3,
         "a high bar per run"
     );
-    let shot = tmp.path().join("trend.png");
-    let out = headless(&browser, &tmp.path().join("profile"))
-        .args(["--hide-scrollbars", "--window-size=1200,1000"])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs");
-    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shot = screenshot(&browser, &page, &tmp);
     for (what, rgb) in [("high", [0xdc, 0x26, 0x26]), ("medium", [0xf5, 0x9e, 0x0b])] {
         let n = pixels_of(&shot, rgb);
         assert!(n > 300, "{what}: {n} pixels of {rgb:02x?}");

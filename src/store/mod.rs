@@ -9,6 +9,10 @@
 //!   IMMEDIATE`, waiting up to five minutes); PostgreSQL takes a transaction-scoped advisory
 //!   lock on the tenant's name, so runs of different tenants write at once and runs of one
 //!   tenant are serialized.
+//! - **A steady tenant costs little.** A finding seen again unchanged is not written: while
+//!   it is open, its tenant's latest run is when it was last seen (`findings.last_seen_at` is
+//!   written when the row changes and when it is resolved). A run writes its run row, new,
+//!   changed, reopened and resolved findings, and nothing else.
 //! - **Missing data is never a fix.** An open finding that the run does not report is resolved
 //!   only when its rule ran and could be evaluated for its subject; otherwise it is held open,
 //!   neither seen nor resolved.
@@ -216,7 +220,11 @@ impl RunRecord {
                     }
                 }
                 Outcome::Fail | Outcome::Waived => {
-                    let waiver = f.evidence.get("waiver").unwrap_or_default();
+                    // Only a waived finding has a waiver: the evidence is parsed for those alone.
+                    let waiver = match f.outcome {
+                        Outcome::Waived => f.evidence.get("waiver").unwrap_or_default(),
+                        _ => serde_json::Value::Null,
+                    };
                     let field =
                         |k: &str| waiver.get(k).and_then(|v| v.as_str()).map(str::to_string);
                     // Two sources of one tenant may report one finding: it is kept once.
@@ -383,6 +391,13 @@ impl Store {
             )?;
         }
         let as_of = run.as_of.timestamp();
+        // The tenant's previous run: when the findings this run resolves were last seen.
+        let previous = db
+            .one(
+                "SELECT last_run_at FROM tenants WHERE name = $1",
+                &[run.tenant.as_str().into()],
+            )?
+            .map_or(as_of, |v| v.int());
         let tenant = db
             .one(
                 "INSERT INTO tenants (name, first_run_at, last_run_at) VALUES ($1, $2, $2) \
@@ -469,19 +484,42 @@ impl Store {
                 std::slice::from_ref(&t),
             )?
             .map_or(0, |v| v.int()) as u64;
-        // Seen again: open, whether it was or not. Expressions read the row as it was.
+        // Seen again, and changed (reopened, or a new severity, message or waiver): written
+        // again. A finding seen again unchanged is not written at all: its tenant's latest run
+        // is when it was last seen, so a steady tenant's run writes only what changed (and
+        // PostgreSQL keeps no dead row versions of the rest). Expressions read the row as it was.
+        const CHANGED: [&str; 13] = [
+            "rule_id",
+            "severity",
+            "outcome",
+            "subject_kind",
+            "subject_name",
+            "app_id",
+            "item",
+            "message",
+            "subject_key",
+            "waiver_reason",
+            "waiver_expires",
+            "waiver_ticket",
+            "fingerprint",
+        ];
+        let changed: Vec<String> = CHANGED
+            .iter()
+            .map(|c| format!("findings.{c} IS DISTINCT FROM c.{c}"))
+            .collect();
+        let set: Vec<String> = CHANGED.iter().map(|c| format!("{c} = c.{c}")).collect();
         db.exec(
-            "UPDATE findings SET \
-             reopened_count = reopened_count + CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, \
-             reopened_at = CASE WHEN resolved_at IS NULL THEN reopened_at ELSE $2 END, \
-             opened_at = CASE WHEN resolved_at IS NULL THEN opened_at ELSE $2 END, \
-             resolved_at = NULL, last_seen_at = $2, last_run_id = $3, \
-             rule_id = c.rule_id, severity = c.severity, outcome = c.outcome, \
-             subject_kind = c.subject_kind, subject_name = c.subject_name, app_id = c.app_id, \
-             item = c.item, message = c.message, subject_key = c.subject_key, \
-             waiver_reason = c.waiver_reason, waiver_expires = c.waiver_expires, \
-             waiver_ticket = c.waiver_ticket \
-             FROM cur c WHERE findings.tenant_id = $1 AND findings.fingerprint = c.fingerprint",
+            &format!(
+                "UPDATE findings SET \
+                 reopened_count = reopened_count + CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, \
+                 reopened_at = CASE WHEN resolved_at IS NULL THEN reopened_at ELSE $2 END, \
+                 opened_at = CASE WHEN resolved_at IS NULL THEN opened_at ELSE $2 END, \
+                 resolved_at = NULL, last_seen_at = $2, last_run_id = $3, {} \
+                 FROM cur c WHERE findings.tenant_id = $1 AND findings.fingerprint = c.fingerprint \
+                 AND (findings.resolved_at IS NOT NULL OR {})",
+                set.join(", "),
+                changed.join(" OR ")
+            ),
             &[t.clone(), at.clone(), r.clone()],
         )?;
         let opened = db.exec(
@@ -519,10 +557,11 @@ impl Store {
         )?;
         let resolved = db.exec(
             &format!(
-                "UPDATE findings SET resolved_at = $2, last_run_id = $3 WHERE (tenant_id, fingerprint) IN \
+                "UPDATE findings SET resolved_at = $2, last_run_id = $3, last_seen_at = $4 \
+                 WHERE (tenant_id, fingerprint) IN \
                  (SELECT f.tenant_id, f.fingerprint FROM findings f WHERE {GONE} AND {EVALUATED})"
             ),
-            &[t.clone(), at, r.clone()],
+            &[t.clone(), at, r.clone(), previous.into()],
         )?;
         db.exec(
             "UPDATE runs SET opened = $2, resolved = $3, reopened = $4 WHERE id = $1",
