@@ -3,7 +3,7 @@
 # PostgreSQL (a throwaway cluster on 127.0.0.1, started and stopped here; skipped when the
 # server binaries are not installed). For a generated tenant of APPS apps (default 20000):
 #   first   the first run: every failing finding inserted
-#   again   the same tenant again: every finding seen again (updated in place)
+#   again   the same tenant again: every finding seen again unchanged, so nothing rewritten
 #   later   six months later: findings opened, resolved, and seen again
 # The time is the scan's own `store` phase (M365AUDIT_TIMINGS), the fastest of RUNS runs
 # (default 3), each on a fresh copy of the store as the previous phase left it.
